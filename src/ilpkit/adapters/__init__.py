@@ -1,0 +1,1 @@
+"""Adapters to the outside world: database, CSV files."""

@@ -1,0 +1,1 @@
+"""Registry CSV v1 reading and writing."""

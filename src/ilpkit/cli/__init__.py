@@ -1,0 +1,1 @@
+"""The ``ilp`` command line: parse, call a service, print."""

@@ -1,0 +1,47 @@
+"""The ``ilp`` command: one Typer application; each command lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from ilpkit import __version__
+
+
+def build_app() -> typer.Typer:
+    """Build the ``ilp`` Typer application with every command registered.
+
+    Built by a function so that nothing happens at import time.
+    """
+    app = typer.Typer(
+        name="ilp",
+        help=(
+            "ilpkit: the registry, perfusion planning, leakage monitoring and outcome statistics "
+            "for TNF-alpha + melphalan isolated limb perfusion (TM-ILP).\n\n"
+            "The registry is the SQLite file ilp.sqlite3 in the working directory unless --db URL "
+            "or the environment variable ILP_DATABASE_URL names another database."
+        ),
+        no_args_is_help=True,
+        rich_markup_mode="rich",
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+    @app.callback(invoke_without_command=True)
+    def _root(
+        version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    ) -> None:
+        if version:
+            typer.echo(f"ilpkit {__version__}")
+            raise typer.Exit(0)
+
+    # --- command registration: one line per command module ---
+    from ilpkit.cli import registry_commands
+
+    registry_commands.register(app)
+    # --- end of command registration ---
+    return app
+
+
+def run() -> None:
+    """Console-script entry point for ``ilp``."""
+    build_app()()

@@ -1,0 +1,1 @@
+"""Data files shipped with ilpkit (protocols, example registry)."""

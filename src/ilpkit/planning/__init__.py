@@ -1,0 +1,1 @@
+"""Perfusion planning and leakage monitoring: pure calculators."""

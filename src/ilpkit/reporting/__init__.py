@@ -1,0 +1,1 @@
+"""Rendering of results into HTML, PDF, figures and tables (no statistics here)."""

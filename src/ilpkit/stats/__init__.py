@@ -1,0 +1,1 @@
+"""Outcome statistics: analysis datasets, Kaplan-Meier, log-rank, Cox, competing risks, proportions."""
