@@ -1,0 +1,110 @@
+"""SQLAlchemy table definitions of the registry.
+
+The tables mirror the domain: ``patients``; ``perfusions`` (one row per perfusion, holding the
+tumour at that time, the conduct, the response and the outcome of that perfusion); ``audit_log``
+(every change, who made it, when, old and new values). Enumerated values are stored as their
+Registry CSV v1 text and guarded by CHECK constraints. Constraint names follow one naming
+convention so that Alembic migrations can address them on every database.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ilpkit.domain.outcome import Margin
+from ilpkit.domain.patient import Sex
+from ilpkit.domain.perfusion import Limb, PerfusionLevel, VolumeMethod
+from ilpkit.domain.response import Response
+from ilpkit.domain.tumour import Histology, Presentation
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _in(column: str, enum: type) -> str:
+    values = ", ".join(f"'{m.value}'" for m in enum)
+    return f"{column} IN ({values})"
+
+
+patients = sa.Table(
+    "patients",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("patient_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("center", sa.String(32), nullable=False, index=True),
+    sa.Column("sex", sa.String(1), nullable=False),
+    sa.Column("birth_date", sa.Date, nullable=False),
+    sa.Column("death_date", sa.Date),
+    sa.Column("last_followup_date", sa.Date, nullable=False),
+    sa.CheckConstraint(_in("sex", Sex), name="sex"),
+)
+
+perfusions = sa.Table(
+    "perfusions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "patient_pk",
+        sa.Integer,
+        sa.ForeignKey("patients.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("ilp_date", sa.Date, nullable=False),
+    sa.Column("limb", sa.String(8), nullable=False),
+    sa.Column("perfusion_level", sa.String(16), nullable=False),
+    sa.Column("limb_volume_l", sa.Float, nullable=False),
+    sa.Column("limb_volume_method", sa.String(32)),
+    sa.Column("tnf_mg", sa.Float, nullable=False),
+    sa.Column("melphalan_mg", sa.Float, nullable=False),
+    # the tumour at this perfusion
+    sa.Column("histology", sa.String(64), nullable=False),
+    sa.Column("grade", sa.SmallInteger),
+    sa.Column("tumor_size_cm", sa.Float),
+    sa.Column("multifocal", sa.Boolean(create_constraint=False), nullable=False),
+    sa.Column("presentation", sa.String(16), nullable=False),
+    sa.Column("prior_radiotherapy", sa.Boolean(create_constraint=False), nullable=False),
+    # conduct
+    sa.Column("max_tissue_temp_c", sa.Float),
+    sa.Column("perfusion_minutes", sa.Float),
+    sa.Column("max_leakage_pct", sa.Float),
+    sa.Column("wieberdink_grade", sa.SmallInteger),
+    # response and outcome
+    sa.Column("response", sa.String(2)),
+    sa.Column("resection_date", sa.Date),
+    sa.Column("resection_margin", sa.String(2)),
+    sa.Column("amputation_date", sa.Date),
+    sa.Column("local_recurrence_date", sa.Date),
+    sa.Column("distant_metastasis_date", sa.Date),
+    sa.UniqueConstraint("patient_pk", "ilp_date", name="uq_perfusions_patient_pk_ilp_date"),
+    sa.CheckConstraint(_in("limb", Limb), name="limb"),
+    sa.CheckConstraint(_in("perfusion_level", PerfusionLevel), name="perfusion_level"),
+    sa.CheckConstraint(_in("limb_volume_method", VolumeMethod), name="limb_volume_method"),
+    sa.CheckConstraint(_in("histology", Histology), name="histology"),
+    sa.CheckConstraint(_in("presentation", Presentation), name="presentation"),
+    sa.CheckConstraint(_in("response", Response), name="response"),
+    sa.CheckConstraint(_in("resection_margin", Margin), name="resection_margin"),
+    sa.CheckConstraint("grade IN (1, 2, 3)", name="grade"),
+    sa.CheckConstraint("wieberdink_grade BETWEEN 1 AND 5", name="wieberdink_grade"),
+    sa.CheckConstraint("tnf_mg >= 0 AND tnf_mg <= 4", name="tnf_mg"),
+    sa.CheckConstraint("melphalan_mg > 0 AND melphalan_mg <= 150", name="melphalan_mg"),
+    sa.CheckConstraint("limb_volume_l >= 0.3 AND limb_volume_l <= 30", name="limb_volume_l"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("entity", sa.String(32), nullable=False),
+    sa.Column("entity_key", sa.String(128), nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+)

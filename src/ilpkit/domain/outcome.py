@@ -1,0 +1,37 @@
+"""What happened after a perfusion: resection, amputation, local recurrence, metastasis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+
+
+class Margin(str, Enum):
+    """Resection margin (UICC residual tumour classification)."""
+
+    R0 = "R0"
+    R1 = "R1"
+    R2 = "R2"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Outcome of one perfusion.
+
+    Attributes
+    ----------
+    resection_date : date or None
+        Date of the resection of the tumour remnant after the perfusion.
+    resection_margin : Margin or None
+    amputation_date : date or None
+        Date the limb was amputated (limb salvage failed).
+    local_recurrence_date : date or None
+    distant_metastasis_date : date or None
+    """
+
+    resection_date: date | None = None
+    resection_margin: Margin | None = None
+    amputation_date: date | None = None
+    local_recurrence_date: date | None = None
+    distant_metastasis_date: date | None = None

@@ -1,0 +1,379 @@
+"""Validation of registry records: one set of rules for every entry path.
+
+:func:`parse_record` reads one record (the text of one CSV row or web form) into domain objects and
+checks everything that can be checked on one record; :func:`check_registry` checks what needs
+several records at once (patient-level agreement, one perfusion per patient per date).
+Both return :class:`~ilpkit.domain.errors.Problem` lists instead of stopping at the first problem.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from ilpkit.domain import limits
+from ilpkit.domain.errors import Problem, Severity
+from ilpkit.domain.fields import FIELDS, PATIENT_COLUMNS, CellError
+from ilpkit.domain.outcome import Margin, Outcome
+from ilpkit.domain.patient import Patient, Sex
+from ilpkit.domain.perfusion import (
+    LEVELS_BY_LIMB,
+    Conduct,
+    Limb,
+    Perfusion,
+    PerfusionLevel,
+    VolumeMethod,
+)
+from ilpkit.domain.response import Response
+from ilpkit.domain.tumour import Histology, Presentation, Tumour
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryRecord:
+    """One perfusion with its patient, as read from one row (``line`` None when not from a file)."""
+
+    patient: Patient
+    perfusion: Perfusion
+    line: int | None = None
+
+    @property
+    def key(self) -> tuple[str, date]:
+        """Natural key of the perfusion: (patient_id, ilp_date)."""
+        return (self.perfusion.patient_id, self.perfusion.ilp_date)
+
+
+_EVENT_FIELDS = (
+    ("resection_date", "resection"),
+    ("amputation_date", "amputation"),
+    ("local_recurrence_date", "local recurrence"),
+    ("distant_metastasis_date", "distant metastasis"),
+)
+
+
+def parse_record(
+    raw: Mapping[str, str], today: date, line: int | None = None
+) -> tuple[RegistryRecord | None, list[Problem]]:
+    """Read and check one registry record.
+
+    Parameters
+    ----------
+    raw : mapping of str to str
+        Cell text by column name; missing optional columns count as empty.
+    today : date
+        The current date (no date may lie after it); passed in so the rules stay pure.
+    line : int, optional
+        Line number in the source file, used in problem messages.
+
+    Returns
+    -------
+    record : RegistryRecord or None
+        None when any error was found.
+    problems : list of Problem
+        Every error and warning found in this record.
+    """
+    problems: list[Problem] = []
+    v: dict[str, object] = {}
+    for spec in FIELDS:
+        text = raw.get(spec.name, "")
+        try:
+            value = spec.parse(text)
+        except CellError as exc:
+            problems.append(Problem(line, spec.name, text, str(exc)))
+            continue
+        if isinstance(value, date) and value > today:
+            problems.append(
+                Problem(line, spec.name, text, f"lies in the future (today is {today.isoformat()})")
+            )
+            continue
+        v[spec.name] = value
+    problems.extend(_cross_field_problems(v, raw, line))
+    if any(p.is_error for p in problems):
+        return None, problems
+    return build_record(v, line), problems
+
+
+def _cross_field_problems(
+    v: Mapping[str, object], raw: Mapping[str, str], line: int | None
+) -> list[Problem]:
+    out: list[Problem] = []
+    limb, level = v.get("limb"), v.get("perfusion_level")
+    if isinstance(limb, str) and isinstance(level, str):
+        allowed = [lv.value for lv in LEVELS_BY_LIMB[Limb(limb)]]
+        if level not in allowed:
+            out.append(
+                Problem(
+                    line,
+                    "perfusion_level",
+                    raw.get("perfusion_level", ""),
+                    f"is not a level for the {limb}: use {' or '.join(allowed)}",
+                )
+            )
+    volume, melphalan, tnf = v.get("limb_volume_l"), v.get("melphalan_mg"), v.get("tnf_mg")
+    if isinstance(volume, float) and isinstance(melphalan, float):
+        per_litre = melphalan / volume
+        rng = limits.MELPHALAN_MG_PER_L
+        if not rng.contains(per_litre):
+            out.append(
+                Problem(
+                    line,
+                    "melphalan_mg",
+                    raw.get("melphalan_mg", ""),
+                    f"gives {per_litre:.1f} mg per litre of limb volume ({volume:g} L); "
+                    f"expected {rng.describe()}: {rng.reason}",
+                )
+            )
+        elif isinstance(limb, str):
+            label = limits.MELPHALAN_LABEL_MG_PER_L_BY_LIMB[limb]
+            if per_litre > label * (1 + limits.MELPHALAN_LABEL_TOLERANCE):
+                out.append(
+                    Problem(
+                        line,
+                        "melphalan_mg",
+                        raw.get("melphalan_mg", ""),
+                        f"gives {per_litre:.1f} mg/L, above the label dose of {label:g} mg/L for "
+                        f"the {limb} (SmPC)",
+                        Severity.WARNING,
+                    )
+                )
+    if isinstance(tnf, float) and isinstance(limb, str):
+        label_tnf = limits.TNF_LABEL_MG_BY_LIMB[limb]
+        if tnf > label_tnf:
+            out.append(
+                Problem(
+                    line,
+                    "tnf_mg",
+                    raw.get("tnf_mg", ""),
+                    f"is above the label dose of {label_tnf:g} mg for the {limb} (SmPC)",
+                    Severity.WARNING,
+                )
+            )
+    if v.get("resection_margin") is not None and v.get("resection_date") is None:
+        out.append(
+            Problem(
+                line,
+                "resection_margin",
+                raw.get("resection_margin", ""),
+                "a resection margin needs a resection date",
+            )
+        )
+    out.extend(_chronology_problems(v, raw, line))
+    return out
+
+
+def _chronology_problems(
+    v: Mapping[str, object], raw: Mapping[str, str], line: int | None
+) -> list[Problem]:
+    out: list[Problem] = []
+    birth, ilp = v.get("birth_date"), v.get("ilp_date")
+    death, last = v.get("death_date"), v.get("last_followup_date")
+    if isinstance(birth, date) and birth < limits.EARLIEST_BIRTH_DATE:
+        out.append(
+            Problem(
+                line,
+                "birth_date",
+                raw.get("birth_date", ""),
+                f"is before {limits.EARLIEST_BIRTH_DATE.isoformat()}; check the year",
+            )
+        )
+    if isinstance(birth, date) and isinstance(ilp, date) and not birth < ilp:
+        out.append(
+            Problem(line, "ilp_date", raw.get("ilp_date", ""), "must be after the birth date")
+        )
+    if isinstance(death, date) and isinstance(last, date) and death != last:
+        out.append(
+            Problem(
+                line,
+                "death_date",
+                raw.get("death_date", ""),
+                f"must equal the date of last follow-up ({last.isoformat()}) for a patient who "
+                "died",
+            )
+        )
+    if isinstance(ilp, date) and isinstance(last, date) and last < ilp:
+        out.append(
+            Problem(
+                line,
+                "last_followup_date",
+                raw.get("last_followup_date", ""),
+                f"is before the perfusion date ({ilp.isoformat()})",
+            )
+        )
+    for name, words in _EVENT_FIELDS:
+        event = v.get(name)
+        if not isinstance(event, date):
+            continue
+        if isinstance(ilp, date) and event < ilp:
+            out.append(
+                Problem(
+                    line,
+                    name,
+                    raw.get(name, ""),
+                    f"the {words} date is before the perfusion date ({ilp.isoformat()})",
+                )
+            )
+        elif isinstance(last, date) and event > last:
+            out.append(
+                Problem(
+                    line,
+                    name,
+                    raw.get(name, ""),
+                    f"the {words} date is after the date of last follow-up ({last.isoformat()})",
+                )
+            )
+    return out
+
+
+def _opt(enum: type, value: object) -> object:
+    return None if value is None else enum(value)
+
+
+def build_record(v: Mapping[str, object], line: int | None = None) -> RegistryRecord:
+    """Build a record from typed values keyed by column name (values already validated)."""
+    g = v.get
+    patient = Patient(
+        patient_id=str(g("patient_id")),
+        center=str(g("center")),
+        sex=Sex(g("sex")),
+        birth_date=g("birth_date"),  # type: ignore[arg-type]
+        death_date=g("death_date"),  # type: ignore[arg-type]
+        last_followup_date=g("last_followup_date"),  # type: ignore[arg-type]
+    )
+    grade = g("grade")
+    perfusion = Perfusion(
+        patient_id=patient.patient_id,
+        ilp_date=g("ilp_date"),  # type: ignore[arg-type]
+        limb=Limb(g("limb")),
+        perfusion_level=PerfusionLevel(g("perfusion_level")),
+        limb_volume_l=g("limb_volume_l"),  # type: ignore[arg-type]
+        limb_volume_method=_opt(VolumeMethod, g("limb_volume_method")),  # type: ignore[arg-type]
+        tnf_mg=g("tnf_mg"),  # type: ignore[arg-type]
+        melphalan_mg=g("melphalan_mg"),  # type: ignore[arg-type]
+        tumour=Tumour(
+            histology=Histology(g("histology")),
+            grade=None if grade is None else int(str(grade)),
+            tumor_size_cm=g("tumor_size_cm"),  # type: ignore[arg-type]
+            multifocal=bool(g("multifocal")),
+            presentation=Presentation(g("presentation")),
+            prior_radiotherapy=bool(g("prior_radiotherapy")),
+        ),
+        conduct=Conduct(
+            max_tissue_temp_c=g("max_tissue_temp_c"),  # type: ignore[arg-type]
+            perfusion_minutes=g("perfusion_minutes"),  # type: ignore[arg-type]
+            max_leakage_pct=g("max_leakage_pct"),  # type: ignore[arg-type]
+            wieberdink_grade=g("wieberdink_grade"),  # type: ignore[arg-type]
+        ),
+        response=_opt(Response, g("response")),  # type: ignore[arg-type]
+        outcome=Outcome(
+            resection_date=g("resection_date"),  # type: ignore[arg-type]
+            resection_margin=_opt(Margin, g("resection_margin")),  # type: ignore[arg-type]
+            amputation_date=g("amputation_date"),  # type: ignore[arg-type]
+            local_recurrence_date=g("local_recurrence_date"),  # type: ignore[arg-type]
+            distant_metastasis_date=g("distant_metastasis_date"),  # type: ignore[arg-type]
+        ),
+    )
+    return RegistryRecord(patient, perfusion, line)
+
+
+def record_values(record: RegistryRecord) -> dict[str, object]:
+    """Flatten a record into typed values keyed by Registry CSV v1 column name."""
+    p, f = record.patient, record.perfusion
+    t, c, o = f.tumour, f.conduct, f.outcome
+    return {
+        "patient_id": p.patient_id,
+        "center": p.center,
+        "sex": p.sex,
+        "birth_date": p.birth_date,
+        "death_date": p.death_date,
+        "last_followup_date": p.last_followup_date,
+        "ilp_date": f.ilp_date,
+        "limb": f.limb,
+        "perfusion_level": f.perfusion_level,
+        "limb_volume_l": f.limb_volume_l,
+        "limb_volume_method": f.limb_volume_method,
+        "tnf_mg": f.tnf_mg,
+        "melphalan_mg": f.melphalan_mg,
+        "histology": t.histology,
+        "grade": None if t.grade is None else str(t.grade),
+        "tumor_size_cm": t.tumor_size_cm,
+        "multifocal": t.multifocal,
+        "presentation": t.presentation,
+        "prior_radiotherapy": t.prior_radiotherapy,
+        "response": f.response,
+        "resection_date": o.resection_date,
+        "resection_margin": o.resection_margin,
+        "amputation_date": o.amputation_date,
+        "local_recurrence_date": o.local_recurrence_date,
+        "distant_metastasis_date": o.distant_metastasis_date,
+        "max_leakage_pct": c.max_leakage_pct,
+        "wieberdink_grade": c.wieberdink_grade,
+        "max_tissue_temp_c": c.max_tissue_temp_c,
+        "perfusion_minutes": c.perfusion_minutes,
+    }
+
+
+def check_registry(records: Iterable[RegistryRecord]) -> list[Problem]:
+    """Check rules that span records: patient-level agreement and one perfusion per date.
+
+    Parameters
+    ----------
+    records : iterable of RegistryRecord
+        Records that would be stored together (e.g. one file, merged with what is already stored).
+
+    Returns
+    -------
+    list of Problem
+        One problem per disagreeing patient field and per duplicated perfusion.
+    """
+    problems: list[Problem] = []
+    by_patient: dict[str, list[RegistryRecord]] = defaultdict(list)
+    for r in records:
+        by_patient[r.patient.patient_id].append(r)
+    for patient_id, rows in by_patient.items():
+        first = rows[0]
+        first_values = record_values(first)
+        for other in rows[1:]:
+            other_values = record_values(other)
+            for name in PATIENT_COLUMNS:
+                if other_values[name] != first_values[name]:
+                    problems.append(
+                        Problem(
+                            other.line,
+                            name,
+                            _text(other_values[name]),
+                            f"differs from {_where(first)} for patient {patient_id} "
+                            f"('{_text(first_values[name])}'); patient-level columns must be "
+                            "identical on every row of the same patient",
+                        )
+                    )
+        seen: dict[date, RegistryRecord] = {}
+        for r in rows:
+            earlier = seen.get(r.perfusion.ilp_date)
+            if earlier is not None:
+                problems.append(
+                    Problem(
+                        r.line,
+                        "ilp_date",
+                        r.perfusion.ilp_date.isoformat(),
+                        f"patient {patient_id} already has a perfusion on this date "
+                        f"({_where(earlier)}); one perfusion per patient per date",
+                    )
+                )
+            else:
+                seen[r.perfusion.ilp_date] = r
+    return problems
+
+
+def _where(record: RegistryRecord) -> str:
+    return f"line {record.line}" if record.line is not None else "the stored record"
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "value"):
+        return str(value.value)
+    return str(value)
