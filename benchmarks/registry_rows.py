@@ -25,13 +25,35 @@ HISTOLOGIES = [
     "other",
 ]
 COLUMNS = [
-    "patient_id", "center", "sex", "birth_date", "death_date", "last_followup_date",
-    "ilp_date", "limb", "perfusion_level", "limb_volume_l", "tnf_mg", "melphalan_mg",
-    "histology", "grade", "tumor_size_cm", "multifocal", "presentation", "prior_radiotherapy",
-    "response", "resection_date", "resection_margin", "amputation_date",
-    "local_recurrence_date", "distant_metastasis_date", "max_leakage_pct", "wieberdink_grade",
-    "max_tissue_temp_c", "perfusion_minutes",
-]  # fmt: skip
+    "patient_id",
+    "center",
+    "sex",
+    "birth_date",
+    "death_date",
+    "last_followup_date",
+    "ilp_date",
+    "limb",
+    "perfusion_level",
+    "limb_volume_l",
+    "tnf_mg",
+    "melphalan_mg",
+    "histology",
+    "grade",
+    "tumor_size_cm",
+    "multifocal",
+    "presentation",
+    "prior_radiotherapy",
+    "response",
+    "resection_date",
+    "resection_margin",
+    "amputation_date",
+    "local_recurrence_date",
+    "distant_metastasis_date",
+    "max_leakage_pct",
+    "wieberdink_grade",
+    "max_tissue_temp_c",
+    "perfusion_minutes",
+]
 
 
 def synthetic_rows(n_rows: int, seed: int = 1) -> list[dict[str, str]]:
@@ -53,8 +75,9 @@ def synthetic_rows(n_rows: int, seed: int = 1) -> list[dict[str, str]]:
             if len(rows) >= n_rows:
                 break
             limb = "leg" if rng.random() < 0.8 else "arm"
-            level = rng.choice(["iliac", "femoral", "popliteal"] if limb == "leg" else
-                               ["axillary", "brachial"])  # fmt: skip
+            level = rng.choice(
+                ["iliac", "femoral", "popliteal"] if limb == "leg" else ["axillary", "brachial"]
+            )
             volume = round(rng.uniform(6, 14) if limb == "leg" else rng.uniform(1.5, 4), 2)
             per_l = 10 if limb == "leg" else 13
             melphalan = round(min(150.0, per_l * volume), 1)
@@ -75,8 +98,9 @@ def synthetic_rows(n_rows: int, seed: int = 1) -> list[dict[str, str]]:
                     "limb": limb,
                     "perfusion_level": level,
                     "limb_volume_l": f"{volume}",
-                    "tnf_mg": rng.choice(["1", "2", "3"]) if limb == "arm" else
-                              rng.choice(["1", "2", "3", "4"]),  # fmt: skip
+                    "tnf_mg": rng.choice(["1", "2", "3"])
+                    if limb == "arm"
+                    else rng.choice(["1", "2", "3", "4"]),
                     "melphalan_mg": f"{melphalan}",
                     "histology": rng.choice(HISTOLOGIES),
                     "grade": rng.choice(["1", "2", "2", "3", "3", ""]),

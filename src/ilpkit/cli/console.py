@@ -21,7 +21,9 @@ DbOption = Annotated[
 ]
 """The ``--db`` option every command takes."""
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object instead of tables.")
+]
 """The ``--json`` option of commands with machine-readable output."""
 
 

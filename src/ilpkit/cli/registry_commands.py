@@ -41,7 +41,7 @@ ProblemsOption = Annotated[
 def _safe_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - only used to display a URL
+    except Exception:
         return url
 
 

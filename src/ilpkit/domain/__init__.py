@@ -1,4 +1,4 @@
-"""The clinical domain: patients, tumours, perfusions, responses and outcome events, and their rules.
+"""The clinical domain: patients, tumours, perfusions, responses, outcome events, their rules.
 
 Pure Python: nothing here touches a database, a file or a web framework.
 """

@@ -7,12 +7,12 @@ reason, in plain words. Every entry path (CSV import, web form, API) reports the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 _MAX_SHOWN_CHARS = 60
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How serious a problem is: errors block a save, warnings are shown and kept."""
 
     ERROR = "error"

@@ -94,11 +94,14 @@ class FieldSpec:
             return None
         parser = _PARSERS[self.kind]
         value = parser(self, text)
-        if self.range is not None and isinstance(value, int | float):
-            if not self.range.contains(float(value)):
-                raise CellError(
-                    f"must be {self.range.describe()}: {self.range.reason} ({self.range.source})"
-                )
+        if (
+            self.range is not None
+            and isinstance(value, int | float)
+            and not self.range.contains(float(value))
+        ):
+            raise CellError(
+                f"must be {self.range.describe()}: {self.range.reason} ({self.range.source})"
+            )
         return value
 
     def format(self, value: object) -> str:
@@ -266,8 +269,14 @@ FIELDS: tuple[FieldSpec, ...] = (
         "Date last known alive, or the date of death.",
         rule="On or after every perfusion and every event date of the patient.",
     ),
-    FieldSpec("ilp_date", "perfusion", "date", True, "Date of the isolated limb perfusion.",
-              rule="After the birth date; one perfusion per patient per date."),
+    FieldSpec(
+        "ilp_date",
+        "perfusion",
+        "date",
+        True,
+        "Date of the isolated limb perfusion.",
+        rule="After the birth date; one perfusion per patient per date.",
+    ),
     FieldSpec("limb", "perfusion", "choice", True, "Perfused limb.", choices=_values(Limb)),
     FieldSpec(
         "perfusion_level",
@@ -373,9 +382,14 @@ FIELDS: tuple[FieldSpec, ...] = (
         aliases={k: v.value for k, v in RESPONSE_ALIASES.items()},
         rule="SD (stable disease) is accepted and stored as NC (WHO wording).",
     ),
-    FieldSpec("resection_date", "perfusion", "date", False,
-              "Date of resection of the tumour (remnant) after the perfusion.",
-              rule="On or after the perfusion date."),
+    FieldSpec(
+        "resection_date",
+        "perfusion",
+        "date",
+        False,
+        "Date of resection of the tumour (remnant) after the perfusion.",
+        rule="On or after the perfusion date.",
+    ),
     FieldSpec(
         "resection_margin",
         "perfusion",
@@ -385,12 +399,30 @@ FIELDS: tuple[FieldSpec, ...] = (
         choices=_values(Margin),
         rule="Only together with a resection date.",
     ),
-    FieldSpec("amputation_date", "perfusion", "date", False, "Date of amputation of the limb.",
-              rule="On or after the perfusion date."),
-    FieldSpec("local_recurrence_date", "perfusion", "date", False,
-              "Date local recurrence was diagnosed.", rule="On or after the perfusion date."),
-    FieldSpec("distant_metastasis_date", "perfusion", "date", False,
-              "Date distant metastasis was diagnosed.", rule="On or after the perfusion date."),
+    FieldSpec(
+        "amputation_date",
+        "perfusion",
+        "date",
+        False,
+        "Date of amputation of the limb.",
+        rule="On or after the perfusion date.",
+    ),
+    FieldSpec(
+        "local_recurrence_date",
+        "perfusion",
+        "date",
+        False,
+        "Date local recurrence was diagnosed.",
+        rule="On or after the perfusion date.",
+    ),
+    FieldSpec(
+        "distant_metastasis_date",
+        "perfusion",
+        "date",
+        False,
+        "Date distant metastasis was diagnosed.",
+        rule="On or after the perfusion date.",
+    ),
     FieldSpec(
         "max_leakage_pct",
         "perfusion",

@@ -78,7 +78,8 @@ TNF_MG = Range(
     0,
     4,
     "mg",
-    "TNF-alpha is given only by isolated limb perfusion, at most 3 mg for an arm and 4 mg for a leg",
+    "TNF-alpha is given only by isolated limb perfusion, at most 3 mg for an arm and 4 mg for a "
+    "leg",
     SMPC,
 )
 TNF_LABEL_MG_BY_LIMB = {"arm": 3.0, "leg": 4.0}

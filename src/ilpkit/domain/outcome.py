@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 
 
-class Margin(str, Enum):
+class Margin(StrEnum):
     """Resection margin (UICC residual tumour classification)."""
 
     R0 = "R0"

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 
 from ilpkit.domain.outcome import Outcome
 from ilpkit.domain.response import Response
 from ilpkit.domain.tumour import Tumour
 
 
-class Limb(str, Enum):
+class Limb(StrEnum):
     """The perfused limb."""
 
     ARM = "arm"
     LEG = "leg"
 
 
-class PerfusionLevel(str, Enum):
+class PerfusionLevel(StrEnum):
     """Vascular access level of the perfusion (SmPC: external iliac, femoral, popliteal,
     axillary or brachial vessels)."""
 
@@ -36,7 +36,7 @@ LEVELS_BY_LIMB: dict[Limb, tuple[PerfusionLevel, ...]] = {
 """Which access levels belong to which limb (SmPC, section 4.2; anatomy)."""
 
 
-class VolumeMethod(str, Enum):
+class VolumeMethod(StrEnum):
     """How the perfused limb volume was obtained."""
 
     WATER_DISPLACEMENT = "water_displacement"

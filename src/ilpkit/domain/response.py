@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Response(str, Enum):
+class Response(StrEnum):
     """WHO response category (bidimensional measurement).
 
     CR disappearance of the tumour; PR decrease of at least 50%; NC no change (neither PR nor PD;

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Histology(str, Enum):
+class Histology(StrEnum):
     """Histological type: a controlled vocabulary of WHO soft-tissue sarcoma types.
 
     Source: WHO Classification of Tumours, Soft Tissue and Bone (5th ed., 2020); the list follows
@@ -56,7 +56,7 @@ HISTOLOGY_LABELS: dict[Histology, str] = {
 }
 
 
-class Presentation(str, Enum):
+class Presentation(StrEnum):
     """Primary tumour or local recurrence of an earlier tumour at the time of perfusion."""
 
     PRIMARY = "primary"

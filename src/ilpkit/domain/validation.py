@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from ilpkit.domain import limits
 from ilpkit.domain.errors import Problem, Severity
@@ -225,52 +226,55 @@ def _chronology_problems(
     return out
 
 
-def _opt(enum: type, value: object) -> object:
+def _opt(enum: type[Any], value: Any) -> Any:
     return None if value is None else enum(value)
 
 
-def build_record(v: Mapping[str, object], line: int | None = None) -> RegistryRecord:
+def build_record(v: Mapping[str, Any], line: int | None = None) -> RegistryRecord:
     """Build a record from typed values keyed by column name (values already validated)."""
-    g = v.get
+
+    def g(name: str) -> Any:
+        return v.get(name)
+
     patient = Patient(
         patient_id=str(g("patient_id")),
         center=str(g("center")),
         sex=Sex(g("sex")),
-        birth_date=g("birth_date"),  # type: ignore[arg-type]
-        death_date=g("death_date"),  # type: ignore[arg-type]
-        last_followup_date=g("last_followup_date"),  # type: ignore[arg-type]
+        birth_date=g("birth_date"),
+        death_date=g("death_date"),
+        last_followup_date=g("last_followup_date"),
     )
     grade = g("grade")
     perfusion = Perfusion(
         patient_id=patient.patient_id,
-        ilp_date=g("ilp_date"),  # type: ignore[arg-type]
+        ilp_date=g("ilp_date"),
         limb=Limb(g("limb")),
         perfusion_level=PerfusionLevel(g("perfusion_level")),
-        limb_volume_l=g("limb_volume_l"),  # type: ignore[arg-type]
-        limb_volume_method=_opt(VolumeMethod, g("limb_volume_method")),  # type: ignore[arg-type]
-        tnf_mg=g("tnf_mg"),  # type: ignore[arg-type]
-        melphalan_mg=g("melphalan_mg"),  # type: ignore[arg-type]
+        limb_volume_l=g("limb_volume_l"),
+        limb_volume_method=_opt(VolumeMethod, g("limb_volume_method")),
+        tnf_mg=g("tnf_mg"),
+        melphalan_mg=g("melphalan_mg"),
         tumour=Tumour(
             histology=Histology(g("histology")),
             grade=None if grade is None else int(str(grade)),
-            tumor_size_cm=g("tumor_size_cm"),  # type: ignore[arg-type]
+            tumor_size_cm=g("tumor_size_cm"),
             multifocal=bool(g("multifocal")),
             presentation=Presentation(g("presentation")),
             prior_radiotherapy=bool(g("prior_radiotherapy")),
         ),
         conduct=Conduct(
-            max_tissue_temp_c=g("max_tissue_temp_c"),  # type: ignore[arg-type]
-            perfusion_minutes=g("perfusion_minutes"),  # type: ignore[arg-type]
-            max_leakage_pct=g("max_leakage_pct"),  # type: ignore[arg-type]
-            wieberdink_grade=g("wieberdink_grade"),  # type: ignore[arg-type]
+            max_tissue_temp_c=g("max_tissue_temp_c"),
+            perfusion_minutes=g("perfusion_minutes"),
+            max_leakage_pct=g("max_leakage_pct"),
+            wieberdink_grade=g("wieberdink_grade"),
         ),
-        response=_opt(Response, g("response")),  # type: ignore[arg-type]
+        response=_opt(Response, g("response")),
         outcome=Outcome(
-            resection_date=g("resection_date"),  # type: ignore[arg-type]
-            resection_margin=_opt(Margin, g("resection_margin")),  # type: ignore[arg-type]
-            amputation_date=g("amputation_date"),  # type: ignore[arg-type]
-            local_recurrence_date=g("local_recurrence_date"),  # type: ignore[arg-type]
-            distant_metastasis_date=g("distant_metastasis_date"),  # type: ignore[arg-type]
+            resection_date=g("resection_date"),
+            resection_margin=_opt(Margin, g("resection_margin")),
+            amputation_date=g("amputation_date"),
+            local_recurrence_date=g("local_recurrence_date"),
+            distant_metastasis_date=g("distant_metastasis_date"),
         ),
     )
     return RegistryRecord(patient, perfusion, line)

@@ -110,7 +110,7 @@ def validate_file(
         if progress is not None and (i % step == 0 or i == total):
             progress(i, total)
     problems.extend(check_registry(records))
-    problems.sort(key=lambda p: (p.line or 0))
+    problems.sort(key=lambda p: p.line or 0)
     return records, problems
 
 
@@ -260,9 +260,7 @@ def _merge(records: list[RegistryRecord], stored: list[RegistryRecord], today: d
             continue
         old_values, new_values = record_values(old_record), record_values(r)
         diff = [
-            c
-            for c in old_values
-            if c not in PATIENT_COLUMNS and old_values[c] != new_values[c]
+            c for c in old_values if c not in PATIENT_COLUMNS and old_values[c] != new_values[c]
         ]
         if diff:
             plan.changed_records.append(r)

@@ -82,9 +82,7 @@ def summarise_registry(url: str) -> RegistrySummary:
         conn = uow.connection
         c = repo.counts(conn)
         spans = conn.execute(
-            sa.select(
-                sa.func.min(perfusions.c.ilp_date), patients.c.last_followup_date
-            )
+            sa.select(sa.func.min(perfusions.c.ilp_date), patients.c.last_followup_date)
             .select_from(perfusions.join(patients, perfusions.c.patient_pk == patients.c.id))
             .group_by(patients.c.id, patients.c.last_followup_date)
         ).all()

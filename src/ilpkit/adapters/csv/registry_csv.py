@@ -79,9 +79,7 @@ def read_registry_csv(path: Path) -> list[CsvRow]:
             )
         data = path.read_bytes()
     except FileNotFoundError:
-        raise RegistryValidationError(
-            [Problem(None, "", str(path), "no such file")]
-        ) from None
+        raise RegistryValidationError([Problem(None, "", str(path), "no such file")]) from None
     except PermissionError:
         raise RegistryValidationError(
             [Problem(None, "", str(path), "the file cannot be read (permission denied)")]
@@ -140,6 +138,18 @@ def parse_registry_csv(data: bytes) -> list[CsvRow]:
                 )
             ]
         )
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise RegistryValidationError(
+            [
+                Problem(
+                    text.count("\n", 0, nul) + 1,
+                    "",
+                    "",
+                    "the file contains a NUL byte (it is probably not a text CSV file)",
+                )
+            ]
+        )
     old_limit = csv.field_size_limit()
     csv.field_size_limit(MAX_CELL_CHARS)
     try:
@@ -176,7 +186,9 @@ def _parse_text(text: str) -> list[CsvRow]:
                     )
                 )
                 continue
-            rows.append(CsvRow(line, {h: unneutralise(c) for h, c in zip(header, cells)}))
+            rows.append(
+                CsvRow(line, {h: unneutralise(c) for h, c in zip(header, cells, strict=True)})
+            )
     except csv.Error as exc:
         message = str(exc)
         if "field larger than field limit" in message:
@@ -202,9 +214,7 @@ def _header_problems(header: list[str]) -> list[Problem]:
     seen: set[str] = set()
     for position, name in enumerate(header, start=1):
         if name == "":
-            problems.append(
-                Problem(1, "", "", f"column {position} of the header has no name")
-            )
+            problems.append(Problem(1, "", "", f"column {position} of the header has no name"))
         elif name in seen:
             problems.append(Problem(1, name, name, "this column appears more than once"))
         elif name not in FIELDS_BY_NAME:
@@ -229,7 +239,7 @@ def _header_problems(header: list[str]) -> list[Problem]:
 def _closest(name: str) -> str | None:
     import difflib
 
-    match = difflib.get_close_matches(name.lower(), COLUMN_NAMES, n=1, cutoff=0.75)
+    match = difflib.get_close_matches(name.lower(), COLUMN_NAMES, n=1, cutoff=0.6)
     return match[0] if match else None
 
 

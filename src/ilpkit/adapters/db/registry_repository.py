@@ -6,10 +6,10 @@ Core (not the ORM) because imports write up to hundreds of thousands of rows and
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -60,20 +60,20 @@ def _select_records() -> sa.Select[Any]:
     )
 
 
-def iter_records(conn: Connection, patient_ids: Collection[str] | None = None) -> Iterator[
-    RegistryRecord
-]:
+def iter_records(
+    conn: Connection, patient_ids: Collection[str] | None = None
+) -> Iterator[RegistryRecord]:
     """Stored records ordered by patient and perfusion date, optionally only some patients."""
     if patient_ids is None:
         for row in conn.execute(_select_records()):
-            yield build_record(row._mapping)
+            yield build_record(cast(Mapping[str, Any], row._mapping))
         return
     ids = sorted(patient_ids)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         query = _select_records().where(patients.c.patient_id.in_(chunk))
         for row in conn.execute(query):
-            yield build_record(row._mapping)
+            yield build_record(cast(Mapping[str, Any], row._mapping))
 
 
 def stored_patients(conn: Connection) -> dict[str, int]:
@@ -184,7 +184,9 @@ def counts(conn: Connection) -> dict[str, object]:
         )
     ).one()
     f = conn.execute(
-        sa.select(sa.func.count(), sa.func.min(perfusions.c.ilp_date), sa.func.max(perfusions.c.ilp_date))
+        sa.select(
+            sa.func.count(), sa.func.min(perfusions.c.ilp_date), sa.func.max(perfusions.c.ilp_date)
+        )
     ).one()
     by_center = conn.execute(
         sa.select(

@@ -9,6 +9,8 @@ convention so that Alembic migrations can address them on every database.
 
 from __future__ import annotations
 
+from enum import Enum
+
 import sqlalchemy as sa
 
 from ilpkit.domain.outcome import Margin
@@ -28,7 +30,7 @@ NAMING_CONVENTION = {
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def _in(column: str, enum: type) -> str:
+def _in(column: str, enum: type[Enum]) -> str:
     values = ", ".join(f"'{m.value}'" for m in enum)
     return f"{column} IN ({values})"
 
