@@ -1,1 +1,1 @@
-"""Outcome statistics: analysis datasets, Kaplan-Meier, log-rank, Cox, competing risks, proportions."""
+"""Outcome statistics: analysis datasets, Kaplan-Meier, log-rank, Cox, competing risks."""
