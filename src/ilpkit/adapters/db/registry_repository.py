@@ -50,7 +50,7 @@ def perfusion_row(record: RegistryRecord) -> dict[str, object]:
     return row
 
 
-def _select_records() -> sa.Select[Any]:
+def select_records() -> sa.Select[Any]:
     cols = [patients.c[name] for name in PATIENT_COLUMNS]
     cols += [perfusions.c[name] for name in PERFUSION_COLUMNS]
     return (
@@ -65,13 +65,13 @@ def iter_records(
 ) -> Iterator[RegistryRecord]:
     """Stored records ordered by patient and perfusion date, optionally only some patients."""
     if patient_ids is None:
-        for row in conn.execute(_select_records()):
+        for row in conn.execute(select_records()):
             yield build_record(cast(Mapping[str, Any], row._mapping))
         return
     ids = sorted(patient_ids)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        query = _select_records().where(patients.c.patient_id.in_(chunk))
+        query = select_records().where(patients.c.patient_id.in_(chunk))
         for row in conn.execute(query):
             yield build_record(cast(Mapping[str, Any], row._mapping))
 

@@ -1,0 +1,251 @@
+"""Analysis datasets, derived in ONE place from the registry (one row per perfusion).
+
+Every statistic, the report and the dashboards use these functions, so an endpoint means the same
+thing everywhere. The definitions are documented in docs/methods.md:
+
+- **overall survival (OS)**, per patient: from the first perfusion to death from any cause;
+  patients alive are censored at the date of last follow-up.
+- **local recurrence (LR)**, per perfusion: from that perfusion to the local recurrence; death
+  without local recurrence is the competing event; censored at the date of last follow-up.
+- **distant-metastasis-free survival (DMFS)**, per patient: from the first perfusion to the first
+  distant metastasis or death, whichever comes first; censored at last follow-up.
+- **amputation-free survival (AFS)**, per perfusion: from the perfusion to amputation or death;
+  **limb salvage**: a perfusion not followed by an amputation (per perfusion), a patient who never
+  had an amputation (per patient).
+- **response**, per perfusion: WHO category; NE (not evaluable) and missing responses are left out
+  of the denominator and counted.
+
+Time is in days between dates; years = days / 365.25.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+DAYS_PER_YEAR = 365.25
+"""Days per year for converting follow-up times (Julian year)."""
+
+TUMOR_SIZE_GROUPS: tuple[tuple[str, float, float], ...] = (
+    ("<=5cm", 0.0, 5.0),
+    (">5-10cm", 5.0, 10.0),
+    (">10-15cm", 10.0, 15.0),
+    (">15cm", 15.0, np.inf),
+)
+"""Tumour-size groups by largest diameter, (label, above, up to and including) in cm: the AJCC
+8th edition T categories for trunk and extremity sarcoma (T1 <= 5, T2 > 5-10, T3 > 10-15,
+T4 > 15 cm). The seed study does not state its cut-off."""
+
+COVARIATES: tuple[str, ...] = (
+    "multifocal",
+    "prior_radiotherapy",
+    "presentation",
+    "histology",
+    "leiomyosarcoma",
+    "grade",
+    "tumor_size_group",
+    "sex",
+    "limb",
+    "response",
+    "resection_margin",
+)
+"""Categorical covariates carried into every analysis dataset, as registry text ('yes', '2', ...)."""
+
+NUMERIC_COVARIATES: tuple[str, ...] = (
+    "age_years",
+    "tumor_size_cm",
+    "limb_volume_l",
+    "tnf_mg",
+    "melphalan_mg",
+    "melphalan_mg_per_l",
+)
+"""Numeric covariates carried into every analysis dataset."""
+
+
+def _yes_no(values: pd.Series) -> pd.Series:
+    return values.map({True: "yes", False: "no"})
+
+
+def tumor_size_group(size_cm: pd.Series) -> pd.Series:
+    """Assign each tumour size (cm) to its AJCC T group label; NaN stays missing (None)."""
+    edges = [0.0] + [hi for _, _, hi in TUMOR_SIZE_GROUPS]
+    labels = [label for label, _, _ in TUMOR_SIZE_GROUPS]
+    groups = pd.cut(size_cm, bins=edges, labels=labels, right=True, include_lowest=False)
+    return groups.astype(object).where(groups.notna(), None)
+
+
+def covariates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per-perfusion covariates as analyses use them.
+
+    Categorical ones are the registry's text (``yes``/``no``, grade ``1``-``3``, histology name),
+    plus ``leiomyosarcoma`` (yes/no) and ``tumor_size_group``; numeric ones include
+    ``age_years`` at the perfusion and ``melphalan_mg_per_l``.
+    """
+    out = pd.DataFrame(index=frame.index)
+    out["multifocal"] = _yes_no(frame["multifocal"])
+    out["prior_radiotherapy"] = _yes_no(frame["prior_radiotherapy"])
+    out["presentation"] = frame["presentation"]
+    out["histology"] = frame["histology"]
+    out["leiomyosarcoma"] = np.where(frame["histology"] == "leiomyosarcoma", "yes", "no")
+    grade = frame["grade"]
+    out["grade"] = grade.astype("string").astype(object).where(grade.notna(), None)
+    out["tumor_size_group"] = tumor_size_group(frame["tumor_size_cm"])
+    out["sex"] = frame["sex"]
+    out["limb"] = frame["limb"]
+    out["response"] = frame["response"]
+    out["resection_margin"] = frame["resection_margin"]
+    out["age_years"] = (frame["ilp_date"] - frame["birth_date"]).dt.days / DAYS_PER_YEAR
+    out["tumor_size_cm"] = frame["tumor_size_cm"].astype(float)
+    out["limb_volume_l"] = frame["limb_volume_l"].astype(float)
+    out["tnf_mg"] = frame["tnf_mg"].astype(float)
+    out["melphalan_mg"] = frame["melphalan_mg"].astype(float)
+    out["melphalan_mg_per_l"] = out["melphalan_mg"] / out["limb_volume_l"]
+    return out
+
+
+def _days(later: pd.Series, earlier: pd.Series) -> np.ndarray:
+    return (later - earlier).dt.days.to_numpy(dtype=float)
+
+
+def _first_perfusions(frame: pd.DataFrame) -> pd.DataFrame:
+    ordered = frame.sort_values(["patient_id", "ilp_date"], kind="stable")
+    return ordered.drop_duplicates("patient_id", keep="first")
+
+
+def _with_time(out: pd.DataFrame, days: np.ndarray) -> pd.DataFrame:
+    out.insert(1, "time_days", days)
+    out.insert(2, "time_years", days / DAYS_PER_YEAR)
+    return out
+
+
+def overall_survival(frame: pd.DataFrame) -> pd.DataFrame:
+    """OS per patient: time from the first perfusion to death or last follow-up.
+
+    Returns
+    -------
+    DataFrame
+        One row per patient: ``patient_id``, ``time_days``, ``time_years``, ``event`` (1 death,
+        0 censored) and the covariates of the first perfusion.
+    """
+    first = _first_perfusions(frame)
+    out = pd.DataFrame({"patient_id": first["patient_id"].to_numpy()})
+    days = _days(first["last_followup_date"], first["ilp_date"])
+    out = _with_time(out, days)
+    out["event"] = first["death_date"].notna().to_numpy().astype(int)
+    cov = covariates(first).reset_index(drop=True)
+    return pd.concat([out, cov], axis=1)
+
+
+def local_recurrence(frame: pd.DataFrame) -> pd.DataFrame:
+    """LR per perfusion with death as the competing risk.
+
+    Returns
+    -------
+    DataFrame
+        One row per perfusion: ``patient_id``, ``ilp_date``, ``time_days``, ``time_years``,
+        ``status`` (1 local recurrence, 2 death without local recurrence, 0 censored), ``event``
+        (1 for local recurrence) and the covariates of the perfusion.
+    """
+    has_lr = frame["local_recurrence_date"].notna().to_numpy()
+    died = frame["death_date"].notna().to_numpy()
+    end = frame["local_recurrence_date"].where(has_lr, frame["last_followup_date"])
+    status = np.where(has_lr, 1, np.where(died, 2, 0))
+    out = pd.DataFrame(
+        {"patient_id": frame["patient_id"].to_numpy(), "ilp_date": frame["ilp_date"].to_numpy()}
+    )
+    out = _with_time(out, _days(end, frame["ilp_date"]))
+    out["status"] = status
+    out["event"] = (status == 1).astype(int)
+    return pd.concat([out, covariates(frame).reset_index(drop=True)], axis=1)
+
+
+def distant_metastasis_free_survival(frame: pd.DataFrame) -> pd.DataFrame:
+    """DMFS per patient: first perfusion to the first distant metastasis or death.
+
+    Returns
+    -------
+    DataFrame
+        One row per patient: ``patient_id``, ``time_days``, ``time_years``, ``event`` and the
+        covariates of the first perfusion.
+    """
+    first_dm = frame.groupby("patient_id")["distant_metastasis_date"].min()
+    first = _first_perfusions(frame).set_index("patient_id")
+    dm = first_dm.reindex(first.index)
+    died = first["death_date"].notna()
+    event = dm.notna() | died
+    end = dm.where(dm.notna(), first["last_followup_date"])
+    out = pd.DataFrame({"patient_id": first.index.to_numpy()})
+    out = _with_time(
+        out, _days(end.reset_index(drop=True), first["ilp_date"].reset_index(drop=True))
+    )
+    out["event"] = event.to_numpy().astype(int)
+    return pd.concat([out, covariates(first.reset_index()).reset_index(drop=True)], axis=1)
+
+
+def amputation_free_survival(frame: pd.DataFrame) -> pd.DataFrame:
+    """AFS and limb salvage per perfusion.
+
+    Returns
+    -------
+    DataFrame
+        One row per perfusion: ``patient_id``, ``ilp_date``, ``time_days``, ``time_years``,
+        ``event`` (1 amputation or death, 0 censored), ``amputation`` (1 when the limb was
+        amputated after this perfusion), ``limb_salvaged`` (True without amputation) and the
+        covariates.
+    """
+    amputated = frame["amputation_date"].notna().to_numpy()
+    died = frame["death_date"].notna().to_numpy()
+    end = frame["amputation_date"].where(amputated, frame["last_followup_date"])
+    out = pd.DataFrame(
+        {"patient_id": frame["patient_id"].to_numpy(), "ilp_date": frame["ilp_date"].to_numpy()}
+    )
+    out = _with_time(out, _days(end, frame["ilp_date"]))
+    out["event"] = (amputated | died).astype(int)
+    out["amputation"] = amputated.astype(int)
+    out["limb_salvaged"] = ~amputated
+    return pd.concat([out, covariates(frame).reset_index(drop=True)], axis=1)
+
+
+def limb_salvage_per_patient(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per patient: ``limb_salvaged`` is True when none of the patient's perfusions was followed
+    by an amputation."""
+    amputated = frame["amputation_date"].notna().groupby(frame["patient_id"]).any()
+    return pd.DataFrame(
+        {"patient_id": amputated.index.to_numpy(), "limb_salvaged": ~amputated.to_numpy()}
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseData:
+    """Response per perfusion.
+
+    Attributes
+    ----------
+    evaluable : DataFrame
+        Perfusions with a response other than NE: ``response`` and ``objective`` (CR or PR),
+        plus covariates.
+    n_not_evaluable : int
+        Perfusions with response NE (left out of the denominator).
+    n_missing : int
+        Perfusions without a recorded response (left out of the denominator).
+    """
+
+    evaluable: pd.DataFrame
+    n_not_evaluable: int
+    n_missing: int
+
+
+def response(frame: pd.DataFrame) -> ResponseData:
+    """Response dataset: NE and missing responses are excluded from the denominator and counted."""
+    cov = covariates(frame).reset_index(drop=True)
+    resp = frame["response"].reset_index(drop=True)
+    keep = resp.notna() & (resp != "NE")
+    evaluable = cov[keep.to_numpy()].copy()
+    evaluable["objective"] = evaluable["response"].isin(["CR", "PR"]).astype(int)
+    return ResponseData(
+        evaluable=evaluable.reset_index(drop=True),
+        n_not_evaluable=int((resp == "NE").sum()),
+        n_missing=int(resp.isna().sum()),
+    )
