@@ -99,6 +99,28 @@ perfusions = sa.Table(
     sa.CheckConstraint("limb_volume_l >= 0.3 AND limb_volume_l <= 30", name="limb_volume_l"),
 )
 
+perfusion_plans = sa.Table(
+    "perfusion_plans",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("patient_id", sa.String(64), nullable=False),
+    sa.Column("ilp_date", sa.Date, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("protocol", sa.String(64), nullable=False),
+    sa.Column("study_protocol", sa.Boolean(create_constraint=False), nullable=False),
+    sa.Column("limb", sa.String(8), nullable=False),
+    sa.Column("perfusion_level", sa.String(16), nullable=False),
+    sa.Column("limb_volume_l", sa.Float, nullable=False),
+    sa.Column("tnf_mg", sa.Float, nullable=False),
+    sa.Column("melphalan_mg", sa.Float, nullable=False),
+    sa.Column("melphalan_capped", sa.Boolean(create_constraint=False), nullable=False),
+    sa.Column("plan", sa.JSON, nullable=False),
+    sa.Index("ix_perfusion_plans_patient_id_ilp_date", "patient_id", "ilp_date"),
+)
+"""Perfusion plans made with ``ilp plan --save``, keyed by patient and planned perfusion date
+(the perfusion itself is usually recorded later, so planned and given doses can be compared)."""
+
 audit_log = sa.Table(
     "audit_log",
     metadata,

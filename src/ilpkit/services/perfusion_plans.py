@@ -1,0 +1,199 @@
+"""Use cases: store a perfusion plan, and compare planned with given doses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ilpkit.adapters.db import registry_repository as repo
+from ilpkit.adapters.db.tables import patients, perfusion_plans, perfusions
+from ilpkit.domain.errors import Problem, RegistryValidationError
+from ilpkit.domain.fields import FIELDS_BY_NAME, CellError
+from ilpkit.services.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSummary:
+    """The figures of a plan that are stored in columns (the whole plan is kept as JSON)."""
+
+    protocol: str
+    study_protocol: bool
+    limb: str
+    perfusion_level: str
+    limb_volume_l: float
+    tnf_mg: float
+    melphalan_mg: float
+    melphalan_capped: bool
+
+
+def _check_key(patient_id: str, ilp_date: str) -> tuple[str, date]:
+    problems = []
+    values: dict[str, Any] = {}
+    for name, text in (("patient_id", patient_id), ("ilp_date", ilp_date)):
+        try:
+            values[name] = FIELDS_BY_NAME[name].parse(text)
+        except CellError as exc:
+            problems.append(Problem(None, name, text, str(exc)))
+    if problems:
+        raise RegistryValidationError(problems)
+    return values["patient_id"], values["ilp_date"]
+
+
+def save_plan(
+    url: str,
+    patient_id: str,
+    ilp_date: str,
+    summary: PlanSummary,
+    plan: dict[str, Any],
+    actor: str,
+) -> int:
+    """Store a plan for the perfusion of ``patient_id`` on ``ilp_date``; return the plan's id.
+
+    The perfusion need not be recorded yet (plans are made before surgery). Saving is audited.
+
+    Raises
+    ------
+    RegistryValidationError
+        When the patient id or date is not valid Registry CSV v1 text.
+    """
+    pid, day = _check_key(patient_id, ilp_date)
+    with UnitOfWork(url) as uow:
+        result = uow.connection.execute(
+            sa.insert(perfusion_plans).values(
+                patient_id=pid,
+                ilp_date=day,
+                created_at=datetime.now(UTC),
+                actor=actor,
+                protocol=summary.protocol,
+                study_protocol=summary.study_protocol,
+                limb=summary.limb,
+                perfusion_level=summary.perfusion_level,
+                limb_volume_l=summary.limb_volume_l,
+                tnf_mg=summary.tnf_mg,
+                melphalan_mg=summary.melphalan_mg,
+                melphalan_capped=summary.melphalan_capped,
+                plan=plan,
+            )
+        )
+        plan_id = int(result.inserted_primary_key[0])
+        repo.add_audit(
+            uow.connection,
+            actor,
+            "plan",
+            [
+                (
+                    "plan",
+                    f"{pid} {day.isoformat()}",
+                    {"plan_id": plan_id, "protocol": summary.protocol},
+                )
+            ],
+        )
+        uow.commit()
+    return plan_id
+
+
+@dataclass(frozen=True, slots=True)
+class PlanComparison:
+    """The latest plan of a perfusion next to what was given (None until it is recorded)."""
+
+    patient_id: str
+    ilp_date: date
+    protocol: str
+    study_protocol: bool
+    planned_limb_volume_l: float
+    planned_tnf_mg: float
+    planned_melphalan_mg: float
+    given_limb_volume_l: float | None
+    given_tnf_mg: float | None
+    given_melphalan_mg: float | None
+
+    @property
+    def recorded(self) -> bool:
+        """True once the perfusion itself is in the registry."""
+        return self.given_tnf_mg is not None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-serialisable form."""
+        return {
+            "patient_id": self.patient_id,
+            "ilp_date": self.ilp_date.isoformat(),
+            "protocol": self.protocol,
+            "study_protocol": self.study_protocol,
+            "planned": {
+                "limb_volume_l": self.planned_limb_volume_l,
+                "tnf_mg": self.planned_tnf_mg,
+                "melphalan_mg": self.planned_melphalan_mg,
+            },
+            "given": None
+            if not self.recorded
+            else {
+                "limb_volume_l": self.given_limb_volume_l,
+                "tnf_mg": self.given_tnf_mg,
+                "melphalan_mg": self.given_melphalan_mg,
+            },
+        }
+
+
+def compare_plans(url: str, patient_id: str | None = None) -> list[PlanComparison]:
+    """Latest plan per (patient, date), with the given doses where the perfusion is recorded."""
+    latest = (
+        sa.select(sa.func.max(perfusion_plans.c.id).label("id"))
+        .group_by(perfusion_plans.c.patient_id, perfusion_plans.c.ilp_date)
+        .subquery()
+    )
+    given = (
+        sa.select(
+            patients.c.patient_id,
+            perfusions.c.ilp_date,
+            perfusions.c.limb_volume_l,
+            perfusions.c.tnf_mg,
+            perfusions.c.melphalan_mg,
+        )
+        .select_from(perfusions.join(patients, perfusions.c.patient_pk == patients.c.id))
+        .subquery()
+    )
+    query = (
+        sa.select(
+            perfusion_plans.c.patient_id,
+            perfusion_plans.c.ilp_date,
+            perfusion_plans.c.protocol,
+            perfusion_plans.c.study_protocol,
+            perfusion_plans.c.limb_volume_l,
+            perfusion_plans.c.tnf_mg,
+            perfusion_plans.c.melphalan_mg,
+            given.c.limb_volume_l.label("g_volume"),
+            given.c.tnf_mg.label("g_tnf"),
+            given.c.melphalan_mg.label("g_melphalan"),
+        )
+        .join(latest, latest.c.id == perfusion_plans.c.id)
+        .outerjoin(
+            given,
+            sa.and_(
+                given.c.patient_id == perfusion_plans.c.patient_id,
+                given.c.ilp_date == perfusion_plans.c.ilp_date,
+            ),
+        )
+        .order_by(perfusion_plans.c.patient_id, perfusion_plans.c.ilp_date)
+    )
+    if patient_id is not None:
+        query = query.where(perfusion_plans.c.patient_id == patient_id)
+    with UnitOfWork(url) as uow:
+        rows = uow.connection.execute(query).all()
+    return [
+        PlanComparison(
+            r.patient_id,
+            r.ilp_date if isinstance(r.ilp_date, date) else date.fromisoformat(str(r.ilp_date)),
+            r.protocol,
+            bool(r.study_protocol),
+            r.limb_volume_l,
+            r.tnf_mg,
+            r.melphalan_mg,
+            r.g_volume,
+            r.g_tnf,
+            r.g_melphalan,
+        )
+        for r in rows
+    ]
