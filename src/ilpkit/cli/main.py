@@ -41,6 +41,9 @@ def build_app() -> typer.Typer:
     from ilpkit.cli import demo_command
 
     demo_command.register(app)
+    from ilpkit.cli import planning_commands
+
+    planning_commands.register(app)
     # --- end of command registration ---
     return app
 

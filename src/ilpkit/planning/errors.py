@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+MAX_PROBLEMS_SHOWN = 20
+"""At most this many problems are listed in one error message."""
+
 
 class PlanningError(ValueError):
     """Base class: an input to a planning calculator cannot be used.
@@ -64,7 +67,10 @@ class LeakageInputError(PlanningError):
         if len(self.problems) == 1:
             message = self.problems[0]
         else:
-            listed = "\n".join(f"  - {p}" for p in self.problems)
+            shown = [f"  - {p}" for p in self.problems[:MAX_PROBLEMS_SHOWN]]
+            if len(self.problems) > MAX_PROBLEMS_SHOWN:
+                shown.append(f"  ... and {len(self.problems) - MAX_PROBLEMS_SHOWN} more")
+            listed = "\n".join(shown)
             message = f"{len(self.problems)} problems:\n{listed}"
         super().__init__(message)
 

@@ -1,9 +1,10 @@
 """Perfused limb volume: from circumferences (truncated-cone model) or water displacement.
 
-The perfused volume is the part of the limb distal to the perfusion level (tourniquet). It is either
-measured by water displacement (accuracy about 0.3%) or estimated from circumferences taken at a fixed
-spacing from the perfusion level distally, each pair of neighbouring circumferences forming a truncated
-cone (frustum); the estimate is accurate to 2-8% depending on the measurer (Farina 2024).
+The perfused volume is the part of the limb distal to the perfusion level (tourniquet). It is
+either measured by water displacement (accuracy about 0.3%) or estimated from circumferences taken
+at a fixed spacing from the perfusion level distally, each pair of neighbouring circumferences
+forming a truncated cone (frustum); the estimate is accurate to 2-8% depending on the measurer
+(Farina 2024).
 
 Formula (one segment, circumferences ``C1`` and ``C2`` in cm, segment length ``h`` in cm)::
 
@@ -21,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -141,8 +143,7 @@ def summed_frustum_volume_ml(circumferences_cm: Sequence[float], spacing_cm: flo
         Total volume in mL.
     """
     return math.fsum(
-        frustum_volume_ml(c1, c2, spacing_cm)
-        for c1, c2 in zip(circumferences_cm, circumferences_cm[1:], strict=False)
+        frustum_volume_ml(c1, c2, spacing_cm) for c1, c2 in itertools.pairwise(circumferences_cm)
     )
 
 
@@ -181,8 +182,10 @@ def limb_volume_from_circumferences(
     >>> round(v.limb_volume_l, 4)  # 10*(3700 + 1900)/(12*pi) mL = 14000/(3*pi) mL
     1.4854
     """
-    values = [_number(f"circumference {i} of {len(circumferences_cm)}", c, "cm")
-              for i, c in enumerate(circumferences_cm, start=1)]
+    values = [
+        _number(f"circumference {i} of {len(circumferences_cm)}", c, "cm")
+        for i, c in enumerate(circumferences_cm, start=1)
+    ]
     if len(values) < 2:
         shown = ", ".join(show_number(c, "cm") for c in values) or "none"
         raise LimbVolumeError(
@@ -191,11 +194,7 @@ def limb_volume_from_circumferences(
         )
     for i, c in enumerate(values, start=1):
         if not CIRCUMFERENCE_CM.contains(c):
-            reason = (
-                "a circumference must be more than 0 cm"
-                if c <= 0
-                else CIRCUMFERENCE_CM.reason
-            )
+            reason = "a circumference must be more than 0 cm" if c <= 0 else CIRCUMFERENCE_CM.reason
             raise LimbVolumeError(
                 f"circumference {i} of {len(values)} = {show_number(c, 'cm')}: {reason}"
             )
@@ -205,11 +204,9 @@ def limb_volume_from_circumferences(
             f"spacing_cm = {show_number(spacing, 'cm')}: the spacing must be "
             f"{SPACING_CM.describe()} ({SPACING_CM.reason})"
         )
-    segments = tuple(
-        frustum_volume_ml(c1, c2, spacing) for c1, c2 in zip(values, values[1:], strict=False)
-    )
+    segments = tuple(frustum_volume_ml(c1, c2, spacing) for c1, c2 in itertools.pairwise(values))
     volume_l = math.fsum(segments) / ML_PER_L
-    _check_volume(volume_l, "estimated from the circumferences")
+    check_limb_volume_l(volume_l, "estimated from the circumferences")
     return LimbVolume(
         limb_volume_l=volume_l,
         method=VolumeMethod.CIRCUMFERENCES,
@@ -243,7 +240,7 @@ def limb_volume_from_water_displacement(volume_l: float) -> LimbVolume:
     8.6
     """
     volume = _number("volume_l", volume_l, "L")
-    _check_volume(volume, "measured")
+    check_limb_volume_l(volume, "measured")
     return LimbVolume(
         limb_volume_l=volume,
         method=VolumeMethod.WATER_DISPLACEMENT,
@@ -260,9 +257,19 @@ def _number(name: str, value: object, unit: str) -> float:
     return number
 
 
-def _check_volume(volume_l: float, how: str) -> None:
-    if not LIMB_VOLUME_L.contains(volume_l):
+def check_limb_volume_l(volume_l: float, how: str = "given") -> None:
+    """Raise :class:`LimbVolumeError` unless ``volume_l`` is a plausible limb volume (0.3-30 L).
+
+    Parameters
+    ----------
+    volume_l : float
+        Perfused limb volume in litres.
+    how : str
+        How the volume was obtained, for the message (``"measured"``, ``"estimated ..."``).
+    """
+    volume = _number("limb volume", volume_l, "L")
+    if not LIMB_VOLUME_L.contains(volume):
         raise LimbVolumeError(
-            f"limb volume = {volume_l:.3g} L ({how}): must be {LIMB_VOLUME_L.describe()}; "
+            f"limb volume = {volume:g} L ({how}): must be {LIMB_VOLUME_L.describe()}; "
             f"{LIMB_VOLUME_L.reason}"
         )

@@ -46,9 +46,7 @@ def resolve_site(limb: Limb | str, level: PerfusionLevel | str) -> tuple[Limb, P
     try:
         limb_enum = Limb(str(limb).strip().lower())
     except ValueError:
-        raise PerfusionSiteError(
-            f"limb = {limb!r}: unknown limb; use 'arm' or 'leg'"
-        ) from None
+        raise PerfusionSiteError(f"limb = {limb!r}: unknown limb; use 'arm' or 'leg'") from None
     try:
         level_enum = PerfusionLevel(str(level).strip().lower())
     except ValueError:
@@ -58,7 +56,8 @@ def resolve_site(limb: Limb | str, level: PerfusionLevel | str) -> tuple[Limb, P
         ) from None
     allowed = levels_for(limb_enum)
     if level_enum not in allowed:
-        names = " or ".join(lv.value for lv in allowed)
+        values = [lv.value for lv in allowed]
+        names = f"{', '.join(values[:-1])} or {values[-1]}"
         raise PerfusionSiteError(
             f"level = '{level_enum.value}' does not match limb = '{limb_enum.value}': "
             f"{'an arm' if limb_enum is Limb.ARM else 'a leg'} is perfused at {names} "

@@ -34,7 +34,9 @@ class Sourced:
     source: str
 
     def describe(self) -> str:
-        """Human form, e.g. ``4 mg``."""
+        """Human form, e.g. ``4 mg``, ``10%``."""
+        if self.unit == "%":
+            return f"{self.value:g}%"
         return f"{self.value:g} {self.unit}".rstrip()
 
     def to_dict(self) -> dict[str, object]:
@@ -102,9 +104,7 @@ class TomlReader:
                 known = ", ".join(sorted(allowed))
                 self.problem(_join(path, key), f"unknown key (known keys here: {known})")
 
-    def text(
-        self, table: Mapping[str, Any], key: str, path: str, *, required: bool = True
-    ) -> str:
+    def text(self, table: Mapping[str, Any], key: str, path: str, *, required: bool = True) -> str:
         """Return the non-empty string ``table[key]``."""
         value = table.get(key, _MISSING)
         where = _join(path, key)
@@ -188,13 +188,13 @@ class TomlReader:
         where = _join(path, key)
         example = ", ".join(f"{k} = ..." for k in keys[:-1])
         if value is _MISSING:
-            self.problem(where, f"missing; write it as {{ {example}, source = \"...\" }}")
+            self.problem(where, f'missing; write it as {{ {example}, source = "..." }}')
             return None
         if not isinstance(value, Mapping):
             self.problem(
                 where,
                 f"found {_show(value)}; every value needs its source: write "
-                f"{{ {example}, source = \"...\" }}",
+                f'{{ {example}, source = "..." }}',
             )
             return None
         self.only_keys(value, keys, where)
