@@ -1,0 +1,556 @@
+"""The outcome study: every statistic of ``ilp analyze`` and the report, as one results object.
+
+:func:`analyze` takes the registry DataFrame (one row per perfusion, as loaded by
+``ilpkit.adapters.db.registry_frame.load_registry_frame``) and returns a plain-Python dict with
+the schema ``ilpkit.results/1`` (documented in docs/results-schema.md): cohort and follow-up,
+response, overall survival with Kaplan-Meier, log-rank and Cox models, local recurrence with
+cumulative incidence (death competing) and Gray's test, and limb salvage. Rendering is elsewhere
+(``ilpkit.cli``, ``ilpkit.reporting``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ilpkit.stats import cohort
+from ilpkit.stats.competing_risks import cif_confidence_interval, cumulative_incidence
+from ilpkit.stats.cox import CoxResult, cox_zph, fit_cox
+from ilpkit.stats.kaplan_meier import KaplanMeierResult, kaplan_meier, median_follow_up
+from ilpkit.stats.logrank import logrank_test
+from ilpkit.stats.proportions import compare_groups, proportion
+
+SCHEMA = "ilpkit.results/1"
+ENDPOINTS = ("os", "lr", "response", "limb_salvage")
+DEFAULT_BY: tuple[str, ...] = (
+    "multifocal",
+    "prior_radiotherapy",
+    "presentation",
+    "histology",
+    "leiomyosarcoma",
+    "grade",
+    "tumor_size_group",
+    "sex",
+)
+"""Subgroup variables analysed when none are named (the seed study's factors and the usual
+prognostic ones)."""
+DEFAULT_COX: tuple[str, ...] = (
+    "age_years",
+    "tumor_size_cm",
+    "leiomyosarcoma",
+    "multifocal",
+    "prior_radiotherapy",
+    "presentation",
+)
+"""Terms of the default Cox models of overall survival (univariable each, and together)."""
+ORDERED = {
+    "grade": ("1", "2", "3"),
+    "tumor_size_group": tuple(g for g, _, _ in cohort.TUMOR_SIZE_GROUPS),
+}
+"""Ordered variables get the log-rank test for trend as well (scores 1, 2, ...)."""
+AT_YEARS: tuple[int, ...] = (1, 2, 5)
+YES_NO = ("multifocal", "prior_radiotherapy", "leiomyosarcoma")
+NUMERIC = cohort.NUMERIC_COVARIATES
+CATEGORICAL = tuple(c for c in cohort.COVARIATES if c not in YES_NO)
+
+Ties = Literal["efron", "breslow"]
+
+
+class AnalysisError(ValueError):
+    """The requested analysis cannot be done (unknown variable, empty registry...)."""
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """What to analyse.
+
+    Attributes
+    ----------
+    endpoints : tuple of str
+        Any of ``os``, ``lr``, ``response``, ``limb_salvage``.
+    by : tuple of str
+        Subgroup variables (registry column names, ``leiomyosarcoma``, ``tumor_size_group``).
+    cox : tuple of str
+        Cox model terms: numeric columns, yes/no columns (yes = 1) and categorical columns
+        (dummy per level against the first level, written ``NAME[LEVEL]``).
+    ties : {"efron", "breslow"}
+    years : tuple of int
+        Times (years) at which survival and incidence are reported.
+    """
+
+    endpoints: tuple[str, ...] = ENDPOINTS
+    by: tuple[str, ...] = DEFAULT_BY
+    cox: tuple[str, ...] = DEFAULT_COX
+    ties: Ties = "efron"
+    years: tuple[int, ...] = AT_YEARS
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _f(x: Any) -> float | None:
+    """Plain float, NaN/inf -> None."""
+    if x is None:
+        return None
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+def _p(result: Any) -> dict[str, Any]:
+    return {
+        "k": int(result.successes),
+        "n": int(result.n),
+        "estimate": _f(result.estimate),
+        "ci95": [_f(result.lower), _f(result.upper)],
+    }
+
+
+def _prop(k: int, n: int) -> dict[str, Any]:
+    if n == 0:
+        return {"k": 0, "n": 0, "estimate": None, "ci95": [None, None]}
+    return _p(proportion(int(k), int(n)))
+
+
+def check_variables(by: Sequence[str], cox: Sequence[str]) -> None:
+    """Raise :class:`AnalysisError` naming any unknown subgroup variable or Cox term."""
+    known_by = set(cohort.COVARIATES)
+    bad = [v for v in by if v not in known_by]
+    if bad:
+        raise AnalysisError(
+            f"unknown --by variable(s) {', '.join(bad)}; choose from {', '.join(sorted(known_by))}"
+        )
+    known_cox = set(cohort.COVARIATES) | set(NUMERIC)
+    bad = [v for v in cox if v not in known_cox]
+    if bad:
+        raise AnalysisError(
+            f"unknown --cox term(s) {', '.join(bad)}; choose from {', '.join(sorted(known_cox))}"
+        )
+
+
+def _levels(values: pd.Series, name: str) -> list[str]:
+    present = sorted({str(v) for v in values.dropna()})
+    order = ORDERED.get(name)
+    if order:
+        return [lv for lv in order if lv in present]
+    if name in YES_NO:
+        return [lv for lv in ("no", "yes") if lv in present]
+    return present
+
+
+# ------------------------------------------------------------------------------ cohort
+
+
+def cohort_section(frame: pd.DataFrame, os_data: pd.DataFrame) -> dict[str, Any]:
+    """Counts, accrual dates and median follow-up by reverse Kaplan-Meier (years)."""
+    fu = median_follow_up(os_data["time_years"], os_data["event"], conf_type="log-log")
+    return {
+        "n_patients": int(frame["patient_id"].nunique()),
+        "n_perfusions": len(frame),
+        "n_centers": int(frame["center"].nunique()),
+        "first_ilp_date": frame["ilp_date"].min().date().isoformat(),
+        "last_ilp_date": frame["ilp_date"].max().date().isoformat(),
+        "last_followup_date": frame["last_followup_date"].max().date().isoformat(),
+        "median_followup_years": {
+            "estimate": _f(fu.median),
+            "ci95": [_f(fu.lower), _f(fu.upper)],
+            "method": fu.method,
+        },
+    }
+
+
+# ---------------------------------------------------------------------------- response
+
+
+def response_section(frame: pd.DataFrame, by: Sequence[str]) -> dict[str, Any]:
+    """Response categories and ORR with exact CIs; ORR by subgroup with chi2 or Fisher."""
+    data = cohort.response(frame)
+    ev = data.evaluable
+    n = len(ev)
+    counts = ev["response"].value_counts()
+    out: dict[str, Any] = {
+        "unit": "perfusion",
+        "n_evaluable": n,
+        "n_not_evaluable": data.n_not_evaluable,
+        "n_missing": data.n_missing,
+    }
+    for cat in ("CR", "PR", "NC", "PD"):
+        out[cat.lower()] = _prop(int(counts.get(cat, 0)), n)
+    out["orr"] = _prop(int(ev["objective"].sum()), n)
+    out["by"] = {}
+    for var in by:
+        sub = ev[ev[var].notna()]
+        levels = _levels(sub[var], var)
+        groups = {}
+        for lv in levels:
+            g = sub[sub[var].astype(str) == lv]
+            groups[lv] = {"orr": _prop(int(g["objective"].sum()), len(g))}
+        entry: dict[str, Any] = {"groups": groups, "n_missing": int(ev[var].isna().sum())}
+        if len(levels) >= 2:
+            cmp = compare_groups(
+                sub[var].astype(str).to_numpy(),
+                sub["objective"].to_numpy(),
+                row_order=levels,
+                col_order=[0, 1],
+            )
+            entry.update(
+                {
+                    "test": cmp.test,
+                    "statistic": _f(cmp.statistic),
+                    "df": cmp.df,
+                    "p": _f(cmp.p_value),
+                }
+            )
+        else:
+            entry.update({"test": None, "statistic": None, "df": None, "p": None})
+        out["by"][var] = entry
+    return out
+
+
+# -------------------------------------------------------------------------- survival
+
+
+def _survival_at(km: KaplanMeierResult, years: Sequence[int]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    last = float(km.time[-1]) if len(km.time) else 0.0
+    for y in years:
+        if y > last:
+            out[str(y)] = {"estimate": None, "ci95": [None, None], "n_at_risk": 0}
+            continue
+        s = km.survival_at([float(y)])
+        out[str(y)] = {
+            "estimate": _f(s.surv[0]),
+            "ci95": [_f(s.lower[0]), _f(s.upper[0])],
+            "n_at_risk": int(s.n_risk[0]),
+        }
+    return out
+
+
+def survival_section(
+    data: pd.DataFrame, by: Sequence[str], years: Sequence[int], unit: str
+) -> dict[str, Any]:
+    """Kaplan-Meier (log-log CIs) overall and by subgroup with the log-rank test (and trend)."""
+    km = kaplan_meier(data["time_years"], data["event"], conf_type="log-log")
+    med = km.median()
+    out: dict[str, Any] = {
+        "unit": unit,
+        "n": len(data),
+        "events": int(data["event"].sum()),
+        "at_years": _survival_at(km, years),
+        "median_years": {"estimate": _f(med.time), "ci95": [_f(med.lower), _f(med.upper)]},
+        "by": {},
+    }
+    for var in by:
+        sub = data[data[var].notna()]
+        levels = _levels(sub[var], var)
+        groups = {}
+        for lv in levels:
+            g = sub[sub[var].astype(str) == lv]
+            gkm = kaplan_meier(g["time_years"], g["event"], conf_type="log-log")
+            gmed = gkm.median()
+            groups[lv] = {
+                "n": len(g),
+                "events": int(g["event"].sum()),
+                "at_years": _survival_at(gkm, years),
+                "median_years": {
+                    "estimate": _f(gmed.time),
+                    "ci95": [_f(gmed.lower), _f(gmed.upper)],
+                },
+            }
+        entry: dict[str, Any] = {"groups": groups, "n_missing": int(data[var].isna().sum())}
+        if len(levels) >= 2 and sub["event"].sum() > 0:
+            lr = logrank_test(
+                sub["time_years"].to_numpy(),
+                sub["event"].to_numpy(),
+                sub[var].astype(str).to_numpy(),
+                order=levels,
+            )
+            entry["logrank"] = {"statistic": _f(lr.chisq), "df": int(lr.df), "p": _f(lr.p_value)}
+            if var in ORDERED and len(levels) >= 3:
+                tr = lr.trend()
+                entry["trend"] = {
+                    "statistic": _f(tr.chisq),
+                    "df": int(tr.df),
+                    "p": _f(tr.p_value),
+                    "scores": {lv: i + 1 for i, lv in enumerate(levels)},
+                }
+        else:
+            entry["logrank"] = {"statistic": None, "df": None, "p": None}
+        out["by"][var] = entry
+    return out
+
+
+# ------------------------------------------------------------------------------- Cox
+
+
+@dataclass(frozen=True)
+class Design:
+    """A Cox design matrix built from named terms, with the rows it left out."""
+
+    x: np.ndarray
+    names: tuple[str, ...]
+    terms: dict[str, list[str]]
+    keep: np.ndarray
+    n_excluded: int
+    reference: dict[str, str]
+
+
+def cox_design(data: pd.DataFrame, terms: Sequence[str]) -> Design:
+    """Design matrix: numeric as is; yes/no as yes = 1; categorical as ``NAME[LEVEL]`` dummies
+    against the first level (treatment contrasts, as R). Rows missing any term are left out."""
+    keep = np.ones(len(data), dtype=bool)
+    for t in terms:
+        keep &= data[t].notna().to_numpy()
+    sub = data[keep]
+    columns: list[np.ndarray] = []
+    names: list[str] = []
+    term_map: dict[str, list[str]] = {}
+    reference: dict[str, str] = {}
+    for t in terms:
+        if t in NUMERIC:
+            columns.append(sub[t].to_numpy(dtype=float))
+            names.append(t)
+            term_map[t] = [t]
+        elif t in YES_NO:
+            columns.append((sub[t] == "yes").to_numpy(dtype=float))
+            names.append(t)
+            term_map[t] = [t]
+        else:
+            levels = _levels(sub[t], t)
+            if len(levels) < 2:
+                raise AnalysisError(f"Cox term {t} has fewer than two levels in the data")
+            reference[t] = levels[0]
+            cols = []
+            for lv in levels[1:]:
+                columns.append((sub[t].astype(str) == lv).to_numpy(dtype=float))
+                cols.append(f"{t}[{lv}]")
+            names.extend(cols)
+            term_map[t] = cols
+    x = np.column_stack(columns) if columns else np.empty((int(keep.sum()), 0))
+    return Design(x, tuple(names), term_map, keep, int((~keep).sum()), reference)
+
+
+def _cox_dict(fit: CoxResult, design: Design) -> dict[str, Any]:
+    terms = {}
+    for i, name in enumerate(fit.columns):
+        terms[name] = {
+            "coef": _f(fit.coef[i]),
+            "se": _f(fit.se[i]),
+            "hr": _f(fit.hazard_ratio[i]),
+            "ci95": [_f(fit.hr_lower[i]), _f(fit.hr_upper[i])],
+            "z": _f(fit.z[i]),
+            "p": _f(fit.p_value[i]),
+        }
+    out: dict[str, Any] = {
+        "ties": fit.ties,
+        "n": int(fit.n),
+        "events": int(fit.n_events),
+        "n_excluded": design.n_excluded,
+        "reference_levels": design.reference,
+        "terms": terms,
+        "loglik": _f(fit.loglik),
+        "loglik_null": _f(fit.loglik_null),
+        "lr_test": {
+            "statistic": _f(fit.lr_test.statistic),
+            "df": int(fit.lr_test.df),
+            "p": _f(fit.lr_test.p_value),
+        },
+        "converged": bool(fit.converged),
+    }
+    try:
+        zph = cox_zph(fit)
+        out["ph_test"] = {
+            "transform": zph.transform,
+            "rows": {
+                r: {"statistic": _f(zph.chisq[i]), "df": int(zph.df[i]), "p": _f(zph.p_value[i])}
+                for i, r in enumerate(zph.rows)
+            },
+        }
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        out["ph_test"] = {"error": str(exc)}
+    return out
+
+
+def cox_section(data: pd.DataFrame, terms: Sequence[str], ties: Ties) -> dict[str, Any]:
+    """Multivariable Cox model of ``terms`` plus a univariable model per term."""
+    if not terms:
+        return {}
+    design = cox_design(data, terms)
+    sub = data[design.keep]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fit = fit_cox(
+                design.x,
+                sub["time_years"].to_numpy(),
+                sub["event"].to_numpy(),
+                names=design.names,
+                terms=design.terms,
+                ties=ties,
+            )
+            out = _cox_dict(fit, design)
+        except ValueError as exc:
+            out = {"ties": ties, "error": str(exc), "terms": {}}
+        univariable = {}
+        for t in terms:
+            d1 = cox_design(data, [t])
+            s1 = data[d1.keep]
+            try:
+                f1 = fit_cox(
+                    d1.x,
+                    s1["time_years"].to_numpy(),
+                    s1["event"].to_numpy(),
+                    names=d1.names,
+                    terms=d1.terms,
+                    ties=ties,
+                )
+                univariable[t] = _cox_dict(f1, d1)
+            except ValueError as exc:
+                univariable[t] = {"error": str(exc), "terms": {}}
+    out["univariable"] = univariable
+    return out
+
+
+# --------------------------------------------------------------------- competing risks
+
+
+def _cif_at(curve: Any, years: Sequence[int]) -> dict[str, Any]:
+    est, var = curve.at(np.asarray(years, dtype=float))
+    lo, hi = cif_confidence_interval(est, var)
+    return {
+        str(y): {
+            "estimate": _f(est[i]),
+            "variance": _f(var[i]),
+            "ci95": [_f(lo[i]), _f(hi[i])],
+        }
+        for i, y in enumerate(years)
+    }
+
+
+def local_recurrence_section(
+    data: pd.DataFrame, by: Sequence[str], years: Sequence[int]
+) -> dict[str, Any]:
+    """Crude LR and cumulative incidence (death competing), by subgroup with Gray's test."""
+    n = len(data)
+    k = int((data["status"] == 1).sum())
+    zero = {str(y): {"estimate": 0.0, "variance": 0.0, "ci95": [0.0, 0.0]} for y in years}
+    at_years = (
+        _cif_at(
+            cumulative_incidence(data["time_years"].to_numpy(), data["status"].to_numpy()).curve(1),
+            years,
+        )
+        if k > 0
+        else zero
+    )
+    out: dict[str, Any] = {
+        "unit": "perfusion",
+        "competing_risk": "death",
+        "crude": _prop(k, n),
+        "deaths_without_lr": int((data["status"] == 2).sum()),
+        "at_years": at_years,
+        "by": {},
+    }
+    for var in by:
+        sub = data[data[var].notna()]
+        levels = _levels(sub[var], var)
+        groups = {}
+        for lv in levels:
+            g = sub[sub[var].astype(str) == lv]
+            has_lr = bool((g["status"] == 1).any())
+            groups[lv] = {
+                "crude": _prop(int((g["status"] == 1).sum()), len(g)),
+                "at_years": _cif_at(
+                    cumulative_incidence(g["time_years"].to_numpy(), g["status"].to_numpy()).curve(
+                        1
+                    ),
+                    years,
+                )
+                if has_lr
+                else {
+                    str(y): {"estimate": 0.0, "variance": 0.0, "ci95": [0.0, 0.0]} for y in years
+                },
+            }
+        entry: dict[str, Any] = {"groups": groups, "n_missing": int(data[var].isna().sum())}
+        if len(levels) >= 2 and (sub["status"] == 1).any():
+            res = cumulative_incidence(
+                sub["time_years"].to_numpy(),
+                sub["status"].to_numpy(),
+                sub[var].astype(str).to_numpy(),
+            )
+            gray = res.test(1)
+            entry["gray"] = {
+                "statistic": _f(gray.statistic),
+                "df": int(gray.df),
+                "p": _f(gray.p_value),
+            }
+        else:
+            entry["gray"] = {"statistic": None, "df": None, "p": None}
+        out["by"][var] = entry
+    return out
+
+
+# ------------------------------------------------------------------------ limb salvage
+
+
+def limb_salvage_section(frame: pd.DataFrame, years: Sequence[int]) -> dict[str, Any]:
+    """Limb salvage per perfusion and per patient (exact CIs), and amputation-free survival."""
+    afs = cohort.amputation_free_survival(frame)
+    per_patient = cohort.limb_salvage_per_patient(frame)
+    km = kaplan_meier(afs["time_years"], afs["event"], conf_type="log-log")
+    return {
+        "per_perfusion": _prop(int(afs["limb_salvaged"].sum()), len(afs)),
+        "per_patient": _prop(int(per_patient["limb_salvaged"].sum()), len(per_patient)),
+        "amputation_free_survival": {
+            "unit": "perfusion",
+            "n": len(afs),
+            "events": int(afs["event"].sum()),
+            "at_years": _survival_at(km, years),
+        },
+    }
+
+
+# ----------------------------------------------------------------------------- whole
+
+
+def analyze(frame: pd.DataFrame, options: AnalysisOptions | None = None) -> dict[str, Any]:
+    """Run the outcome study on a registry frame and return the ``ilpkit.results/1`` dict.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per perfusion with the Registry CSV v1 columns (dates as datetime64).
+    options : AnalysisOptions, optional
+        Endpoints, subgroup variables, Cox terms and ties; defaults analyse everything.
+
+    Raises
+    ------
+    AnalysisError
+        For an empty registry or unknown variables.
+    """
+    opts = options or AnalysisOptions()
+    if len(frame) == 0:
+        raise AnalysisError("the registry holds no perfusions; import some first")
+    bad = [e for e in opts.endpoints if e not in ENDPOINTS]
+    if bad:
+        raise AnalysisError(
+            f"unknown endpoint(s) {', '.join(bad)}; choose from {', '.join(ENDPOINTS)}"
+        )
+    check_variables(opts.by, opts.cox)
+    os_data = cohort.overall_survival(frame)
+    results: dict[str, Any] = {"schema": SCHEMA, "cohort": cohort_section(frame, os_data)}
+    if "response" in opts.endpoints:
+        results["response"] = response_section(frame, opts.by)
+    if "os" in opts.endpoints:
+        section = survival_section(os_data, opts.by, opts.years, unit="patient")
+        section["cox"] = cox_section(os_data, opts.cox, opts.ties)
+        results["overall_survival"] = section
+    if "lr" in opts.endpoints:
+        results["local_recurrence"] = local_recurrence_section(
+            cohort.local_recurrence(frame), opts.by, opts.years
+        )
+    if "limb_salvage" in opts.endpoints:
+        results["limb_salvage"] = limb_salvage_section(frame, opts.years)
+    return results
