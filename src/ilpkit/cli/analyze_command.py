@@ -35,6 +35,14 @@ def _pval(p: float | None) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def _hr(v: dict[str, Any]) -> str:
+    if not v or v.get("hr") is None:
+        return "-"
+    lo, hi = v["ci95"]
+    fmt = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
+    return f"{v['hr']:.2f} ({fmt(lo)}-{fmt(hi)})"
+
+
 def _years(m: dict[str, Any]) -> str:
     if m.get("estimate") is None:
         return "not reached"
@@ -123,9 +131,9 @@ def print_results(r: dict[str, Any]) -> None:
                 u = uni_terms.get(term, {})
                 t.add_row(
                     term,
-                    f"{v['hr']:.2f} ({v['ci95'][0]:.2f}-{v['ci95'][1]:.2f})",
+                    _hr(v),
                     _pval(v["p"]),
-                    f"{u['hr']:.2f} ({u['ci95'][0]:.2f}-{u['ci95'][1]:.2f})" if u else "-",
+                    _hr(u),
                     _pval(u.get("p")),
                 )
             out.print(t)
