@@ -51,7 +51,7 @@ COVARIATES: tuple[str, ...] = (
     "response",
     "resection_margin",
 )
-"""Categorical covariates carried into every analysis dataset, as registry text ('yes', '2', ...)."""
+"""Categorical covariates carried into every analysis dataset, as registry text ('yes', '2')."""
 
 NUMERIC_COVARIATES: tuple[str, ...] = (
     "age_years",
