@@ -61,6 +61,10 @@ CATEGORICAL = tuple(c for c in cohort.COVARIATES if c not in YES_NO)
 
 Ties = Literal["efron", "breslow"]
 
+FISHER_WORK_CAP = 2_000_000
+"""Work cap of the exact r x c Fisher enumeration in a report (about 0.3 s); larger tables get
+the reproducible Monte Carlo p-value (stats.proportions.fisher_monte_carlo)."""
+
 
 class AnalysisError(ValueError):
     """The requested analysis cannot be done (unknown variable, empty registry...)."""
@@ -195,6 +199,7 @@ def response_section(frame: pd.DataFrame, by: Sequence[str]) -> dict[str, Any]:
                 sub["objective"].to_numpy(),
                 row_order=levels,
                 col_order=[0, 1],
+                max_work=FISHER_WORK_CAP,
             )
             entry.update(
                 {
