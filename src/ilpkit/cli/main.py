@@ -44,10 +44,38 @@ def build_app() -> typer.Typer:
     from ilpkit.cli import planning_commands
 
     planning_commands.register(app)
+    from ilpkit.cli import synth_command
+
+    synth_command.register(app)
+    from ilpkit.cli import analyze_command
+
+    analyze_command.register(app)
     # --- end of command registration ---
     return app
 
 
 def run() -> None:
-    """Console-script entry point for ``ilp``."""
-    build_app()()
+    """Console-script entry point for ``ilp``.
+
+    An unexpected failure is reported in one line, never as a traceback (set ILP_DEBUG=1 to see
+    the traceback when reporting a bug).
+    """
+    import os
+    import sys
+
+    try:
+        build_app()(standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted; nothing more was done.\n")
+        raise SystemExit(130) from None
+    except Exception as exc:
+        if os.environ.get("ILP_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"Error: an unexpected problem stopped ilp ({exc.__class__.__name__}: {exc}). "
+            "Nothing was saved by the failed step. Run again with ILP_DEBUG=1 to see the details "
+            "for a bug report.\n"
+        )
+        raise SystemExit(70) from None
