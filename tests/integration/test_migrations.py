@@ -46,3 +46,9 @@ def test_migrated_schema_matches_the_table_definitions(db_url):
         assert "uq_perfusions_patient_pk_ilp_date" in uniques
     finally:
         engine.dispose()
+
+
+def test_schema_revision_constant_is_the_newest_migration():
+    from ilpkit.adapters.db.engine import SCHEMA_REVISION
+
+    assert SCHEMA_REVISION == head_revision()

@@ -26,10 +26,10 @@ from typing import Any, Literal
 
 import numpy as np
 from scipy.special import (
+    betaincinv,  # inverse regularised incomplete beta = beta distribution quantile
     chdtrc,  # chi-squared upper tail, chdtrc(df, x)
     gammaln,
 )
-from scipy.stats import beta
 
 from ilpkit.stats._survival_arrays import column, factorize, jsonable, readonly
 
@@ -138,8 +138,8 @@ def proportion(x: Any, n: int | None = None, *, conf_level: float = 0.95) -> Pro
     if not 0 <= k <= nn:
         raise ValueError(f"successes must be between 0 and n={nn} (got {k})")
     alpha = (1.0 - level) / 2.0
-    lower = 0.0 if k == 0 else float(beta.ppf(alpha, k, nn - k + 1))
-    upper = 1.0 if k == nn else float(beta.ppf(1.0 - alpha, k + 1, nn - k))
+    lower = 0.0 if k == 0 else float(betaincinv(k, nn - k + 1, alpha))
+    upper = 1.0 if k == nn else float(betaincinv(k + 1, nn - k, 1.0 - alpha))
     return ProportionResult(k, nn, k / nn, lower, upper, level, n_missing)
 
 
@@ -461,13 +461,17 @@ def fisher_monte_carlo(
     ``fisher.test(simulate.p.value = TRUE, B = resamples)`` (Hope 1968). Used only where the
     exact network algorithm would exceed its work cap.
     """
-    from scipy.special import gammaln
-    from scipy.stats import random_table
-
     t = _as_table(table)
     rows, cols = t.sum(axis=1), t.sum(axis=0)
     rng = np.random.default_rng(seed)
-    sims = random_table(rows, cols, seed=rng).rvs(size=resamples)
+    if t.shape[1] == 2:
+        # r x 2: the first column is one multivariate hypergeometric draw from the row totals
+        first = rng.multivariate_hypergeometric(rows.astype(np.int64), int(cols[0]), size=resamples)
+        sims = np.stack([first, rows[None, :] - first], axis=2)
+    else:
+        from scipy.stats import random_table  # imported here: scipy.stats is slow to import
+
+        sims = random_table(rows, cols, seed=rng).rvs(size=resamples)
     # log P(table) = const - sum(log x_ij!); "at most as probable" = larger sum(log x!)
     observed = float(gammaln(t + 1.0).sum())
     simulated = gammaln(sims + 1.0).sum(axis=(1, 2))
