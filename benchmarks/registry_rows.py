@@ -14,6 +14,8 @@ import random
 import sys
 from datetime import date, timedelta
 
+from ilpkit.domain.fields import COLUMN_NAMES
+
 HISTOLOGIES = [
     "leiomyosarcoma",
     "liposarcoma",
@@ -24,36 +26,7 @@ HISTOLOGIES = [
     "angiosarcoma",
     "other",
 ]
-COLUMNS = [
-    "patient_id",
-    "center",
-    "sex",
-    "birth_date",
-    "death_date",
-    "last_followup_date",
-    "ilp_date",
-    "limb",
-    "perfusion_level",
-    "limb_volume_l",
-    "tnf_mg",
-    "melphalan_mg",
-    "histology",
-    "grade",
-    "tumor_size_cm",
-    "multifocal",
-    "presentation",
-    "prior_radiotherapy",
-    "response",
-    "resection_date",
-    "resection_margin",
-    "amputation_date",
-    "local_recurrence_date",
-    "distant_metastasis_date",
-    "max_leakage_pct",
-    "wieberdink_grade",
-    "max_tissue_temp_c",
-    "perfusion_minutes",
-]
+COLUMNS = list(COLUMN_NAMES)
 
 
 def synthetic_rows(n_rows: int, seed: int = 1) -> list[dict[str, str]]:
