@@ -51,4 +51,4 @@ def test_migrated_schema_matches_the_table_definitions(db_url):
 def test_schema_revision_constant_is_the_newest_migration():
     from ilpkit.adapters.db.engine import SCHEMA_REVISION
 
-    assert SCHEMA_REVISION == head_revision()
+    assert head_revision() == SCHEMA_REVISION

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich import box
@@ -214,7 +214,7 @@ def _save_plan(plan: PerfusionPlan, patient_id: str, ilp_date: str, db: str | No
     from ilpkit.domain.errors import RegistryValidationError
     from ilpkit.services.perfusion_plans import PlanSummary, save_plan
 
-    data = plan.to_dict()
+    data: dict[str, Any] = plan.to_dict()
     summary = PlanSummary(
         protocol=str(data["protocol"]),
         study_protocol=bool(data["study_protocol"]),

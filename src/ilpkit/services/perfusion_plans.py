@@ -78,7 +78,7 @@ def save_plan(
                 plan=plan,
             )
         )
-        plan_id = int(result.inserted_primary_key[0])
+        plan_id = int(result.inserted_primary_key[0])  # type: ignore[index]
         repo.add_audit(
             uow.connection,
             actor,
