@@ -50,6 +50,9 @@ def build_app() -> typer.Typer:
     from ilpkit.cli import analyze_command
 
     analyze_command.register(app)
+    from ilpkit.cli import report_command
+
+    report_command.register(app)
     # --- end of command registration ---
     return app
 

@@ -1,0 +1,129 @@
+"""Number formatting for the report: percentages with CIs, p-values, hazard ratios, medians.
+
+Conventions: percentages with one decimal; ranges and intervals with an en dash; p-values with
+three decimals below 0.1, two above, and ``< 0.001`` below that; counts with thousands separators.
+Missing numbers print as an en dash.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ilpkit.stats.descriptive import NumericSummary
+
+DASH = "–"
+"""Printed for a missing or undefined number."""
+
+
+def _ok(x: Any) -> bool:
+    return x is not None and isinstance(x, int | float) and math.isfinite(float(x))
+
+
+def count(n: int | None) -> str:
+    """``1234567`` -> ``1,234,567``."""
+    return DASH if n is None else f"{int(n):,}"
+
+
+def percent(fraction: float | None, digits: int = 1) -> str:
+    """A fraction (0-1) as a percentage: ``0.697`` -> ``69.7%``."""
+    if fraction is None or not _ok(fraction):
+        return DASH
+    return f"{100 * fraction:.{digits}f}%"
+
+
+def interval(lo: float | None, hi: float | None, scale: float = 100.0, digits: int = 1) -> str:
+    """``(0.633, 0.756)`` -> ``63.3–75.6``; a missing limit prints as an en dash."""
+
+    def one(v: float | None) -> str:
+        return DASH if v is None or not _ok(v) else f"{scale * v:.{digits}f}"
+
+    return f"{one(lo)}{DASH}{one(hi)}"
+
+
+def estimate_ci(entry: dict[str, Any] | None, digits: int = 1) -> str:
+    """An estimate with its 95% CI as percentages: ``69.7% (63.3–75.6)``."""
+    if not entry or not _ok(entry.get("estimate")):
+        return DASH
+    lo, hi = entry.get("ci95") or (None, None)
+    if not _ok(lo) and not _ok(hi):
+        return percent(entry["estimate"], digits)
+    return f"{percent(entry['estimate'], digits)} ({interval(lo, hi, digits=digits)})"
+
+
+def proportion(entry: dict[str, Any] | None, digits: int = 1) -> str:
+    """A proportion ``P`` of the results schema: ``161/231 = 69.7% (63.3–75.6)``."""
+    if not entry or entry.get("n", 0) == 0:
+        return DASH
+    return f"{count(entry['k'])}/{count(entry['n'])} = {estimate_ci(entry, digits)}"
+
+
+def n_of(entry: dict[str, Any] | None) -> str:
+    """``161/231``."""
+    if not entry or entry.get("n", 0) == 0:
+        return DASH
+    return f"{count(entry['k'])}/{count(entry['n'])}"
+
+
+def pvalue(p: float | None) -> str:
+    """``0.0004`` -> ``< 0.001``; ``0.0081`` -> ``0.008``; ``0.62`` -> ``0.62``."""
+    if not _ok(p):
+        return DASH
+    assert p is not None
+    if p < 0.001:
+        return "< 0.001"
+    if p < 0.1:
+        return f"{p:.3f}"
+    return f"{p:.2f}"
+
+
+def p_equals(p: float | None) -> str:
+    """``p = 0.008`` / ``p < 0.001`` for running text and figures."""
+    text = pvalue(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def hazard_ratio(term: dict[str, Any] | None) -> str:
+    """``1.52 (1.10–2.09)``."""
+    if not term or not _ok(term.get("hr")):
+        return DASH
+    lo, hi = term.get("ci95") or (None, None)
+    return f"{term['hr']:.2f} ({interval(lo, hi, scale=1.0, digits=2)})"
+
+
+def years(entry: dict[str, Any] | None, digits: int = 1) -> str:
+    """A time in years with its CI: ``12.6 (11.7–15.0)``; ``not reached`` when undefined."""
+    if not entry or not _ok(entry.get("estimate")):
+        return "not reached"
+    lo, hi = entry.get("ci95") or (None, None)
+
+    def one(v: float | None) -> str:
+        return f"{v:.{digits}f}" if _ok(v) else "NR"
+
+    return f"{entry['estimate']:.{digits}f} ({one(lo)}{DASH}{one(hi)})"
+
+
+def number(x: float | None, digits: int = 1) -> str:
+    """A plain number with ``digits`` decimals."""
+    return f"{x:,.{digits}f}" if _ok(x) else DASH
+
+
+def median_iqr(s: NumericSummary, digits: int = 1) -> str:
+    """``58.2 [45.0–68.1]`` (median [first–third quartile])."""
+    if s.n == 0:
+        return DASH
+    return f"{number(s.median, digits)} [{number(s.q1, digits)}{DASH}{number(s.q3, digits)}]"
+
+
+def value_range(s: NumericSummary, digits: int = 1) -> str:
+    """``20.1–89.7``."""
+    if s.n == 0:
+        return DASH
+    return f"{number(s.minimum, digits)}{DASH}{number(s.maximum, digits)}"
+
+
+def n_percent(n: int, pct: float | None) -> str:
+    """``98 (47.1%)``."""
+    if pct is None:
+        return count(n)
+    return f"{count(n)} ({pct:.1f}%)"

@@ -1,0 +1,583 @@
+"""The report's numbered tables, built from the results dict and descriptive summaries.
+
+A :class:`ReportTable` is plain text cells (already formatted) with a kind per row, rendered to
+HTML by the template and written to CSV as is. No statistics here: every number comes from
+``ilpkit.stats.analysis.analyze`` or ``ilpkit.stats.descriptive``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from ilpkit.reporting import formatting as fmt
+from ilpkit.reporting.labels import level_label, term_label, variable_label
+from ilpkit.reporting.published import PublishedSeries
+from ilpkit.stats import descriptive as desc
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """One numbered table.
+
+    Attributes
+    ----------
+    key : str
+        File stem, e.g. ``table1-baseline``.
+    number : int
+    title : str
+    columns : tuple of str
+    rows : tuple of tuple of str
+    kinds : tuple of str
+        Per row: ``"group"`` (a variable heading), ``"level"`` (indented under it), ``"total"``
+        (emphasised) or ``""``.
+    note : str
+        Footnote: units, denominators, tests.
+    numeric : tuple of bool
+        Per column: right-align.
+    merge_label : bool
+        In HTML, show the first two columns (variable, level) as one indented column.
+
+    A cell may hold several lines (``\n``): the first is the value, the others are shown
+    smaller underneath (a citation, a note).
+    """
+
+    key: str
+    number: int
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    kinds: tuple[str, ...] = ()
+    note: str = ""
+    numeric: tuple[bool, ...] = field(default=())
+    merge_label: bool = False
+
+    kind: ClassVar[str] = "table"
+
+    def row_kind(self, i: int) -> str:
+        return self.kinds[i] if i < len(self.kinds) else ""
+
+    def to_csv(self) -> str:
+        """The table as CSV text (header row, then the rows as displayed)."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(self.columns)
+        writer.writerows(self.rows)
+        return out.getvalue()
+
+
+class _Builder:
+    def __init__(self, columns: Sequence[str], numeric: Sequence[bool]):
+        self.columns = tuple(columns)
+        self.numeric = tuple(numeric)
+        self.rows: list[tuple[str, ...]] = []
+        self.kinds: list[str] = []
+
+    def add(self, *cells: str, kind: str = "") -> None:
+        if len(cells) != len(self.columns):
+            raise ValueError(f"row has {len(cells)} cells for {len(self.columns)} columns")
+        self.rows.append(tuple(cells))
+        self.kinds.append(kind)
+
+    def table(
+        self, key: str, number: int, title: str, note: str, merge_label: bool = True
+    ) -> ReportTable:
+        return ReportTable(
+            key,
+            number,
+            title,
+            self.columns,
+            tuple(self.rows),
+            tuple(self.kinds),
+            note,
+            self.numeric,
+            merge_label,
+        )
+
+
+# ------------------------------------------------------------------------ characteristics
+
+_CHAR_COLUMNS = ("Characteristic", "Category", "n (%) or median [IQR]", "Missing")
+_CHAR_NUMERIC = (False, False, True, True)
+
+
+def _numeric(b: _Builder, label: str, values: Any, digits: int = 1) -> None:
+    s = desc.summarize_numeric(values, label)
+    b.add(label, "median [IQR]", fmt.median_iqr(s, digits), fmt.count(s.n_missing), kind="group")
+
+
+def _categorical(
+    b: _Builder,
+    label: str,
+    values: Any,
+    variable: str = "",
+    levels: Sequence[str] | None = None,
+    by_count: bool = False,
+    only: Sequence[str] | None = None,
+) -> None:
+    s = desc.summarize_categorical(values, levels, label)
+    pairs = list(zip(s.levels, s.counts, s.percents, strict=True))
+    if by_count:
+        pairs.sort(key=lambda p: (-p[1], p[0]))
+    if only is not None:
+        # a yes/no variable: one line with the count of "yes"
+        for lv, c, p in pairs:
+            if lv in only:
+                b.add(
+                    label,
+                    level_label(variable, lv),
+                    fmt.n_percent(c, p),
+                    fmt.count(s.n_missing),
+                    kind="group",
+                )
+        return
+    b.add(label, "", "", fmt.count(s.n_missing), kind="group")
+    for lv, c, p in pairs:
+        b.add("", level_label(variable, lv), fmt.n_percent(c, p), "", kind="level")
+
+
+def baseline_table(os_data: pd.DataFrame, frame: pd.DataFrame, number: int) -> ReportTable:
+    """Table 1: characteristics per patient at the first perfusion.
+
+    Parameters
+    ----------
+    os_data : DataFrame
+        :func:`ilpkit.stats.cohort.overall_survival` (one row per patient, covariates of the
+        first perfusion).
+    frame : DataFrame
+        The registry (for the number of perfusions per patient).
+    """
+    b = _Builder(_CHAR_COLUMNS, _CHAR_NUMERIC)
+    n = len(os_data)
+    b.add("Patients", "", fmt.count(n), "", kind="total")
+    _numeric(b, "Age at first perfusion, years", os_data["age_years"])
+    _categorical(b, "Sex", os_data["sex"], "sex", ["F", "M"])
+    per_patient = desc.perfusions_per_patient(frame)
+    capped = per_patient.clip(upper=3).map({1: "1", 2: "2", 3: "3 or more"})
+    _categorical(b, "Perfusions per patient", capped, "", ["1", "2", "3 or more"])
+    _categorical(b, "Limb", os_data["limb"], "limb", ["arm", "leg"])
+    _categorical(
+        b, "Presentation", os_data["presentation"], "presentation", ["primary", "recurrent"]
+    )
+    _categorical(b, "Histology", os_data["histology"], "histology", by_count=True)
+    _categorical(b, "FNCLCC grade", os_data["grade"], "grade", ["1", "2", "3"])
+    _numeric(b, "Tumour size (largest diameter), cm", os_data["tumor_size_cm"])
+    _categorical(
+        b,
+        "Tumour size group (AJCC 8th ed. T)",
+        os_data["tumor_size_group"],
+        "tumor_size_group",
+        ["<=5cm", ">5-10cm", ">10-15cm", ">15cm"],
+    )
+    _categorical(
+        b, "Multifocal tumour", os_data["multifocal"], "multifocal", ["yes", "no"], only=["yes"]
+    )
+    _categorical(
+        b,
+        "Previous radiotherapy of the limb",
+        os_data["prior_radiotherapy"],
+        "prior_radiotherapy",
+        ["yes", "no"],
+        only=["yes"],
+    )
+    return b.table(
+        "table1-baseline",
+        number,
+        "Baseline characteristics, per patient at the first perfusion",
+        f"Per patient (n = {fmt.count(n)}), characteristics of the first perfusion. n (%) of "
+        "the patients with the item recorded; median [interquartile range, type 7 quartiles]. "
+        "Missing: patients without the item recorded.",
+    )
+
+
+def perfusion_table(frame: pd.DataFrame, lr_data: pd.DataFrame, number: int) -> ReportTable:
+    """Table 2: perfusion characteristics, per perfusion.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The registry (one row per perfusion).
+    lr_data : DataFrame
+        :func:`ilpkit.stats.cohort.local_recurrence` of the same registry (per-perfusion
+        covariates in the same row order, including ``melphalan_mg_per_l``).
+    """
+    b = _Builder(_CHAR_COLUMNS, _CHAR_NUMERIC)
+    n = len(frame)
+    b.add("Perfusions", "", fmt.count(n), "", kind="total")
+    limb = frame["limb"].reset_index(drop=True)
+    level = frame["perfusion_level"].reset_index(drop=True)
+    combined = limb.str.capitalize() + ": " + level
+    order = [
+        f"{lb.capitalize()}: {lv}"
+        for lb, lvs in (
+            ("arm", ("axillary", "brachial")),
+            ("leg", ("iliac", "femoral", "popliteal")),
+        )
+        for lv in lvs
+    ]
+    present = set(combined.dropna().unique())
+    _categorical(b, "Limb and perfusion level", combined, "", [o for o in order if o in present])
+    volume = frame["limb_volume_l"].reset_index(drop=True)
+    b.add("Limb volume, L", "", "", fmt.count(int(volume.isna().sum())), kind="group")
+    for lb in ("arm", "leg"):
+        s = desc.summarize_numeric(volume[limb == lb])
+        if s.n:
+            b.add("", f"{lb.capitalize()}: median [IQR]", fmt.median_iqr(s, 1), "", kind="level")
+    tnf = frame["tnf_mg"].reset_index(drop=True)
+    _numeric(b, "TNF-α dose, mg", tnf)
+    groups = desc.tnf_dose_group(tnf)
+    _categorical(
+        b,
+        "TNF-α dose group",
+        groups,
+        "",
+        [g for g, _, _ in desc.TNF_DOSE_GROUPS] + [desc.NO_TNF]
+        if (groups == desc.NO_TNF).any()
+        else [g for g, _, _ in desc.TNF_DOSE_GROUPS],
+    )
+    _numeric(b, "Melphalan dose, mg", frame["melphalan_mg"], 0)
+    per_l = lr_data["melphalan_mg_per_l"].reset_index(drop=True)
+    b.add(
+        "Melphalan, mg per L of limb volume",
+        "",
+        "",
+        fmt.count(int(per_l.isna().sum())),
+        kind="group",
+    )
+    for lb in ("arm", "leg"):
+        s = desc.summarize_numeric(per_l[limb == lb])
+        if s.n:
+            b.add("", f"{lb.capitalize()}: median [IQR]", fmt.median_iqr(s, 1), "", kind="level")
+    _numeric(b, "Highest tissue temperature, °C", frame["max_tissue_temp_c"])
+    _numeric(b, "Duration of drug circulation, min", frame["perfusion_minutes"], 0)
+    leak = frame["max_leakage_pct"].reset_index(drop=True)
+    _numeric(b, "Peak cumulative leakage, %", leak)
+    _categorical(
+        b,
+        "Peak leakage group",
+        desc.leakage_group(leak),
+        "",
+        [g for g, _, _ in desc.LEAKAGE_GROUPS],
+    )
+    wb = frame["wieberdink_grade"].reset_index(drop=True)
+    roman = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V"}
+    wb_text = pd.Series(pd.to_numeric(wb, errors="coerce")).map(roman)
+    _categorical(
+        b, "Regional toxicity (Wieberdink grade)", wb_text, "", ["I", "II", "III", "IV", "V"]
+    )
+    return b.table(
+        "table2-perfusion",
+        number,
+        "Perfusion characteristics, per perfusion",
+        f"Per perfusion (n = {fmt.count(n)}). TNF-α dose groups: 1–2 mg (reduced dose) and "
+        "3–4 mg (standard label dose), as compared by Deroose et al. 2015. Leakage: peak "
+        "cumulative leakage to the systemic circulation, % of the circuit dose; 10% is the "
+        "stop level of the Beromun label. Wieberdink grades I–V of regional (limb) toxicity "
+        "(Wieberdink 1982). Missing: perfusions without the item recorded.",
+    )
+
+
+# ------------------------------------------------------------------------------ results
+
+
+def response_table(results: dict[str, Any], number: int) -> ReportTable:
+    """Response categories with exact CIs."""
+    r = results["response"]
+    b = _Builder(("Response (WHO)", "n/N", "% (95% CI)"), (False, True, True))
+    names = {
+        "cr": "Complete response (CR)",
+        "pr": "Partial response (PR)",
+        "nc": "No change (NC)",
+        "pd": "Progressive disease (PD)",
+        "orr": "Overall response (CR + PR)",
+    }
+    for key, label in names.items():
+        b.add(
+            label, fmt.n_of(r[key]), fmt.estimate_ci(r[key]), kind="total" if key == "orr" else ""
+        )
+    return b.table(
+        "table3-response",
+        number,
+        "Tumour response, per perfusion",
+        f"Denominator: {fmt.count(r['n_evaluable'])} perfusions with an evaluable response; "
+        f"{fmt.count(r['n_not_evaluable'])} not evaluable (NE) and {fmt.count(r['n_missing'])} "
+        "without a recorded response are left out. Exact (Clopper–Pearson) 95% CIs.",
+        merge_label=False,
+    )
+
+
+def _test_name(test: str | None) -> str:
+    return {"chi2": "χ²", "fisher": "Fisher exact"}.get(test or "", fmt.DASH)
+
+
+def response_by_table(results: dict[str, Any], number: int) -> ReportTable:
+    """Overall response by subgroup, with the test used."""
+    r = results["response"]
+    b = _Builder(
+        ("Subgroup", "Level", "Responders/evaluable", "ORR % (95% CI)", "Test", "p"),
+        (False, False, True, True, False, True),
+    )
+    for var, entry in r["by"].items():
+        missing = f" ({fmt.count(entry['n_missing'])} missing)" if entry["n_missing"] else ""
+        b.add(
+            variable_label(var) + missing,
+            "",
+            "",
+            "",
+            _test_name(entry["test"]),
+            fmt.pvalue(entry["p"]),
+            kind="group",
+        )
+        for lv, g in entry["groups"].items():
+            b.add(
+                "",
+                level_label(var, lv),
+                fmt.n_of(g["orr"]),
+                fmt.estimate_ci(g["orr"]),
+                "",
+                "",
+                kind="level",
+            )
+    return b.table(
+        "table4-response-by-subgroup",
+        number,
+        "Overall response rate (CR + PR) by subgroup, per perfusion",
+        "Exact (Clopper–Pearson) 95% CIs. Test: Pearson χ² without continuity correction when "
+        "every expected count is at least 5, otherwise Fisher's exact test (two-sided, r × c). "
+        "Perfusions with the subgroup variable missing are left out of that comparison.",
+    )
+
+
+def _years(results_section: dict[str, Any]) -> list[str]:
+    return list(results_section.get("at_years", {}).keys())
+
+
+def local_recurrence_table(results: dict[str, Any], number: int) -> ReportTable:
+    """Crude local recurrence and cumulative incidence at fixed times, by subgroup with Gray."""
+    lr = results["local_recurrence"]
+    ys = _years(lr)
+    cols = ["Subgroup", "Level", "LR / perfusions (crude %)"]
+    cols += [f"{y}-year CIF" for y in ys] + ["Gray p"]
+    b = _Builder(cols, (False, False, True, *([True] * len(ys)), True))
+
+    def cells(entry: dict[str, Any]) -> list[str]:
+        crude = entry["crude"]
+        return [f"{fmt.n_of(crude)} ({fmt.percent(crude['estimate'])})"] + [
+            fmt.estimate_ci(entry["at_years"].get(y)) for y in ys
+        ]
+
+    b.add("All perfusions", "", *cells(lr), "", kind="total")
+    for var, entry in lr["by"].items():
+        missing = f" ({fmt.count(entry['n_missing'])} missing)" if entry["n_missing"] else ""
+        b.add(
+            variable_label(var) + missing,
+            "",
+            "",
+            *([""] * len(ys)),
+            fmt.pvalue(entry["gray"]["p"]),
+            kind="group",
+        )
+        for lv, g in entry["groups"].items():
+            b.add("", level_label(var, lv), *cells(g), "", kind="level")
+    return b.table(
+        "table5-local-recurrence",
+        number,
+        "Local recurrence, per perfusion: crude rate and cumulative incidence",
+        "CIF: cumulative incidence of local recurrence, % (95% CI), Aalen–Johansen estimate with "
+        "death without local recurrence as a competing event "
+        f"({fmt.count(lr['deaths_without_lr'])} perfusions) and the log(−log) CI. Gray p: "
+        "Gray's test comparing the cumulative incidence between the levels.",
+    )
+
+
+def survival_table(results: dict[str, Any], number: int) -> ReportTable:
+    """Overall survival at fixed times and median, overall and by subgroup."""
+    os_ = results["overall_survival"]
+    ys = _years(os_)
+    cols = ["Subgroup", "Level", "Deaths / patients"]
+    cols += [f"{y}-year OS" for y in ys]
+    cols += ["Median, years", "Log-rank p", "Trend p"]
+    b = _Builder(cols, (False, False, True, *([True] * len(ys)), True, True, True))
+
+    def cells(entry: dict[str, Any]) -> list[str]:
+        return (
+            [f"{fmt.count(entry['events'])} / {fmt.count(entry['n'])}"]
+            + [fmt.estimate_ci(entry["at_years"].get(y)) for y in ys]
+            + [fmt.years(entry["median_years"])]
+        )
+
+    b.add("All patients", "", *cells(os_), "", "", kind="total")
+    for var, entry in os_["by"].items():
+        missing = f" ({fmt.count(entry['n_missing'])} missing)" if entry["n_missing"] else ""
+        trend = entry["trend"].get("p") if "trend" in entry else None
+        b.add(
+            variable_label(var) + missing,
+            "",
+            "",
+            *([""] * len(ys)),
+            "",
+            fmt.pvalue(entry["logrank"]["p"]),
+            fmt.pvalue(trend) if "trend" in entry else "",
+            kind="group",
+        )
+        for lv, g in entry["groups"].items():
+            b.add("", level_label(var, lv), *cells(g), "", "", kind="level")
+    return b.table(
+        "table6-overall-survival",
+        number,
+        "Overall survival, per patient from the first perfusion",
+        "OS: Kaplan–Meier estimate, % (95% CI; Greenwood variance, log(−log) transform); a dash "
+        "where the time lies beyond the last follow-up. Median survival in years with the "
+        "Brookmeyer–Crowley 95% CI (NR: not reached). Log-rank test between the levels; test "
+        "for trend (scores 1, 2, …) for ordered variables.",
+    )
+
+
+def cox_table(results: dict[str, Any], number: int) -> ReportTable:
+    """Univariable and multivariable Cox models of overall survival."""
+    cox = results["overall_survival"].get("cox") or {}
+    b = _Builder(
+        (
+            "Term",
+            "Univariable HR (95% CI)",
+            "Univariable p",
+            "Multivariable HR (95% CI)",
+            "Multivariable p",
+            "PH test p",
+        ),
+        (False, True, True, True, True, True),
+    )
+    uni: dict[str, Any] = {}
+    refs: dict[str, str] = dict(cox.get("reference_levels", {}))
+    for u in cox.get("univariable", {}).values():
+        uni.update(u.get("terms", {}))
+        refs.update(u.get("reference_levels", {}))
+    ph = (cox.get("ph_test") or {}).get("rows", {})
+    for term, v in cox.get("terms", {}).items():
+        u = uni.get(term, {})
+        ph_term = ph.get(term) or ph.get(term.split("[")[0]) or {}
+        b.add(
+            term_label(term, refs),
+            fmt.hazard_ratio(u),
+            fmt.pvalue(u.get("p")),
+            fmt.hazard_ratio(v),
+            fmt.pvalue(v.get("p")),
+            fmt.pvalue(ph_term.get("p")),
+        )
+    if "GLOBAL" in ph:
+        b.add("Global PH test", "", "", "", "", fmt.pvalue(ph["GLOBAL"]["p"]), kind="total")
+    lr_test = cox.get("lr_test") or {}
+    note = (
+        "Cox proportional-hazards models of overall survival, "
+        f"{str(cox.get('ties', 'efron')).capitalize()} method for ties; multivariable model on "
+        f"{fmt.count(cox.get('n'))} patients with "
+        f"{fmt.count(cox.get('events'))} deaths ({fmt.count(cox.get('n_excluded'))} left out "
+        f"for a missing value); likelihood-ratio test {fmt.p_equals(lr_test.get('p'))}. Wald "
+        "95% CIs and p-values. PH test: score test of proportional hazards on scaled Schoenfeld "
+        "residuals (R cox.zph, Kaplan–Meier time transform), per term and global."
+    )
+    if "error" in cox:
+        note += f" The multivariable model could not be fitted: {cox['error']}."
+    return b.table(
+        "table7-cox", number, "Cox regression of overall survival", note, merge_label=False
+    )
+
+
+def limb_salvage_table(results: dict[str, Any], number: int) -> ReportTable:
+    """Limb salvage per perfusion and per patient, and amputation-free survival."""
+    ls = results["limb_salvage"]
+    b = _Builder(("Outcome", "Unit", "n/N", "% (95% CI)"), (False, False, True, True))
+    b.add(
+        "Limb salvage (no amputation after the perfusion)",
+        "perfusion",
+        fmt.n_of(ls["per_perfusion"]),
+        fmt.estimate_ci(ls["per_perfusion"]),
+    )
+    b.add(
+        "Limb salvage (never amputated)",
+        "patient",
+        fmt.n_of(ls["per_patient"]),
+        fmt.estimate_ci(ls["per_patient"]),
+    )
+    afs = ls["amputation_free_survival"]
+    for y, s in afs["at_years"].items():
+        b.add(
+            f"Amputation-free survival at {y} years",
+            "perfusion",
+            f"n = {fmt.count(afs['n'])}",
+            fmt.estimate_ci(s),
+        )
+    return b.table(
+        "table8-limb-salvage",
+        number,
+        "Limb salvage and amputation-free survival",
+        "Exact (Clopper–Pearson) 95% CIs for limb salvage. Amputation-free survival: "
+        "Kaplan–Meier, amputation or death as the event, log(−log) 95% CIs "
+        f"({fmt.count(afs['events'])} events).",
+        merge_label=False,
+    )
+
+
+def comparison_table(
+    results: dict[str, Any],
+    series: Sequence[PublishedSeries],
+    registry_label: str,
+    number: int,
+) -> ReportTable:
+    """This registry beside the published series, each row with its citation."""
+    cols = (
+        "Series",
+        "Patients / perfusions",
+        "TNF-α dose",
+        "CR",
+        "ORR",
+        "Local recurrence",
+        "Limb salvage",
+        "5-year OS",
+    )
+    b = _Builder(cols, (False,) * len(cols))
+    c = results["cohort"]
+    resp = results.get("response", {})
+    lr = results.get("local_recurrence", {})
+    ls = results.get("limb_salvage", {})
+    os5 = results.get("overall_survival", {}).get("at_years", {}).get("5")
+    b.add(
+        f"{registry_label}\nperfusions {c['first_ilp_date'][:4]}–{c['last_ilp_date'][:4]}; "
+        "% (95% CI)",
+        f"{fmt.count(c['n_patients'])} / {fmt.count(c['n_perfusions'])}",
+        "",
+        fmt.estimate_ci(resp.get("cr")),
+        fmt.estimate_ci(resp.get("orr")),
+        fmt.estimate_ci(lr.get("crude")),
+        fmt.estimate_ci(ls.get("per_perfusion")),
+        fmt.estimate_ci(os5),
+        kind="total",
+    )
+    for s in series:
+        t = s.text
+        detail = "; ".join(x for x in (s.setting, s.notes) if x)
+        b.add(
+            "\n".join(x for x in (s.label, detail, s.citation) if x),
+            s.size or fmt.DASH,
+            s.tnf_dose or fmt.DASH,
+            t.get("cr", fmt.DASH),
+            t.get("orr", fmt.DASH),
+            t.get("local_recurrence", fmt.DASH),
+            t.get("limb_salvage", fmt.DASH),
+            t.get("os_5y", fmt.DASH),
+        )
+    return b.table(
+        "table9-published-series",
+        number,
+        "This registry beside published TM-ILP series",
+        "Published figures as reported in the abstracts (dash: not reported there); units as "
+        "in each series (this registry: per perfusion for response, local recurrence and limb "
+        "salvage; per patient for survival). Comparisons across series are descriptive only: "
+        "patients, TNF doses, response criteria and follow-up differ.",
+        merge_label=False,
+    )

@@ -1,0 +1,362 @@
+"""Use case: build the outcome study report of a registry (HTML, JSON, figures, tables, PDF).
+
+Steps: load the registry as one DataFrame; run :func:`ilpkit.stats.analysis.analyze` once (its
+dict is written as ``results.json`` and every number of the report is read from it); derive the
+analysis datasets (:mod:`ilpkit.stats.cohort`), the study flow and Table 1 summaries
+(:mod:`ilpkit.stats.descriptive`), and the curves the figures draw (Kaplan-Meier, cumulative
+incidence); lay out and draw the report (:mod:`ilpkit.reporting`); write the files; optionally
+print the HTML to PDF with headless Chromium.
+
+A registry is treated as SYNTHETIC when any patient id starts with ``SYN-`` or any centre is
+``SYNTH`` (what ``ilp synth`` writes), or when the caller says so: every page then carries a
+SYNTHETIC DATA banner, every figure a SYNTHETIC mark, and figure and table files are named
+``SYNTHETIC-...``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ilpkit import __version__
+
+StageProgress = Callable[[str, int, int], None]
+"""Called with (stage, done, total). Stages: ``load``, ``analyze``, ``curves``, ``figures``,
+``write``, ``pdf``."""
+
+SYNTHETIC_ID_PREFIX = "SYN-"
+SYNTHETIC_CENTER = "SYNTH"
+SYNTHETIC_PREFIX = "SYNTHETIC-"
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """What :func:`build_report` wrote.
+
+    Attributes
+    ----------
+    out_dir, html, results_json : Path
+    pdf : Path or None
+    figures, tables : tuple of Path
+        Every figure file (PNG and SVG) and table file (CSV).
+    synthetic : bool
+    results : dict
+        The ``ilpkit.results/1`` dict (also in ``results.json``).
+    seconds : dict
+        Time per stage.
+    """
+
+    out_dir: Path
+    html: Path
+    results_json: Path
+    pdf: Path | None
+    figures: tuple[Path, ...]
+    tables: tuple[Path, ...]
+    synthetic: bool
+    results: dict[str, Any] = field(repr=False)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def is_synthetic(frame: pd.DataFrame) -> bool:
+    """True when any patient id starts with ``SYN-`` or any centre is ``SYNTH``."""
+    if len(frame) == 0:
+        return False
+    ids = frame["patient_id"].astype(str)
+    return bool(
+        ids.str.startswith(SYNTHETIC_ID_PREFIX).any()
+        or (frame["center"].astype(str) == SYNTHETIC_CENTER).any()
+    )
+
+
+def _safe_source(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    from ilpkit.config import sqlite_path
+
+    path = sqlite_path(url)
+    if path is not None:  # folder and file name only: a shared report must not reveal full paths
+        return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def _curves(frame: pd.DataFrame, results: dict[str, Any]) -> dict[str, Any]:
+    """The curves the figures draw, estimated by the statistics layer."""
+    from ilpkit.reporting import figures as figs
+    from ilpkit.reporting.document import figure_variables
+    from ilpkit.reporting.labels import curve_label
+    from ilpkit.stats import cohort
+    from ilpkit.stats.competing_risks import cumulative_incidence
+    from ilpkit.stats.kaplan_meier import kaplan_meier, number_at_risk
+
+    os_data = cohort.overall_survival(frame)
+    lr_data = cohort.local_recurrence(frame)
+    os_vars, lr_vars = figure_variables(results)
+    out: dict[str, Any] = {
+        "os_data": os_data,
+        "lr_data": lr_data,
+        "os_overall": None,
+        "os_by": {},
+        "lr_overall": None,
+        "lr_death": None,
+        "lr_by": {},
+    }
+    if "overall_survival" in results and len(os_data):
+        t = os_data["time_years"].to_numpy()
+        e = os_data["event"].to_numpy()
+        out["os_overall"] = figs.km_curve(kaplan_meier(t, e, conf_type="log-log"), "All patients")
+        for var in os_vars:
+            values = os_data[var].astype(object).to_numpy()
+            curves = []
+            for level in results["overall_survival"]["by"][var]["groups"]:
+                sel = values == level
+                km = kaplan_meier(t[sel], e[sel], conf_type="log-log")
+                curves.append(figs.km_curve(km, curve_label(var, level)))
+            out["os_by"][var] = tuple(curves)
+    if "local_recurrence" in results and len(lr_data):
+        t = lr_data["time_years"].to_numpy()
+        s = lr_data["status"].to_numpy()
+        if (s == 1).any():
+            res = cumulative_incidence(t, s)
+            risk = partial(number_at_risk, t)
+            out["lr_overall"] = figs.cif_curve(res.curve(1), "Local recurrence", risk)
+            if (s == 2).any():
+                out["lr_death"] = figs.cif_curve(
+                    res.curve(2), "Death without local recurrence", with_band=False
+                )
+        for var in lr_vars:
+            values = lr_data[var].astype(object).to_numpy()
+            levels = list(results["local_recurrence"]["by"][var]["groups"])
+            keep = np.isin(values, np.asarray(levels, dtype=object))
+            if not (s[keep] == 1).any():
+                continue
+            res = cumulative_incidence(t[keep], s[keep], values[keep])
+            curves = []
+            for level in levels:
+                risk = partial(number_at_risk, t[keep][values[keep] == level])
+                curves.append(figs.cif_curve(res.curve(1, level), curve_label(var, level), risk))
+            out["lr_by"][var] = tuple(curves)
+    return out
+
+
+def _remove_previous(out_dir: Path) -> None:
+    """Delete the figure and table files a previous report in ``out_dir`` listed."""
+    manifest = out_dir / MANIFEST
+    if not manifest.is_file():
+        return
+    try:
+        listed = json.loads(manifest.read_text(encoding="utf-8")).get("files", [])
+    except (OSError, ValueError):
+        return
+    for rel in listed:
+        p = (out_dir / str(rel)).resolve()
+        if out_dir.resolve() in p.parents and p.suffix in (".png", ".svg", ".csv"):
+            p.unlink(missing_ok=True)
+
+
+def build_report_from_frame(
+    frame: pd.DataFrame,
+    out_dir: Path,
+    *,
+    source: str,
+    pdf: bool = False,
+    synthetic: bool | None = None,
+    options: Any = None,
+    progress: StageProgress | None = None,
+    chromium: Path | None = None,
+) -> ReportFiles:
+    """Build the report of a registry already loaded as a DataFrame.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per perfusion, as :func:`ilpkit.services.outcome_analysis.load_frame` returns.
+    out_dir : Path
+        Folder for ``report.html``, ``results.json``, ``figures/``, ``tables/`` (created).
+    source : str
+        How the report names the registry (a file path or a URL without password).
+    pdf : bool
+        Also print ``report.pdf`` with headless Chromium.
+    synthetic : bool, optional
+        Force the SYNTHETIC marking on (True) or decide from the data (None, default).
+        False does not remove the marking from a registry with SYN- ids.
+    options : AnalysisOptions, optional
+        Passed to :func:`ilpkit.stats.analysis.analyze` (default: everything).
+    progress : callable, optional
+    chromium : Path, optional
+        Chromium executable for ``pdf`` (default /usr/bin/chromium).
+
+    Raises
+    ------
+    ilpkit.stats.analysis.AnalysisError
+        The registry is empty or the options name unknown variables.
+    ilpkit.reporting.pdf.PdfError
+        ``pdf`` was asked for and Chromium is missing or failed (the other files are written).
+    OSError
+        The output folder cannot be written.
+    """
+    from ilpkit.reporting import figures as figs
+    from ilpkit.reporting.document import ReportInputs, build_document
+    from ilpkit.reporting.html import render_html
+    from ilpkit.stats.analysis import analyze
+    from ilpkit.stats.descriptive import study_flow
+
+    def tick(stage: str, done: int = 0, total: int = 1) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+
+    seconds: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        seconds[name] = seconds.get(name, 0.0) + now - mark
+        mark = now
+
+    if pdf:  # fail before the long part when Chromium is missing
+        from ilpkit.reporting.pdf import find_chromium
+
+        find_chromium(chromium)
+    tick("analyze")
+    results = analyze(frame, options)
+    tick("analyze", 1)
+    lap("analyze")
+    tick("curves")
+    curves = _curves(frame, results)
+    flow = study_flow(frame, curves["os_data"])
+    syn = bool(synthetic) or is_synthetic(frame)
+    tick("curves", 1)
+    lap("curves")
+    inputs = ReportInputs(
+        results=results,
+        frame=frame,
+        os_data=curves["os_data"],
+        lr_data=curves["lr_data"],
+        flow=flow,
+        os_overall=curves["os_overall"],
+        os_by=curves["os_by"],
+        lr_overall=curves["lr_overall"],
+        lr_death=curves["lr_death"],
+        lr_by=curves["lr_by"],
+        synthetic=syn,
+        source=source,
+        version=__version__,
+        generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
+    )
+    with figs.figure_style():
+        doc = build_document(inputs, progress)
+    del curves, inputs
+    lap("figures_and_tables")
+    tick("write")
+    html_text = render_html(doc)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _remove_previous(out_dir)
+    fig_dir = out_dir / "figures"
+    tab_dir = out_dir / "tables"
+    fig_dir.mkdir(exist_ok=True)
+    tab_dir.mkdir(exist_ok=True)
+    prefix = SYNTHETIC_PREFIX if syn else ""
+    figure_files: list[Path] = []
+    for f in doc.figures:
+        for ext, data in (("png", f.png), ("svg", f.svg)):
+            path = fig_dir / f"{prefix}{f.key}.{ext}"
+            path.write_bytes(data)
+            figure_files.append(path)
+    table_files: list[Path] = []
+    for t in doc.tables:
+        path = tab_dir / f"{prefix}{t.key}.csv"
+        path.write_text(t.to_csv(), encoding="utf-8")
+        table_files.append(path)
+    results_json = out_dir / "results.json"
+    results_json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    html = out_dir / "report.html"
+    html.write_text(html_text, encoding="utf-8")
+    manifest = {
+        "report": "ilpkit outcome study report",
+        "ilpkit_version": __version__,
+        "schema": results.get("schema"),
+        "synthetic": syn,
+        "source": source,
+        "generated": doc.generated,
+        "files": [
+            str(p.relative_to(out_dir)) for p in (html, results_json, *figure_files, *table_files)
+        ],
+    }
+    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    tick("write", 1)
+    lap("write")
+    pdf_path = None
+    if pdf:
+        from ilpkit.reporting.pdf import print_to_pdf
+
+        tick("pdf")
+        pdf_path = print_to_pdf(html, out_dir / "report.pdf", chromium)
+        tick("pdf", 1)
+        lap("pdf")
+    return ReportFiles(
+        out_dir=out_dir,
+        html=html,
+        results_json=results_json,
+        pdf=pdf_path,
+        figures=tuple(figure_files),
+        tables=tuple(table_files),
+        synthetic=syn,
+        results=results,
+        seconds=seconds,
+    )
+
+
+def build_report(
+    url: str,
+    out_dir: Path,
+    *,
+    pdf: bool = False,
+    synthetic: bool | None = None,
+    options: Any = None,
+    progress: StageProgress | None = None,
+    chromium: Path | None = None,
+) -> ReportFiles:
+    """Build the outcome study report of the registry at ``url`` into ``out_dir``.
+
+    See :func:`build_report_from_frame` for the parameters, files and errors.
+
+    Examples
+    --------
+    >>> files = build_report("sqlite:///registry.sqlite3", Path("report"))  # doctest: +SKIP
+    >>> files.html
+    PosixPath('report/report.html')
+    """
+    from ilpkit.services.outcome_analysis import load_frame
+
+    start = time.perf_counter()
+    if progress is not None:
+        progress("load", 0, 1)
+    frame = load_frame(url)
+    if progress is not None:
+        progress("load", 1, 1)
+    loaded = time.perf_counter() - start
+    files = build_report_from_frame(
+        frame,
+        out_dir,
+        source=_safe_source(url),
+        pdf=pdf,
+        synthetic=synthetic,
+        options=options,
+        progress=progress,
+        chromium=chromium,
+    )
+    files.seconds["load"] = loaded
+    return files
