@@ -145,6 +145,24 @@ def _levels(values: pd.Series, name: str) -> list[str]:
     return present
 
 
+@dataclass(frozen=True)
+class _Split:
+    """Rows with a known value of one variable, its levels in order, and each level's rows."""
+
+    known: pd.DataFrame
+    levels: list[str]
+    text: pd.Series
+
+    def level_rows(self) -> list[tuple[str, pd.DataFrame]]:
+        return [(lv, self.known[(self.text == lv).to_numpy()]) for lv in self.levels]
+
+
+def _split(data: pd.DataFrame, var: str) -> _Split:
+    known = data[data[var].notna()]
+    text = known[var].astype(str)
+    return _Split(known, _levels(known[var], var), text)
+
+
 # ------------------------------------------------------------------------------ cohort
 
 
@@ -186,16 +204,15 @@ def response_section(frame: pd.DataFrame, by: Sequence[str]) -> dict[str, Any]:
     out["orr"] = _prop(int(ev["objective"].sum()), n)
     out["by"] = {}
     for var in by:
-        sub = ev[ev[var].notna()]
-        levels = _levels(sub[var], var)
+        split = _split(ev, var)
+        sub, levels = split.known, split.levels
         groups = {}
-        for lv in levels:
-            g = sub[sub[var].astype(str) == lv]
+        for lv, g in split.level_rows():
             groups[lv] = {"orr": _prop(int(g["objective"].sum()), len(g))}
         entry: dict[str, Any] = {"groups": groups, "n_missing": int(ev[var].isna().sum())}
         if len(levels) >= 2:
             cmp = compare_groups(
-                sub[var].astype(str).to_numpy(),
+                split.text.to_numpy(),
                 sub["objective"].to_numpy(),
                 row_order=levels,
                 col_order=[0, 1],
@@ -249,11 +266,10 @@ def survival_section(
         "by": {},
     }
     for var in by:
-        sub = data[data[var].notna()]
-        levels = _levels(sub[var], var)
+        split = _split(data, var)
+        sub, levels = split.known, split.levels
         groups = {}
-        for lv in levels:
-            g = sub[sub[var].astype(str) == lv]
+        for lv, g in split.level_rows():
             gkm = kaplan_meier(g["time_years"], g["event"], conf_type="log-log")
             gmed = gkm.median()
             groups[lv] = {
@@ -270,7 +286,7 @@ def survival_section(
             lr = logrank_test(
                 sub["time_years"].to_numpy(),
                 sub["event"].to_numpy(),
-                sub[var].astype(str).to_numpy(),
+                split.text.to_numpy(),
                 order=levels,
             )
             entry["logrank"] = {"statistic": _f(lr.chisq), "df": int(lr.df), "p": _f(lr.p_value)}
@@ -459,11 +475,10 @@ def local_recurrence_section(
         "by": {},
     }
     for var in by:
-        sub = data[data[var].notna()]
-        levels = _levels(sub[var], var)
+        split = _split(data, var)
+        sub, levels = split.known, split.levels
         groups = {}
-        for lv in levels:
-            g = sub[sub[var].astype(str) == lv]
+        for lv, g in split.level_rows():
             has_lr = bool((g["status"] == 1).any())
             groups[lv] = {
                 "crude": _prop(int((g["status"] == 1).sum()), len(g)),
@@ -483,7 +498,7 @@ def local_recurrence_section(
             res = cumulative_incidence(
                 sub["time_years"].to_numpy(),
                 sub["status"].to_numpy(),
-                sub[var].astype(str).to_numpy(),
+                split.text.to_numpy(),
             )
             gray = res.test(1)
             entry["gray"] = {
