@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 DbOption = Annotated[
     str | None,
@@ -41,3 +52,32 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``message`` as an error on standard error and exit with ``code``."""
     stderr().print(f"[bold red]Error:[/bold red] {message}")
     raise typer.Exit(code)
+
+
+@contextmanager
+def stage_progress(
+    labels: Mapping[str, str], show: bool = True
+) -> Iterator[Callable[[str, int, int], None]]:
+    """A Rich progress display on standard error, one line per stage of a long job.
+
+    Yields ``update(stage, done, total)``; ``labels`` maps stage keys to the words shown.
+    """
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr(),
+        transient=True,
+        disable=not show,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(labels.get(stage, stage), total=total)
+        progress.update(tasks[stage], completed=done, total=total)
+
+    with progress:
+        yield update

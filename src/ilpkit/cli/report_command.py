@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from ilpkit import config
-from ilpkit.cli.console import DbOption, fail, stderr, stdout
+from ilpkit.cli.console import DbOption, fail, stage_progress, stdout
 from ilpkit.cli.registry_commands import _require_existing_sqlite, database_errors
 
 if TYPE_CHECKING:
@@ -35,28 +26,9 @@ STAGES = {
 }
 
 
-@contextmanager
-def report_progress(show: bool = True) -> Iterator[Callable[[str, int, int], None]]:
+def report_progress(show: bool = True) -> AbstractContextManager[Callable[[str, int, int], None]]:
     """A Rich progress display on standard error, one line per stage of the report."""
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr(),
-        transient=True,
-        disable=not show,
-    )
-    tasks: dict[str, TaskID] = {}
-
-    def update(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = progress.add_task(STAGES.get(stage, stage), total=total)
-        progress.update(tasks[stage], completed=done, total=total)
-
-    with progress:
-        yield update
+    return stage_progress(STAGES, show)
 
 
 def print_written(files: ReportFiles) -> None:

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from ilpkit import config
-from ilpkit.cli.console import JsonOption, fail, stderr, stdout
+from ilpkit.cli.console import JsonOption, fail, stage_progress, stderr, stdout
 from ilpkit.cli.registry_commands import database_errors
 
 if TYPE_CHECKING:
@@ -42,27 +33,8 @@ _STAGES = {
 }
 
 
-@contextmanager
-def _progress(show: bool) -> Iterator[Callable[[str, int, int], None]]:
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr(),
-        transient=True,
-        disable=not show,
-    )
-    tasks: dict[str, TaskID] = {}
-
-    def update(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = progress.add_task(_STAGES.get(stage, stage), total=total)
-        progress.update(tasks[stage], completed=done, total=total)
-
-    with progress:
-        yield update
+def _progress(show: bool) -> AbstractContextManager[Callable[[str, int, int], None]]:
+    return stage_progress(_STAGES, show)
 
 
 def synth(

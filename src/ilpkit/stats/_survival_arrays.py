@@ -101,6 +101,27 @@ def _first(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
+def check_times(time: Any) -> np.ndarray:
+    """Validate a one-dimensional array of follow-up times (finite, ``>= 0``) as float64.
+
+    Shared by the Cox and competing-risks fitters; messages name the first offending row.
+    """
+    t = np.asarray(time, dtype=float)
+    if t.ndim != 1:
+        raise ValueError(f"time must be one-dimensional; got shape {t.shape}")
+    bad = ~np.isfinite(t)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"time has {int(bad.sum())} missing or infinite value(s) (first at row {i}); "
+            "drop or complete those rows first"
+        )
+    if (t < 0).any():
+        i = int(np.flatnonzero(t < 0)[0])
+        raise ValueError(f"time must be >= 0; row {i} has {float(t[i])!r}")
+    return t
+
+
 def check_time_event(
     time: Any, event: Any, *, time_name: str = "time", event_name: str = "event"
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -50,6 +50,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from ilpkit.stats._survival_arrays import check_times
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -344,21 +346,9 @@ def _factorize(values: Any, what: str, n: int) -> tuple[IntArray, tuple[Any, ...
 def _prepare(
     time: npt.ArrayLike, status: npt.ArrayLike, censor_code: Hashable
 ) -> tuple[FloatArray, IntArray, tuple[Any, ...]]:
-    t = np.asarray(time, dtype=float)
-    if t.ndim != 1:
-        raise ValueError(f"time must be one-dimensional; got shape {t.shape}")
+    t = check_times(time)
     if t.size == 0:
         raise ValueError("no rows")
-    bad = ~np.isfinite(t)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"time has {int(bad.sum())} missing or infinite value(s) (first at row {i}); "
-            "drop or complete those rows first"
-        )
-    if (t < 0).any():
-        i = int(np.flatnonzero(t < 0)[0])
-        raise ValueError(f"time must be >= 0; row {i} has {float(t[i])!r}")
     codes, labels = _factorize(status, "status", t.size)
     # code 0 = censored, 1..nc = causes in sorted order
     is_cens = np.array([lab == censor_code for lab in labels], dtype=bool)

@@ -57,6 +57,7 @@ import numpy.typing as npt
 from scipy import special
 
 from ilpkit.stats import _cox_engine as engine
+from ilpkit.stats._survival_arrays import check_times
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -245,19 +246,7 @@ class CoxResult:
 # input checks
 # ---------------------------------------------------------------------------------------------
 def _as_time_event(time: npt.ArrayLike, event: npt.ArrayLike) -> tuple[FloatArray, Any]:
-    t = np.asarray(time, dtype=float)
-    if t.ndim != 1:
-        raise ValueError(f"time must be one-dimensional; got shape {t.shape}")
-    bad = ~np.isfinite(t)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"time has {int(bad.sum())} missing or infinite value(s) (first at row {i}); "
-            "drop or complete those rows first"
-        )
-    if (t < 0).any():
-        i = int(np.flatnonzero(t < 0)[0])
-        raise ValueError(f"time must be >= 0; row {i} has {float(t[i])!r}")
+    t = check_times(time)
     e_raw = np.asarray(event)
     if e_raw.shape != t.shape:
         raise ValueError(f"event has {e_raw.size} values but time has {t.size}")
