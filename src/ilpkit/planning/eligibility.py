@@ -7,6 +7,12 @@ value is below ``*_below`` or above ``*_above`` (strict comparisons, as the SmPC
 is yes. Items that were not given are listed in one warning, so nobody mistakes "not checked" for
 "fine".
 
+Every laboratory value must also lie in the lab's ``plausible`` range (with its source). A value
+outside it is refused, not assessed: it is almost always a value in another unit (creatinine in
+mg/dL typed into the µmol/L field). The refusal names the likely mix-up with the conversion factors
+of the lab's ``unit_mix_ups`` entries ("2.5 µmol/L is not a plausible creatinine; in mg/dL that is
+221 µmol/L").
+
 Examples
 --------
 With the shipped rules, ``{"leukocytes_e9_per_l": 2.0}`` gives one blocking finding
@@ -22,7 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from ilpkit.planning.errors import EligibilityInputError
-from ilpkit.planning.sourced import Sourced, TomlReader
+from ilpkit.planning.sourced import Sourced, SourcedRange, TomlReader
 
 _LAB_KEYS = (
     "name",
@@ -32,7 +38,11 @@ _LAB_KEYS = (
     "warning_below",
     "warning_above",
     "either_of",
+    "plausible",
+    "unit_mix_ups",
+    "hint",
 )
+_MIX_UP_KEYS = ("unit", "factor", "source")
 _CONDITION_KEYS = ("name", "severity", "source")
 _YES = frozenset({"yes", "y", "true", "1"})
 _NO = frozenset({"no", "n", "false", "0"})
@@ -47,6 +57,25 @@ class FindingSeverity(StrEnum):
 
     BLOCKING = "blocking"
     WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class UnitMixUp:
+    """Another unit a laboratory value is often reported in, with its conversion factor.
+
+    Attributes
+    ----------
+    unit : str
+        The other unit, e.g. ``"mg/dL"`` for creatinine.
+    factor : float
+        Multiply a value in ``unit`` by this to get the lab's own unit (creatinine: 88.4).
+    source : str
+        Where the factor comes from.
+    """
+
+    unit: str
+    factor: float
+    source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +95,13 @@ class LabRule:
     either_of : tuple of str
         Other keys that can stand in for this one (e.g. creatinine clearance for creatinine): when
         one of them is given, this item is not reported as missing.
+    plausible : SourcedRange or None
+        Physiologically plausible values (closed range) with the source; a value outside is
+        refused as a likely unit mix-up.
+    mix_ups : tuple of UnitMixUp
+        Units the value is often given in by mistake, for the refusal message.
+    hint : str
+        How to enter the value (e.g. for multiples of the upper limit of normal); may be empty.
     """
 
     key: str
@@ -76,6 +112,47 @@ class LabRule:
     warning_below: Sourced | None = None
     warning_above: Sourced | None = None
     either_of: tuple[str, ...] = ()
+    plausible: SourcedRange | None = None
+    mix_ups: tuple[UnitMixUp, ...] = ()
+    hint: str = ""
+
+    def implausible(self, value: float) -> str | None:
+        """Why ``value`` cannot be a value of this lab in its unit, or None when it can.
+
+        Parameters
+        ----------
+        value : float
+            The value as given, in :attr:`unit`.
+
+        Returns
+        -------
+        str or None
+            E.g. ``"creatinine_umol_per_l = 2.5: 2.5 µmol/L is not a plausible creatinine value;
+            in mg/dL that is 221 µmol/L (2.5 x 88.4: ...) ..."``; None inside the plausible range
+            (or when the rule has none).
+
+        Examples
+        --------
+        Creatinine entered in mg/dL: 2.5 x 88.4 = 221 µmol/L, which is plausible, so the message
+        names mg/dL.
+        """
+        rng = self.plausible
+        if rng is None or rng.contains(value):
+            return None
+        what = _lower_first(self.name)
+        parts = [f"{self.key} = {value:g}: {value:g} {self.unit} is not a plausible {what} value"]
+        for mix in self.mix_ups:
+            converted = value * mix.factor
+            if rng.contains(converted):
+                parts.append(
+                    f"in {mix.unit} that is {_three_digits(converted)} {self.unit} "
+                    f"({value:g} x {mix.factor:g}: {mix.source})"
+                )
+        message = "; ".join(parts)
+        message += f". Plausible: {rng.describe()} ({rng.source}). Give the value in {self.unit}"
+        if self.hint:
+            message += f", {self.hint}"
+        return message
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,12 +296,24 @@ def read_eligibility(reader: TomlReader, table: Mapping[str, Any], path: str) ->
         if not isinstance(either, list) or not all(isinstance(x, str) for x in either):
             reader.problem(f"{where}.either_of", 'must be a list of keys, e.g. ["other_key"]')
             either = []
+        plausible = reader.sourced_range(entry, "plausible", where, unit)
+        for name, threshold in thresholds.items():
+            if threshold is not None and not math.isnan(plausible.low):
+                if not plausible.low <= threshold.value <= plausible.high:
+                    reader.problem(
+                        f"{where}.{name}",
+                        f"{threshold.describe()} lies outside the plausible range "
+                        f"{plausible.describe()}",
+                    )
         labs.append(
             LabRule(
                 key=key,
                 name=reader.text(entry, "name", where),
                 unit=unit,
                 either_of=tuple(either),
+                plausible=plausible,
+                mix_ups=_read_mix_ups(reader, entry, where, unit),
+                hint=reader.text(entry, "hint", where, required=False),
                 **thresholds,
             )
         )
@@ -260,6 +349,30 @@ def read_eligibility(reader: TomlReader, table: Mapping[str, Any], path: str) ->
     for dup in sorted({k for k in keys if keys.count(k) > 1}):
         reader.problem(path, f"'{dup}' is both a laboratory value and a yes/no item")
     return EligibilityRules(labs=tuple(labs), conditions=tuple(conditions))
+
+
+def _read_mix_ups(
+    reader: TomlReader, entry: Mapping[str, Any], where: str, unit: str
+) -> tuple[UnitMixUp, ...]:
+    """Read ``unit_mix_ups = [{ unit = "mg/dL", factor = 88.4, source = "..." }, ...]``."""
+    items = entry.get("unit_mix_ups", [])
+    path = f"{where}.unit_mix_ups"
+    example = '[{ unit = "mg/dL", factor = 88.4, source = "..." }]'
+    if not isinstance(items, list):
+        reader.problem(path, f"must be a list of tables, e.g. {example}")
+        return ()
+    mix_ups = []
+    for i, item in enumerate(items, start=1):
+        at = f"{path}[{i}]"
+        if not isinstance(item, Mapping):
+            reader.problem(at, f"must be a table, e.g. {example}")
+            continue
+        reader.only_keys(item, _MIX_UP_KEYS, at)
+        other = reader.text(item, "unit", at)
+        factor = reader.number(item, "factor", at, f"{unit} per {other}")
+        source = reader.text(item, "source", at)
+        mix_ups.append(UnitMixUp(other, factor, source))
+    return tuple(mix_ups)
 
 
 def parse_eligibility_entries(
@@ -339,8 +452,9 @@ def assess_eligibility(
     Raises
     ------
     EligibilityInputError
-        An unknown key, a laboratory value that is not a finite number of at least 0, or a yes/no
-        item that is not a bool.
+        An unknown key, a laboratory value that is not a finite number of at least 0, a yes/no
+        item that is not a bool, or laboratory values outside their plausible ranges (all of them
+        in one message, each naming the likely unit mix-up).
     """
     for key, value in values.items():
         _check_key(key, rules)
@@ -353,6 +467,19 @@ def assess_eligibility(
             raise EligibilityInputError(
                 f"{key} = {value:g}: a laboratory value must be a finite number of at least 0"
             )
+    implausible = [
+        reason
+        for lab in rules.labs
+        if lab.key in values
+        and (reason := lab.implausible(float(values[lab.key]))) is not None
+    ]
+    if len(implausible) == 1:
+        raise EligibilityInputError(implausible[0])
+    if implausible:
+        raise EligibilityInputError(
+            f"{len(implausible)} laboratory values are not plausible:\n"
+            + "\n".join(f"  - {reason}" for reason in implausible)
+        )
     findings: list[Finding] = []
     checks: list[Check] = []
     missing: list[str] = []
@@ -438,6 +565,16 @@ def _lab_finding(lab: LabRule, value: float) -> Finding | None:
                 value,
             )
     return None
+
+
+def _lower_first(name: str) -> str:
+    """``"Creatinine"`` -> ``"creatinine"``; abbreviations (``"AST"``) stay as they are."""
+    return name if name[:2].isupper() else name[:1].lower() + name[1:]
+
+
+def _three_digits(value: float) -> str:
+    """Three significant digits without exponent: 221, 12, 6.1, 1060."""
+    return f"{float(f'{value:.3g}'):g}" if abs(value) < 1e6 else f"{value:.3g}"
 
 
 def _check_key(key: str, rules: EligibilityRules) -> None:

@@ -181,6 +181,20 @@ class TomlReader:
             self.problem(where, f"low = {low:g} is above high = {high:g}")
         return SourcedRange(low, high, unit, self._source(entry, where))
 
+    def number(
+        self,
+        entry: Mapping[str, Any],
+        key: str,
+        path: str,
+        unit: str,
+        *,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        positive: bool = True,
+    ) -> float:
+        """Return the number ``entry[key]`` (NaN, with a problem, when missing or wrong)."""
+        return self._number(entry, key, path, unit, minimum, maximum, positive)
+
     def _entry(
         self, table: Mapping[str, Any], key: str, path: str, keys: tuple[str, ...]
     ) -> Mapping[str, Any] | None:
