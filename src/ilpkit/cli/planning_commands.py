@@ -253,7 +253,7 @@ def plans_command(
     """
     from ilpkit import config
     from ilpkit.cli.registry_commands import database_errors
-    from ilpkit.services.perfusion_plans import compare_plans
+    from ilpkit.services.perfusion_plans import PlanComparison, compare_plans
 
     url = config.database_url(db)
     path = config.sqlite_path(url)
@@ -265,7 +265,7 @@ def plans_command(
         typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
         return
     table = Table(title="Planned and given doses (latest plan per perfusion)")
-    for name in ("patient", "date", "protocol", "volume L", "TNF mg", "melphalan mg"):
+    for name in ("patient", "date", "protocol", "limb, level", "volume L", "TNF mg", "mel. mg"):
         table.add_column(name)
 
     def pair(planned: float, given: float | None) -> str:
@@ -274,17 +274,30 @@ def plans_command(
         mark = "" if abs(planned - given) < 1e-9 else " [bold yellow](differs)[/bold yellow]"
         return f"{planned:g} / {given:g}{mark}"
 
+    def site(r: PlanComparison) -> str:
+        planned = f"{r.limb} {r.perfusion_level}"
+        if r.recorded_limb is None:
+            return planned
+        given = f"{r.recorded_limb} {r.recorded_perfusion_level}"
+        if given == planned:
+            return planned
+        return f"{planned} / {given} [bold yellow](differs)[/bold yellow]"
+
     for r in rows:
         table.add_row(
             r.patient_id,
             r.ilp_date.isoformat(),
             r.protocol + (" [bold red](STUDY)[/bold red]" if r.study_protocol else ""),
+            site(r),
             pair(r.planned_limb_volume_l, r.given_limb_volume_l),
             pair(r.planned_tnf_mg, r.given_tnf_mg),
             pair(r.planned_melphalan_mg, r.given_melphalan_mg),
         )
     stdout().print(table)
-    stdout().print("Each cell: planned / given ('-' while the perfusion is not recorded).")
+    stdout().print(
+        "Each dose cell: planned / given ('-' while the perfusion is not recorded); limb and "
+        "level as planned, with the recorded ones when they differ."
+    )
 
 
 def _limb_volume(

@@ -42,6 +42,29 @@ def _check_key(patient_id: str, ilp_date: str) -> tuple[str, date]:
     return values["patient_id"], values["ilp_date"]
 
 
+def _site_mismatch(
+    patient_id: str, day: date, summary: PlanSummary, limb: str, level: str
+) -> Problem | None:
+    """A problem when the plan's limb or level differs from the recorded perfusion's."""
+    if (summary.limb, summary.perfusion_level) == (limb, level):
+        return None
+    field, value = (
+        ("limb", summary.limb) if summary.limb != limb else ("perfusion_level", summary.perfusion_level)
+    )
+    return Problem(
+        None,
+        field,
+        value,
+        f"the perfusion of {patient_id} on {day.isoformat()} is recorded as {_site(limb, level)}, "
+        f"but this plan is for {_site(summary.limb, summary.perfusion_level)}; plan the recorded "
+        "limb and level, or correct the perfusion record first",
+    )
+
+
+def _site(limb: str, level: str) -> str:
+    return f"{'an' if limb == 'arm' else 'a'} {limb} perfusion at {level} level"
+
+
 def save_plan(
     url: str,
     patient_id: str,
@@ -52,15 +75,26 @@ def save_plan(
 ) -> int:
     """Store a plan for the perfusion of ``patient_id`` on ``ilp_date``; return the plan's id.
 
-    The perfusion need not be recorded yet (plans are made before surgery). Saving is audited.
+    The perfusion need not be recorded yet (plans are made before surgery). When it is recorded,
+    the plan must be for the recorded limb and perfusion level. Saving is audited.
 
     Raises
     ------
     RegistryValidationError
-        When the patient id or date is not valid Registry CSV v1 text.
+        When the patient id or date is not valid Registry CSV v1 text, or when the perfusion is
+        recorded with another limb or perfusion level than the plan's (nothing is saved).
     """
     pid, day = _check_key(patient_id, ilp_date)
     with UnitOfWork(url) as uow:
+        recorded = uow.connection.execute(
+            sa.select(perfusions.c.limb, perfusions.c.perfusion_level)
+            .select_from(perfusions.join(patients, perfusions.c.patient_pk == patients.c.id))
+            .where(patients.c.patient_id == pid, perfusions.c.ilp_date == day)
+        ).first()
+        if recorded is not None:
+            mismatch = _site_mismatch(pid, day, summary, recorded.limb, recorded.perfusion_level)
+            if mismatch is not None:
+                raise RegistryValidationError([mismatch])
         result = uow.connection.execute(
             sa.insert(perfusion_plans).values(
                 patient_id=pid,
@@ -103,12 +137,16 @@ class PlanComparison:
     ilp_date: date
     protocol: str
     study_protocol: bool
+    limb: str
+    perfusion_level: str
     planned_limb_volume_l: float
     planned_tnf_mg: float
     planned_melphalan_mg: float
     given_limb_volume_l: float | None
     given_tnf_mg: float | None
     given_melphalan_mg: float | None
+    recorded_limb: str | None = None
+    recorded_perfusion_level: str | None = None
 
     @property
     def recorded(self) -> bool:
@@ -122,6 +160,10 @@ class PlanComparison:
             "ilp_date": self.ilp_date.isoformat(),
             "protocol": self.protocol,
             "study_protocol": self.study_protocol,
+            "limb": self.limb,
+            "perfusion_level": self.perfusion_level,
+            "recorded_limb": self.recorded_limb,
+            "recorded_perfusion_level": self.recorded_perfusion_level,
             "planned": {
                 "limb_volume_l": self.planned_limb_volume_l,
                 "tnf_mg": self.planned_tnf_mg,
@@ -148,6 +190,8 @@ def compare_plans(url: str, patient_id: str | None = None) -> list[PlanCompariso
         sa.select(
             patients.c.patient_id,
             perfusions.c.ilp_date,
+            perfusions.c.limb,
+            perfusions.c.perfusion_level,
             perfusions.c.limb_volume_l,
             perfusions.c.tnf_mg,
             perfusions.c.melphalan_mg,
@@ -161,12 +205,16 @@ def compare_plans(url: str, patient_id: str | None = None) -> list[PlanCompariso
             perfusion_plans.c.ilp_date,
             perfusion_plans.c.protocol,
             perfusion_plans.c.study_protocol,
+            perfusion_plans.c.limb,
+            perfusion_plans.c.perfusion_level,
             perfusion_plans.c.limb_volume_l,
             perfusion_plans.c.tnf_mg,
             perfusion_plans.c.melphalan_mg,
             given.c.limb_volume_l.label("g_volume"),
             given.c.tnf_mg.label("g_tnf"),
             given.c.melphalan_mg.label("g_melphalan"),
+            given.c.limb.label("g_limb"),
+            given.c.perfusion_level.label("g_level"),
         )
         .join(latest, latest.c.id == perfusion_plans.c.id)
         .outerjoin(
@@ -188,12 +236,16 @@ def compare_plans(url: str, patient_id: str | None = None) -> list[PlanCompariso
             r.ilp_date if isinstance(r.ilp_date, date) else date.fromisoformat(str(r.ilp_date)),
             r.protocol,
             bool(r.study_protocol),
+            r.limb,
+            r.perfusion_level,
             r.limb_volume_l,
             r.tnf_mg,
             r.melphalan_mg,
             r.g_volume,
             r.g_tnf,
             r.g_melphalan,
+            r.g_limb,
+            r.g_level,
         )
         for r in rows
     ]
