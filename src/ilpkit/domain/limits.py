@@ -116,6 +116,36 @@ LIMB_VOLUME_L = Range(
     "2.5 L, leg about 8.6 L); check the unit (litres, not millilitres)",
     "Beasley 2012 (typical volumes); range limits are an inference",
 )
+LIMB_VOLUME_BY_LEVEL_SOURCE = (
+    "Beasley 2012 (typical perfused volume: arm about 2.5 L, leg about 8.6 L); the limits per "
+    "perfusion level are an inference"
+)
+LIMB_VOLUME_L_BY_LEVEL = {
+    "axillary": Range(
+        1.0, 7.0, "L", "an arm perfused at axillary level (the whole arm; typical about 2.5 L)",
+        LIMB_VOLUME_BY_LEVEL_SOURCE,
+    ),
+    "brachial": Range(
+        0.5, 5.0, "L", "an arm perfused at brachial level (distal arm, forearm and hand)",
+        LIMB_VOLUME_BY_LEVEL_SOURCE,
+    ),
+    "iliac": Range(
+        4.0, 25.0, "L", "a leg perfused at iliac level (the whole leg with the thigh root)",
+        LIMB_VOLUME_BY_LEVEL_SOURCE,
+    ),
+    "femoral": Range(
+        3.0, 20.0, "L", "a leg perfused at femoral level (typical about 8.6 L)",
+        LIMB_VOLUME_BY_LEVEL_SOURCE,
+    ),
+    "popliteal": Range(
+        1.0, 8.0, "L", "a leg perfused at popliteal level (lower leg and foot)",
+        LIMB_VOLUME_BY_LEVEL_SOURCE,
+    ),
+}  # fmt: skip
+"""Plausible perfused limb volume by perfusion level; outside it is a warning, not an error (the
+volume is kept): ``reason`` names the limb and level. See
+:func:`ilpkit.domain.plausibility.limb_volume_warning`."""
+
 TUMOR_SIZE_CM = Range(
     0,
     60,

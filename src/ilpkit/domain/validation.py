@@ -27,6 +27,7 @@ from ilpkit.domain.perfusion import (
     PerfusionLevel,
     VolumeMethod,
 )
+from ilpkit.domain.plausibility import limb_volume_warning
 from ilpkit.domain.response import Response
 from ilpkit.domain.tumour import Histology, Presentation, Tumour
 
@@ -112,6 +113,18 @@ def _cross_field_problems(
                 )
             )
     volume, melphalan, tnf = v.get("limb_volume_l"), v.get("melphalan_mg"), v.get("tnf_mg")
+    if isinstance(volume, float) and isinstance(limb, str) and isinstance(level, str):
+        volume_warning = limb_volume_warning(limb, level, volume)
+        if volume_warning is not None:
+            out.append(
+                Problem(
+                    line,
+                    "limb_volume_l",
+                    raw.get("limb_volume_l", ""),
+                    volume_warning,
+                    Severity.WARNING,
+                )
+            )
     if isinstance(volume, float) and isinstance(melphalan, float):
         per_litre = melphalan / volume
         rng = limits.MELPHALAN_MG_PER_L

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ilpkit import __version__
+from ilpkit.domain.limits import LIMB_VOLUME_L_BY_LEVEL
 from ilpkit.domain.perfusion import Limb, PerfusionLevel
+from ilpkit.domain.plausibility import limb_volume_warning
 from ilpkit.planning.circuit import CircuitPlan, TimelineStep, build_timeline, plan_circuit
 from ilpkit.planning.dosing import DosePlan, plan_doses
 from ilpkit.planning.eligibility import (
@@ -38,7 +40,8 @@ class Notice:
     Attributes
     ----------
     kind : str
-        ``"study_protocol"``, ``"not_eligible"``, ``"melphalan_capped"`` or ``"tnf_by_level"``.
+        ``"study_protocol"``, ``"not_eligible"``, ``"limb_volume"`` (unlikely for the limb and
+        level), ``"melphalan_capped"`` or ``"tnf_by_level"``.
     severity : str
         ``"danger"``, ``"warning"`` or ``"info"``.
     message : str
@@ -205,7 +208,7 @@ def make_plan(
     circuit = plan_circuit(volume.limb_volume_l, protocol.conduct)
     timeline = build_timeline(protocol.conduct, doses.tnf_mg.value, doses.melphalan_mg)
     eligibility = assess_eligibility(labs or {}, book.eligibility)
-    notices = _notices(protocol, doses, eligibility, limb_enum)
+    notices = _notices(protocol, doses, eligibility, limb_enum, level_enum)
     return PerfusionPlan(
         protocol=protocol,
         protocol_origin=book.origin,
@@ -221,7 +224,11 @@ def make_plan(
 
 
 def _notices(
-    protocol: DosingProtocol, doses: DosePlan, eligibility: EligibilityResult, limb: Limb
+    protocol: DosingProtocol,
+    doses: DosePlan,
+    eligibility: EligibilityResult,
+    limb: Limb,
+    level: PerfusionLevel,
 ) -> tuple[Notice, ...]:
     notices = []
     if protocol.study:
@@ -247,6 +254,16 @@ def _notices(
                 "danger",
                 f"NOT ELIGIBLE: {len(eligibility.blocking)} contraindication(s): {reasons}",
                 "; ".join(sorted({f.source for f in eligibility.blocking})),
+            )
+        )
+    volume_warning = limb_volume_warning(limb.value, level.value, doses.limb_volume_l)
+    if volume_warning is not None:
+        notices.append(
+            Notice(
+                "limb_volume",
+                "warning",
+                f"LIMB VOLUME UNLIKELY: {volume_warning}",
+                LIMB_VOLUME_L_BY_LEVEL[level.value].source,
             )
         )
     if doses.melphalan_capped:
