@@ -305,7 +305,7 @@ def test_plan_usage_errors_are_not_tracebacks():
 
 def test_leakage_table(readings_csv):
     result = run("leakage", str(readings_csv), *CAL)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # leakage reached the stop level
     out = flat(result.stdout)
     # 0 min: 0.10*(150-100)/1000*100 = 0.50 %; 10 min: 6.0 % * exp(ln2*10/360.6) = 6.12 %
     # 20 min: 11.5 % * exp(ln2*20/360.6) = 11.95 %
@@ -317,7 +317,7 @@ def test_leakage_table(readings_csv):
 
 def test_leakage_json(readings_csv):
     result = run("leakage", str(readings_csv), *CAL, "--json")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # leakage reached the stop level
     d = json.loads(result.stdout)
     assert [r["level"] for r in d["readings"]] == ["ok", "notify", "stop"]
     assert d["readings"][0] == {"minute": 0.0, "leakage_pct": pytest.approx(0.5), "level": "ok"}
@@ -334,14 +334,14 @@ def test_leakage_standard_fraction_option(readings_csv):
 
 def test_leakage_from_standard_input():
     result = run("leakage", "-", *CAL, "--json", input=READINGS)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # leakage reached the stop level
     assert len(json.loads(result.stdout)["readings"]) == 3
 
 
 def test_leakage_plot(readings_csv, tmp_path):
     png = tmp_path / "curve.png"
     result = run("leakage", str(readings_csv), *CAL, "--plot", str(png))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # leakage reached the stop level
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Leakage curve written to" in result.stderr
 
@@ -436,7 +436,7 @@ def test_installed_ilp_plan_and_leakage(tmp_path, readings_csv):
         timeout=60,
         check=False,
     )
-    assert leak.returncode == 0, leak.stderr
+    assert leak.returncode == 3, leak.stderr  # leakage reached the stop level
     assert "STOP at minute 20" in " ".join(leak.stdout.split())
     bad = subprocess.run(
         [installed_ilp(), "plan", "--limb", "arm", "--level", "iliac", "--volume-l", "2"],

@@ -98,3 +98,53 @@ def test_import_summary_warns_about_an_unlikely_limb_volume(tmp_path, row_factor
     assert "outside the plausible 1 to 7 L" in warnings[3]["reason"]
     text = flat(run("validate", str(csv_file(rows))).output)
     assert "0.4 L is outside the plausible 3 to 20 L" in text
+
+
+# --------------------------------------------------------------------------------- leakage
+
+CAL = ["--isotope", "tc99m", "--background", "100", "--calibration", "1100"]
+# 0 min: 0.10 x (150 - 100) / 1000 x 100 = 0.5 %; 10 min: 0.10 x 150 / 1000 x 100 = 1.5 %
+# x exp(ln2 x 10 / 360.6) = 1.529 %: below the 5 % notify level
+QUIET = "minute,counts_per_s\n0,150\n10,250\n"
+# 20 min: 0.10 x 1150 / 1000 x 100 = 11.5 % x exp(ln2 x 20 / 360.6) = 11.95 %: stop
+STOPPED = "minute,counts_per_s\n0,150\n10,700\n20,1250\n"
+# 10 min: 6.0 % x 1.0194 = 6.12 %: notify only
+NOTIFIED = "minute,counts_per_s\n0,150\n10,700\n"
+
+
+@pytest.mark.parametrize(
+    ("readings", "status"), [(QUIET, 0), (NOTIFIED, 0), (STOPPED, 3)]
+)
+def test_leakage_exit_status_says_whether_the_stop_level_was_reached(tmp_path, readings, status):
+    path = tmp_path / "r.csv"
+    path.write_text(readings, encoding="utf-8")
+    for extra in ([], ["--json"]):
+        result = run("leakage", str(path), *CAL, *extra)
+        assert result.exit_code == status, result.output
+    # the curve is printed in full either way
+    assert json.loads(run("leakage", str(path), *CAL, "--json").stdout)["readings"]
+
+
+def test_leakage_refuses_reading_times_in_seconds(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("minute,counts_per_s\n0,150\n300,160\n600,170\n1800,180\n", encoding="utf-8")
+    result = run("leakage", str(path), *CAL)
+    assert result.exit_code == 1
+    text = flat(result.stderr)
+    assert "minute = 300: later than the longest plausible perfusion (240 min" in text
+    assert "The times look like seconds (300 s = 5 min)" in text
+    assert result.stdout == ""
+
+
+def test_leakage_output_states_the_assumption_about_the_standard(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text(QUIET, encoding="utf-8")
+    text = flat(run("leakage", str(path), *CAL).stdout)
+    assert "Assumption: the 10% standard was not injected into the patient" in text
+    assert "10 percentage points too high" in text
+    data = json.loads(run("leakage", str(path), *CAL, "--json").stdout)
+    assert data["assumption"].startswith("Assumption: the 10% standard was not injected")
+    # --standard-fraction 0.05: a standard left in the patient adds 0.05 x 100 = 5 points
+    half = run("leakage", str(path), *CAL, "--standard-fraction", "0.05", "--json")
+    assert "the 5% standard" in json.loads(half.stdout)["assumption"]
+    assert "5 percentage points too high" in json.loads(half.stdout)["assumption"]

@@ -22,7 +22,13 @@ from ilpkit.cli.console import DbOption, JsonOption, fail, stderr, stdout
 from ilpkit.domain.perfusion import Limb, PerfusionLevel
 from ilpkit.planning.eligibility import parse_eligibility_entries
 from ilpkit.planning.errors import PlanningError
-from ilpkit.planning.leakage import LeakageResult, calibrate, monitor_readings
+from ilpkit.planning.leakage import (
+    AlertLevel,
+    LeakageResult,
+    calibrate,
+    monitor_readings,
+    standard_assumption,
+)
 from ilpkit.planning.limb_volume import (
     LimbVolume,
     limb_volume_from_circumferences,
@@ -33,6 +39,8 @@ from ilpkit.planning.readings import parse_readings_csv
 
 EXIT_NOT_ELIGIBLE = 3
 """Exit status of ``ilp plan`` when a blocking contraindication was found (the sheet is printed)."""
+EXIT_LEAKAGE_STOP = 3
+"""Exit status of ``ilp leakage`` when leakage reached the stop level (the curve is printed)."""
 
 PLOT_FORMATS = (".png", ".pdf", ".svg")
 
@@ -91,7 +99,14 @@ LEAKAGE_EPILOG = "\n\n".join(
         "READINGS.csv has the header line minute,counts_per_s and one reading per line, e.g. "
         "'0,125' then '5,131'; minutes count from the calibration count. Use - to read standard "
         "input.",
-        "Formula: leakage % = f x (C - B) x exp(ln2 x t / half-life) / (C_cal - B) x 100.",
+        "Formula: leakage % = f x (C - B) x exp(ln2 x t / half-life) / (C_cal - B) x 100. "
+        "It assumes the standard is not in the patient's circulation during the readings; a "
+        "standard injected into the patient makes every value f x 100 points too high.",
+        "Minutes later than 240 (the longest plausible perfusion) are refused; times in seconds "
+        "(0, 300, 600, ...) are named as such.",
+        f"Exit status: 0 curve computed, below the stop level; 1 an input cannot be used; "
+        f"{EXIT_LEAKAGE_STOP} curve computed and leakage reached the stop level (stop the "
+        "perfusion).",
     ]
 )
 
@@ -578,6 +593,8 @@ def leakage_command(
         _print_leakage(result)
     if plot is not None:
         stderr().print(Text(f"Leakage curve written to {plot}"))
+    if result.level is AlertLevel.STOP:
+        raise typer.Exit(EXIT_LEAKAGE_STOP)
 
 
 def _read_readings(readings: str) -> str:
@@ -648,6 +665,7 @@ def _print_leakage(result: LeakageResult) -> None:
     if result.first_alert is None:
         peak = result.peak_leakage_pct or 0.0
         out.print(Text(f"No alert: peak leakage {peak:.2f}% (below {s.notify_pct.describe()})."))
+    out.print(Text(standard_assumption(cal.standard_fraction), style="dim"))
 
 
 def _plot_leakage(result: LeakageResult, path: Path) -> None:

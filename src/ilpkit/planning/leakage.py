@@ -15,7 +15,17 @@ Time origin
 -----------
 ``t`` is the ``minute`` of the reading: minutes since the calibration count ``C_cal`` was taken.
 The readings normally start at minute 0, right after the calibration, so ``t`` is also the time
-since the start of the readings. Minutes must be at least 0 and strictly increasing.
+since the start of the readings. Minutes must be at least 0 and strictly increasing, and no later
+than the longest plausible perfusion (240 min, :data:`ilpkit.domain.limits.PERFUSION_MINUTES`): a
+later minute is refused, with the hint that the times look like seconds when they do (300 s = 5 min).
+
+Where the standard is
+---------------------
+The formula takes the readings ``C(t)`` to hold only background and leaked tracer: the standard is
+not injected into the patient but counted outside the patient's circulation. If it is injected into
+the patient it stays in every reading, and each leakage value is ``f * 100`` percentage points too high
+(10 points for the usual 10% standard, decay included, ignoring its clearance).
+:func:`standard_assumption` words this for every output.
 
 Alert levels
 ------------
@@ -38,6 +48,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from ilpkit.domain.limits import PERFUSION_MINUTES
 from ilpkit.planning.errors import LeakageInputError, show_number
 from ilpkit.planning.label import LabelCeilings
 from ilpkit.planning.sourced import Sourced, TomlReader
@@ -409,6 +420,7 @@ class LeakageResult:
             "peak_leakage_pct": self.peak_leakage_pct,
             "first_alert": self.first_alert.to_dict() if self.first_alert else None,
             "first_stop": self.first_stop.to_dict() if self.first_stop else None,
+            "assumption": standard_assumption(self.calibration.standard_fraction),
         }
 
 
@@ -473,6 +485,8 @@ class LeakageMonitor:
                 f"minute = {minute:g}: must be later than the previous reading (minute "
                 f"{self._points[-1].minute:g}); minutes must increase"
             )
+        elif (late := _minute_too_late(minute)) is not None:
+            problems.append(late)
         if not _finite(counts_per_s) or counts_per_s < 0:
             problems.append(
                 f"counts_per_s = {_show(counts_per_s)} at minute {_show(minute)}: a count rate "
@@ -526,6 +540,49 @@ def monitor_readings(
     for minute, counts in readings:
         monitor.add(minute, counts)
     return monitor.result()
+
+
+def standard_assumption(standard_fraction: float) -> str:
+    """The assumption the leakage formula makes about where the systemic standard is.
+
+    Parameters
+    ----------
+    standard_fraction : float
+        ``f``, the fraction of the circuit dose in the standard (0.10 for 10%).
+
+    Returns
+    -------
+    str
+        One sentence for every output (sheet, JSON, web app).
+
+    Examples
+    --------
+    With the usual 10% standard, a standard left in the patient adds 0.10 x 100 = 10 points.
+    """
+    share = f"{standard_fraction * 100:g}%"
+    return (
+        f"Assumption: the {share} standard was not injected into the patient (it was counted "
+        "outside the patient's circulation), so the readings hold only background and leaked "
+        "tracer. If it was injected into the patient, it stays in every reading and each "
+        f"leakage value here is {share.rstrip('%')} percentage points too high."
+    )
+
+
+def _minute_too_late(minute: float) -> str | None:
+    """Why ``minute`` is later than any perfusion lasts (with the seconds hint), or None."""
+    longest = PERFUSION_MINUTES.high or math.inf
+    if minute <= longest:
+        return None
+    message = (
+        f"minute = {minute:g}: later than the longest plausible perfusion ({longest:g} min; "
+        f"{PERFUSION_MINUTES.source}); minutes count from the calibration"
+    )
+    if minute / 60.0 <= longest:
+        message += (
+            f". The times look like seconds ({minute:g} s = {minute / 60.0:g} min): give the "
+            "reading times in minutes"
+        )
+    return message
 
 
 def _finite(value: object) -> bool:
