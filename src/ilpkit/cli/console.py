@@ -23,8 +23,8 @@ DbOption = Annotated[
     typer.Option(
         "--db",
         help=(
-            "Database URL, e.g. sqlite:///registry.sqlite3 or "
-            "postgresql+psycopg://user@host/dbname. Default: $ILP_DATABASE_URL, else "
+            "Database URL: sqlite:///registry.sqlite3 for a SQLite file, "
+            "postgresql+psycopg://user@host/db for PostgreSQL. Default: $ILP_DATABASE_URL, else "
             "sqlite:///ilp.sqlite3 in the working directory."
         ),
         show_default=False,

@@ -124,7 +124,9 @@ def register(app: typer.Typer) -> None:
         short_help="Perfusion sheet: limb volume, doses, circuit, timeline, eligibility, sources.",
         epilog=PLAN_EPILOG,
     )(plan_command)
-    app.command("plans")(plans_command)
+    app.command(
+        "plans", short_help="Planned next to given doses, limb and level, per perfusion."
+    )(plans_command)
     app.command(
         "leakage",
         help=LEAKAGE_HELP,
@@ -137,11 +139,15 @@ def register(app: typer.Typer) -> None:
 
 
 def plan_command(
-    limb: Annotated[Limb, typer.Option("--limb", help="Perfused limb.", case_sensitive=False)],
+    limb: Annotated[
+        Limb,
+        typer.Option("--limb", metavar="LIMB", help="Perfused limb: arm or leg.", case_sensitive=False),
+    ],
     level: Annotated[
         PerfusionLevel,
         typer.Option(
             "--level",
+            metavar="LEVEL",
             help="Perfusion level: iliac, femoral or popliteal for a leg; axillary or brachial "
             "for an arm.",
             case_sensitive=False,
@@ -151,6 +157,7 @@ def plan_command(
         str | None,
         typer.Option(
             "--circumferences-cm",
+            metavar="C1,C2,..",
             help="Limb circumferences in cm from the perfusion level distally, separated by "
             "commas, e.g. 56,48,40,36. Needs --spacing-cm.",
             show_default=False,
@@ -186,6 +193,7 @@ def plan_command(
         list[str] | None,
         typer.Option(
             "--labs",
+            metavar="KEY=VALUE",
             help="Pre-operative values as KEY=VALUE, repeated or separated by commas, e.g. "
             "--labs leukocytes_e9_per_l=6.1 --labs severe_ascites=no (keys below).",
             show_default=False,
@@ -197,9 +205,10 @@ def plan_command(
         tuple[str, str] | None,
         typer.Option(
             "--save",
-            metavar="PATIENT_ID ILP_DATE",
-            help="Store the plan in the registry with the perfusion of this patient on this date "
-            "(YYYY-MM-DD); the perfusion may be recorded later.",
+            metavar="ID DATE",
+            help="Store the plan in the registry with the perfusion of patient ID on DATE "
+            "(YYYY-MM-DD); the perfusion may be recorded later. If it is recorded, the plan must "
+            "be for its limb and level.",
             show_default=False,
         ),
     ] = None,
@@ -259,8 +268,8 @@ def plans_command(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Compare planned with given doses: the latest saved plan of each perfusion next to what the
-    registry records (blank until the perfusion is imported).
+    """Compare planned with given doses: the latest saved plan of each perfusion (with its limb
+    and level) next to what the registry records (blank until the perfusion is imported).
 
     [b]Example[/b]
 
@@ -279,8 +288,17 @@ def plans_command(
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
         return
-    table = Table(title="Planned and given doses (latest plan per perfusion)")
-    for name in ("patient", "date", "protocol", "limb, level", "volume L", "TNF mg", "mel. mg"):
+    table = Table(
+        title="Planned and given doses (latest plan per perfusion)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for name in ("patient", "date", "protocol"):
+        table.add_column(name, no_wrap=True)
+    for name in ("limb level", "volume L", "TNF mg", "melphalan mg"):
         table.add_column(name)
 
     def pair(planned: float, given: float | None) -> str:
@@ -363,7 +381,7 @@ class _Sources:
 
     def table(self) -> Table:
         table = _table("Sources")
-        table.add_column("", justify="right", style="dim")
+        table.add_column("", justify="right", style="dim", no_wrap=True)
         table.add_column("source", style="dim")
         for source, number in self._numbers.items():
             _add(table, f"[{number}]", source)
@@ -407,9 +425,9 @@ def _print_plan(plan: PerfusionPlan) -> None:
 
     main = _table("Volume and doses")
     main.add_column("item")
-    main.add_column("value", justify="right")
+    main.add_column("value", justify="right", no_wrap=True)
     main.add_column("how")
-    main.add_column("ref", justify="right", style="dim")
+    main.add_column("ref", justify="right", style="dim", no_wrap=True)
     if v.circumferences_cm:
         shown = ", ".join(f"{x:g}" for x in v.circumferences_cm)
         how = f"circumferences {shown} cm every {v.spacing_cm:g} cm (truncated cones)"
@@ -447,8 +465,8 @@ def _print_plan(plan: PerfusionPlan) -> None:
 
     circuit = _table("Circuit and temperature")
     circuit.add_column("item")
-    circuit.add_column("target", justify="right")
-    circuit.add_column("ref", justify="right", style="dim")
+    circuit.add_column("target", justify="right", no_wrap=True)
+    circuit.add_column("ref", justify="right", style="dim", no_wrap=True)
     cp = plan.circuit
     rows = [
         ("priming volume", c.priming_volume_ml.describe(), c.priming_volume_ml.source),
@@ -476,17 +494,17 @@ def _print_plan(plan: PerfusionPlan) -> None:
     out.print(circuit)
 
     timeline = _table("Timeline (minutes from TNF-alpha into the circuit)")
-    timeline.add_column("min", justify="right")
+    timeline.add_column("min", justify="right", no_wrap=True)
     timeline.add_column("step")
-    timeline.add_column("ref", justify="right", style="dim")
+    timeline.add_column("ref", justify="right", style="dim", no_wrap=True)
     for step in plan.timeline:
         _add(timeline, f"{step.minute:g}", step.event, refs.ref(step.source))
     out.print(timeline)
 
     eligibility = _table("Eligibility (SmPC contraindications)")
-    eligibility.add_column("status")
+    eligibility.add_column("status", no_wrap=True)
     eligibility.add_column("finding")
-    eligibility.add_column("ref", justify="right", style="dim")
+    eligibility.add_column("ref", justify="right", style="dim", no_wrap=True)
     for finding in plan.eligibility.findings:
         blocking = finding.severity.value == "blocking"
         _add(
