@@ -78,9 +78,7 @@ def test_help_fits_80_columns_without_cutting(path, command):
     assert too_long == []
     assert "…" not in result.output
     rendered = [" ".join(BOX.sub(" ", line).split()) for line in lines]
-    cut = sorted(
-        w for w in source_words(command) if not any(w in line for line in rendered)
-    )
+    cut = sorted(w for w in source_words(command) if not any(w in line for line in rendered))
     assert cut == [], f"words cut or missing in 'ilp {' '.join(path)} --help': {cut}"
 
 
@@ -134,7 +132,9 @@ def test_plans_table_fits_80_columns_without_cutting(tmp_path, row_factory, csv_
     ):  # fmt: skip
         assert CliRunner().invoke(build_app(), ["plan", *args, "--db", db]).exit_code == 0
     # the recorded perfusion (conftest row): leg femoral 8 L, TNF 3 mg, melphalan 80 mg
-    imported = CliRunner().invoke(build_app(), ["import", str(csv_file([row_factory()])), "--db", db])
+    imported = CliRunner().invoke(
+        build_app(), ["import", str(csv_file([row_factory()])), "--db", db]
+    )
     assert imported.exit_code == 0, imported.output
     result = CliRunner().invoke(build_app(), ["plans", "--db", db], env=NARROW)
     assert result.exit_code == 0, result.output

@@ -112,9 +112,7 @@ STOPPED = "minute,counts_per_s\n0,150\n10,700\n20,1250\n"
 NOTIFIED = "minute,counts_per_s\n0,150\n10,700\n"
 
 
-@pytest.mark.parametrize(
-    ("readings", "status"), [(QUIET, 0), (NOTIFIED, 0), (STOPPED, 3)]
-)
+@pytest.mark.parametrize(("readings", "status"), [(QUIET, 0), (NOTIFIED, 0), (STOPPED, 3)])
 def test_leakage_exit_status_says_whether_the_stop_level_was_reached(tmp_path, readings, status):
     path = tmp_path / "r.csv"
     path.write_text(readings, encoding="utf-8")

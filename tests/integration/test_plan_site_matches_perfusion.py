@@ -27,7 +27,9 @@ def count_plans(url: str) -> int:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(perfusion_plans)).scalar_one())
+            return int(
+                conn.execute(sa.select(sa.func.count()).select_from(perfusion_plans)).scalar_one()
+            )
     finally:
         engine.dispose()
 
@@ -37,7 +39,12 @@ def count_plans(url: str) -> int:
     [
         # the registry row (conftest) is a leg perfused at femoral level
         ("arm", "axillary", "limb", "this plan is for an arm perfusion at axillary level"),
-        ("leg", "popliteal", "perfusion_level", "this plan is for a leg perfusion at popliteal level"),
+        (
+            "leg",
+            "popliteal",
+            "perfusion_level",
+            "this plan is for a leg perfusion at popliteal level",
+        ),
         ("leg", "iliac", "perfusion_level", "this plan is for a leg perfusion at iliac level"),
     ],
 )

@@ -124,9 +124,9 @@ def register(app: typer.Typer) -> None:
         short_help="Perfusion sheet: limb volume, doses, circuit, timeline, eligibility, sources.",
         epilog=PLAN_EPILOG,
     )(plan_command)
-    app.command(
-        "plans", short_help="Planned next to given doses, limb and level, per perfusion."
-    )(plans_command)
+    app.command("plans", short_help="Planned next to given doses, limb and level, per perfusion.")(
+        plans_command
+    )
     app.command(
         "leakage",
         help=LEAKAGE_HELP,
@@ -141,7 +141,9 @@ def register(app: typer.Typer) -> None:
 def plan_command(
     limb: Annotated[
         Limb,
-        typer.Option("--limb", metavar="LIMB", help="Perfused limb: arm or leg.", case_sensitive=False),
+        typer.Option(
+            "--limb", metavar="LIMB", help="Perfused limb: arm or leg.", case_sensitive=False
+        ),
     ],
     level: Annotated[
         PerfusionLevel,

@@ -298,13 +298,16 @@ def read_eligibility(reader: TomlReader, table: Mapping[str, Any], path: str) ->
             either = []
         plausible = reader.sourced_range(entry, "plausible", where, unit)
         for name, threshold in thresholds.items():
-            if threshold is not None and not math.isnan(plausible.low):
-                if not plausible.low <= threshold.value <= plausible.high:
-                    reader.problem(
-                        f"{where}.{name}",
-                        f"{threshold.describe()} lies outside the plausible range "
-                        f"{plausible.describe()}",
-                    )
+            if (
+                threshold is not None
+                and not math.isnan(plausible.low)
+                and not plausible.low <= threshold.value <= plausible.high
+            ):
+                reader.problem(
+                    f"{where}.{name}",
+                    f"{threshold.describe()} lies outside the plausible range "
+                    f"{plausible.describe()}",
+                )
         labs.append(
             LabRule(
                 key=key,
@@ -470,8 +473,7 @@ def assess_eligibility(
     implausible = [
         reason
         for lab in rules.labs
-        if lab.key in values
-        and (reason := lab.implausible(float(values[lab.key]))) is not None
+        if lab.key in values and (reason := lab.implausible(float(values[lab.key]))) is not None
     ]
     if len(implausible) == 1:
         raise EligibilityInputError(implausible[0])

@@ -17,14 +17,15 @@ Time origin
 The readings normally start at minute 0, right after the calibration, so ``t`` is also the time
 since the start of the readings. Minutes must be at least 0 and strictly increasing, and no later
 than the longest plausible perfusion (240 min, :data:`ilpkit.domain.limits.PERFUSION_MINUTES`): a
-later minute is refused, with the hint that the times look like seconds when they do (300 s = 5 min).
+later minute is refused, with the hint that the times look like seconds when they do
+(300 s = 5 min).
 
 Where the standard is
 ---------------------
 The formula takes the readings ``C(t)`` to hold only background and leaked tracer: the standard is
-not injected into the patient but counted outside the patient's circulation. If it is injected into
-the patient it stays in every reading, and each leakage value is ``f * 100`` percentage points too high
-(10 points for the usual 10% standard, decay included, ignoring its clearance).
+not injected into the patient but counted outside the patient's circulation. If it is injected
+into the patient it stays in every reading, and each leakage value is ``f * 100`` percentage
+points too high (10 points for the usual 10% standard, decay included, ignoring its clearance).
 :func:`standard_assumption` words this for every output.
 
 Alert levels

@@ -49,7 +49,9 @@ def _site_mismatch(
     if (summary.limb, summary.perfusion_level) == (limb, level):
         return None
     field, value = (
-        ("limb", summary.limb) if summary.limb != limb else ("perfusion_level", summary.perfusion_level)
+        ("limb", summary.limb)
+        if summary.limb != limb
+        else ("perfusion_level", summary.perfusion_level)
     )
     return Problem(
         None,

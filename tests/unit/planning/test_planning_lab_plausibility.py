@@ -27,7 +27,11 @@ def rules() -> EligibilityRules:
         # 0.9 mg/dL x 88.4 = 79.56 -> 79.6 µmol/L
         ("creatinine_umol_per_l", 0.9, "in mg/dL that is 79.6 µmol/L"),
         # haemoglobin typed in g/L: 120 g/L x 0.1 = 12 g/dL
-        ("haemoglobin_g_per_dl", 120.0, "120 g/dL is not a plausible haemoglobin value; in g/L that is 12 g/dL"),
+        (
+            "haemoglobin_g_per_dl",
+            120.0,
+            "120 g/dL is not a plausible haemoglobin value; in g/L that is 12 g/dL",
+        ),
         # haemoglobin typed in g/L into the mmol/L field: 130 g/L x 0.06206 = 8.0678 -> 8.07
         ("haemoglobin_mmol_per_l", 130.0, "in g/L that is 8.07 mmol/L"),
         # platelets per µL: 210000 / 1000 = 210 x10^9/L
@@ -107,7 +111,7 @@ def test_every_shipped_lab_has_a_sourced_plausible_range(rules):
             assert mix.factor > 0 and mix.source
 
 
-# a minimal centre file: one lab, no protocol details beyond what the parser needs
+# the shipped file, edited below as a centre would
 _CENTRE = shipped_protocol_text()
 
 
@@ -131,10 +135,9 @@ def test_a_threshold_outside_the_plausible_range_is_refused():
 
 
 def test_a_mix_up_without_a_source_is_refused():
-    text = _CENTRE.replace(
-        '{ unit = "mg/dL", factor = 88.4, source = "1 mg/dL = 88.4 µmol/L (creatinine 113.12 g/mol)" }',
-        '{ unit = "mg/dL", factor = 88.4 }',
-    )
+    entry = '{ unit = "mg/dL", factor = 88.4, source = "1 mg/dL = 88.4 µmol/L (creatinine'
+    assert entry in _CENTRE
+    text = _CENTRE.replace(entry + ' 113.12 g/mol)" }', '{ unit = "mg/dL", factor = 88.4 }')
     with pytest.raises(ProtocolError) as info:
         parse_protocol_book(text)
     assert "creatinine_umol_per_l.unit_mix_ups[1].source: missing" in str(info.value)
