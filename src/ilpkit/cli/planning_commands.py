@@ -12,13 +12,12 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich import box
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from ilpkit.adapters.protocol_file import ENV_VAR, load_protocol_book
-from ilpkit.cli.console import DbOption, JsonOption, fail, stderr, stdout
+from ilpkit.cli.console import DbOption, JsonOption, fail, plain, safe, stderr, stdout
 from ilpkit.domain.perfusion import Limb, PerfusionLevel
 from ilpkit.planning.eligibility import parse_eligibility_entries
 from ilpkit.planning.errors import PlanningError
@@ -98,7 +97,7 @@ LEAKAGE_EPILOG = "\n\n".join(
 
 def _fail(message: str) -> NoReturn:
     """Print ``message`` (plain text, never read as Rich markup) as an error and exit 1."""
-    fail(escape(message))
+    fail(message)
 
 
 def register(app: typer.Typer) -> None:
@@ -232,7 +231,7 @@ def _save_plan(plan: PerfusionPlan, patient_id: str, ilp_date: str, db: str | No
     except RegistryValidationError as exc:
         _fail("the plan was not saved: " + "; ".join(p.describe() for p in exc.problems))
     stderr().print(
-        f"Plan {plan_id} saved for patient {patient_id}, perfusion on {ilp_date} "
+        f"Plan {plan_id} saved for patient {safe(patient_id)}, perfusion on {safe(ilp_date)} "
         f"(compare planned and given doses with 'ilp plans')."
     )
 
@@ -276,9 +275,9 @@ def plans_command(
 
     for r in rows:
         table.add_row(
-            r.patient_id,
+            safe(r.patient_id),
             r.ilp_date.isoformat(),
-            r.protocol + (" [bold red](STUDY)[/bold red]" if r.study_protocol else ""),
+            safe(r.protocol) + (" [bold red](STUDY)[/bold red]" if r.study_protocol else ""),
             pair(r.planned_limb_volume_l, r.given_limb_volume_l),
             pair(r.planned_tnf_mg, r.given_tnf_mg),
             pair(r.planned_melphalan_mg, r.given_melphalan_mg),
@@ -344,7 +343,7 @@ class _Sources:
 
 def _add(table: Table, *cells: str | Text) -> None:
     """Add a row; plain strings are shown as they are (never read as Rich markup)."""
-    table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells))
+    table.add_row(*(Text(plain(c)) if isinstance(c, str) else c for c in cells))
 
 
 def _table(title: str) -> Table:
@@ -369,13 +368,13 @@ def _print_plan(plan: PerfusionPlan) -> None:
         Text.assemble(
             ("TM-ILP PERFUSION PLAN", "bold"),
             f"  {plan.limb.value}, {plan.level.value} level; protocol ",
-            (p.name, "bold"),
-            f" version {p.version} ({p.title})",
+            (plain(p.name), "bold"),
+            plain(f" version {p.version} ({p.title})"),
         )
     )
     for notice in plan.notices:
         style = _NOTICE_STYLE[notice.severity]
-        out.print(Panel(Text(notice.message, style=style), style=style, expand=True))
+        out.print(Panel(Text(plain(notice.message), style=style), style=style, expand=True))
 
     main = _table("Volume and doses")
     main.add_column("item")
@@ -472,7 +471,7 @@ def _print_plan(plan: PerfusionPlan) -> None:
         _add(eligibility, Text("OK", style="green"), ", ".join(checked), "")
     out.print(eligibility)
     out.print(refs.table())
-    out.print(Text(f"Protocol file: {plan.protocol_origin}", style="dim"))
+    out.print(Text(plain(f"Protocol file: {plan.protocol_origin}"), style="dim"))
 
 
 # ------------------------------------------------------------------------------------- leakage
@@ -564,7 +563,7 @@ def leakage_command(
     else:
         _print_leakage(result)
     if plot is not None:
-        stderr().print(Text(f"Leakage curve written to {plot}"))
+        stderr().print(Text(plain(f"Leakage curve written to {plot}")))
 
 
 def _read_readings(readings: str) -> str:
@@ -593,9 +592,9 @@ def _print_leakage(result: LeakageResult) -> None:
     out.print(
         Text.assemble(
             ("Leakage monitoring", "bold"),
-            f"  {cal.isotope.name} (half-life {cal.isotope.half_life_h.value:g} h), background "
-            f"{cal.background_cps:g} cps, calibration {cal.calibration_cps:g} cps, standard "
-            f"{cal.standard_fraction:.0%} of the circuit dose",
+            f"  {plain(cal.isotope.name)} (half-life {cal.isotope.half_life_h.value:g} h), "
+            f"background {cal.background_cps:g} cps, calibration {cal.calibration_cps:g} cps, "
+            f"standard {cal.standard_fraction:.0%} of the circuit dose",
         )
     )
     table = Table(expand=False)
@@ -614,8 +613,10 @@ def _print_leakage(result: LeakageResult) -> None:
     out.print(table)
     out.print(
         Text(
-            f"Alert levels: notify at {s.notify_pct.describe()} ({s.notify_pct.source}); stop at "
-            f"{s.stop_pct.describe()} ({s.stop_pct.source})."
+            plain(
+                f"Alert levels: notify at {s.notify_pct.describe()} ({s.notify_pct.source}); "
+                f"stop at {s.stop_pct.describe()} ({s.stop_pct.source})."
+            )
         )
     )
     for alert in (result.first_alert, result.first_stop):
@@ -626,7 +627,7 @@ def _print_leakage(result: LeakageResult) -> None:
             Panel(
                 Text(
                     f"{alert.level.value.upper()} at minute {alert.minute:g} "
-                    f"({alert.leakage_pct:.2f}%): {alert.action}",
+                    f"({alert.leakage_pct:.2f}%): {plain(alert.action)}",
                     style=style,
                 ),
                 style=style,
@@ -634,7 +635,9 @@ def _print_leakage(result: LeakageResult) -> None:
         )
     if result.first_alert is None:
         peak = result.peak_leakage_pct or 0.0
-        out.print(Text(f"No alert: peak leakage {peak:.2f}% (below {s.notify_pct.describe()})."))
+        out.print(
+            Text(plain(f"No alert: peak leakage {peak:.2f}% (below {s.notify_pct.describe()})."))
+        )
 
 
 def _plot_leakage(result: LeakageResult, path: Path) -> None:
