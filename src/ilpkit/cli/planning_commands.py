@@ -28,7 +28,7 @@ from ilpkit.planning.limb_volume import (
     limb_volume_from_water_displacement,
 )
 from ilpkit.planning.plan import PerfusionPlan, make_plan
-from ilpkit.planning.readings import parse_readings_csv
+from ilpkit.planning.readings import parse_readings_bytes
 
 EXIT_NOT_ELIGIBLE = 3
 """Exit status of ``ilp plan`` when a blocking contraindication was found (the sheet is printed)."""
@@ -546,9 +546,9 @@ def leakage_command(
         cal = calibrate(settings.isotope(isotope), background, calibration, fraction)
     except PlanningError as error:
         _fail(str(error))
-    text = _read_readings(readings)
+    data = _read_readings(readings)
     try:
-        rows = parse_readings_csv(text)
+        rows = parse_readings_bytes(data)
     except PlanningError as error:
         name = "standard input" if readings == "-" else readings
         _fail(f"readings file {name}: {error}")
@@ -566,23 +566,37 @@ def leakage_command(
         stderr().print(Text(plain(f"Leakage curve written to {plot}")))
 
 
-def _read_readings(readings: str) -> str:
+def _read_readings(readings: str) -> bytes:
     if readings == "-":
-        return sys.stdin.read()
+        return sys.stdin.buffer.read()
     path = Path(readings)
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return path.read_bytes()
     except FileNotFoundError:
         _fail(f"readings file {readings}: not found")
     except IsADirectoryError:
         _fail(f"readings file {readings}: is a directory, not a CSV file")
-    except UnicodeDecodeError:
-        _fail(f"readings file {readings}: is not UTF-8 text; save it as CSV (UTF-8)")
     except OSError as error:
         _fail(f"readings file {readings}: cannot be read ({error.strerror or error})")
 
 
 _LEVEL_STYLE = {"ok": "green", "notify": "bold yellow", "stop": "bold white on red"}
+
+MAX_READINGS_TABLE = 2000
+"""Longer series are printed as aligned plain lines: a Rich table takes minutes for 200,000 rows."""
+
+
+def _readings_text(result: LeakageResult) -> str:
+    """The readings as aligned plain-text columns, in time linear in their number."""
+    rows = [("minute", "counts/s", "leakage %", "level")]
+    rows += [
+        (f"{p.minute:g}", f"{p.counts_per_s:g}", f"{p.leakage_pct:.2f}", p.level.value)
+        for p in result.points
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join(
+        f"{r[0]:>{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}" for r in rows
+    )
 
 
 def _print_leakage(result: LeakageResult) -> None:
@@ -597,20 +611,23 @@ def _print_leakage(result: LeakageResult) -> None:
             f"standard {cal.standard_fraction:.0%} of the circuit dose",
         )
     )
-    table = Table(expand=False)
-    table.add_column("minute", justify="right")
-    table.add_column("counts/s", justify="right")
-    table.add_column("leakage %", justify="right")
-    table.add_column("level")
-    for p in result.points:
-        _add(
-            table,
-            f"{p.minute:g}",
-            f"{p.counts_per_s:g}",
-            f"{p.leakage_pct:.2f}",
-            Text(p.level.value, style=_LEVEL_STYLE[p.level.value]),
-        )
-    out.print(table)
+    if len(result.points) > MAX_READINGS_TABLE:
+        typer.echo(_readings_text(result))
+    else:
+        table = Table(expand=False)
+        table.add_column("minute", justify="right")
+        table.add_column("counts/s", justify="right")
+        table.add_column("leakage %", justify="right")
+        table.add_column("level")
+        for p in result.points:
+            _add(
+                table,
+                f"{p.minute:g}",
+                f"{p.counts_per_s:g}",
+                f"{p.leakage_pct:.2f}",
+                Text(p.level.value, style=_LEVEL_STYLE[p.level.value]),
+            )
+        out.print(table)
     out.print(
         Text(
             plain(
