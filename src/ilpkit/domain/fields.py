@@ -494,8 +494,11 @@ def data_dictionary_markdown() -> str:
         "<!-- Generated from src/ilpkit/domain/fields.py by `ilp dictionary`. Do not edit by hand:",
         "     a test fails when this file and the code drift apart. -->",
         "",
-        "One row per perfusion; UTF-8 text; a header row with the column names below (in any "
-        "order); dates as YYYY-MM-DD; `yes`/`no` for booleans; an empty cell means unknown or not "
+        "One row per perfusion; UTF-8 text separated by commas (save as 'CSV UTF-8 (comma "
+        "delimited)': a file separated by semicolons, or saved as UTF-16 or UTF-32, is refused "
+        "with a message saying so); a header row with the column names below (in any "
+        "order); numbers written with the digits 0-9 and a decimal point; dates as YYYY-MM-DD; "
+        "`yes`/`no` for booleans; an empty cell means unknown or not "
         "applicable. Patient-level columns must be identical on every row of the same patient. "
         "Columns not listed here are an error. Cells are read without surrounding spaces; choice "
         "and yes/no values regardless of case.",
