@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from ilpkit import config
-from ilpkit.cli.console import fail, stdout
+from ilpkit.cli.console import fail, safe, stdout
 from ilpkit.cli.registry_commands import database_errors
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def demo(
         stdout().print(
             f"[bold yellow]SYNTHETIC[/bold yellow] demo registry (no real patient): "
             f"{made.n_patients:,} patients, {made.n_perfusions:,} perfusions, centre SYNTH, "
-            f"seed {made.seed} -> {db_file}"
+            f"seed {made.seed} -> {safe(db_file)}"
         )
         try:
             with report_progress() as progress:
@@ -102,8 +102,11 @@ def demo(
     seed = seed_series()
     print_headlines(headline_figures(files.results, seed), seed.label)
     out = stdout()
-    out.print(f"Report (SYNTHETIC DATA): {files.html}")
-    out.print(f"Open it in a browser. PDF: ilp report --db {db_file} --out {files.out_dir} --pdf")
+    out.print(f"Report (SYNTHETIC DATA): {safe(files.html)}")
+    out.print(
+        f"Open it in a browser. PDF: ilp report --db {safe(db_file)} "
+        f"--out {safe(files.out_dir)} --pdf"
+    )
 
 
 def register(app: typer.Typer) -> None:

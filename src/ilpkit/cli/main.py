@@ -76,8 +76,10 @@ def run() -> None:
     except Exception as exc:
         if os.environ.get("ILP_DEBUG"):
             raise
+        from ilpkit.cli.console import plain
+
         sys.stderr.write(
-            f"Error: an unexpected problem stopped ilp ({exc.__class__.__name__}: {exc}). "
+            f"Error: an unexpected problem stopped ilp ({exc.__class__.__name__}: {plain(exc)}). "
             "Nothing was saved by the failed step. Run again with ILP_DEBUG=1 to see the details "
             "for a bug report.\n"
         )

@@ -12,13 +12,12 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich import box
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from ilpkit.adapters.protocol_file import ENV_VAR, load_protocol_book
-from ilpkit.cli.console import DbOption, JsonOption, fail, stderr, stdout
+from ilpkit.cli.console import DbOption, JsonOption, fail, plain, safe, stderr, stdout
 from ilpkit.domain.perfusion import Limb, PerfusionLevel
 from ilpkit.planning.eligibility import parse_eligibility_entries
 from ilpkit.planning.errors import PlanningError
@@ -35,7 +34,7 @@ from ilpkit.planning.limb_volume import (
     limb_volume_from_water_displacement,
 )
 from ilpkit.planning.plan import PerfusionPlan, make_plan
-from ilpkit.planning.readings import parse_readings_csv
+from ilpkit.planning.readings import parse_readings_bytes
 
 EXIT_NOT_ELIGIBLE = 3
 """Exit status of ``ilp plan`` when a blocking contraindication was found (the sheet is printed)."""
@@ -113,7 +112,7 @@ LEAKAGE_EPILOG = "\n\n".join(
 
 def _fail(message: str) -> NoReturn:
     """Print ``message`` (plain text, never read as Rich markup) as an error and exit 1."""
-    fail(escape(message))
+    fail(message)
 
 
 def register(app: typer.Typer) -> None:
@@ -258,7 +257,7 @@ def _save_plan(plan: PerfusionPlan, patient_id: str, ilp_date: str, db: str | No
     except RegistryValidationError as exc:
         _fail("the plan was not saved: " + "; ".join(p.describe() for p in exc.problems))
     stderr().print(
-        f"Plan {plan_id} saved for patient {patient_id}, perfusion on {ilp_date} "
+        f"Plan {plan_id} saved for patient {safe(patient_id)}, perfusion on {safe(ilp_date)} "
         f"(compare planned and given doses with 'ilp plans')."
     )
 
@@ -310,19 +309,19 @@ def plans_command(
         return f"{planned:g} / {given:g}{mark}"
 
     def site(r: PlanComparison) -> str:
-        planned = f"{r.limb} {r.perfusion_level}"
+        planned = safe(f"{r.limb} {r.perfusion_level}")
         if r.recorded_limb is None:
             return planned
-        given = f"{r.recorded_limb} {r.recorded_perfusion_level}"
+        given = safe(f"{r.recorded_limb} {r.recorded_perfusion_level}")
         if given == planned:
             return planned
         return f"{planned} / {given} [bold yellow](differs)[/bold yellow]"
 
     for r in rows:
         table.add_row(
-            r.patient_id,
+            safe(r.patient_id),
             r.ilp_date.isoformat(),
-            r.protocol + (" [bold red](STUDY)[/bold red]" if r.study_protocol else ""),
+            safe(r.protocol) + (" [bold red](STUDY)[/bold red]" if r.study_protocol else ""),
             site(r),
             pair(r.planned_limb_volume_l, r.given_limb_volume_l),
             pair(r.planned_tnf_mg, r.given_tnf_mg),
@@ -392,7 +391,7 @@ class _Sources:
 
 def _add(table: Table, *cells: str | Text) -> None:
     """Add a row; plain strings are shown as they are (never read as Rich markup)."""
-    table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells))
+    table.add_row(*(Text(plain(c)) if isinstance(c, str) else c for c in cells))
 
 
 def _table(title: str) -> Table:
@@ -417,13 +416,13 @@ def _print_plan(plan: PerfusionPlan) -> None:
         Text.assemble(
             ("TM-ILP PERFUSION PLAN", "bold"),
             f"  {plan.limb.value}, {plan.level.value} level; protocol ",
-            (p.name, "bold"),
-            f" version {p.version} ({p.title})",
+            (plain(p.name), "bold"),
+            plain(f" version {p.version} ({p.title})"),
         )
     )
     for notice in plan.notices:
         style = _NOTICE_STYLE[notice.severity]
-        out.print(Panel(Text(notice.message, style=style), style=style, expand=True))
+        out.print(Panel(Text(plain(notice.message), style=style), style=style, expand=True))
 
     main = _table("Volume and doses")
     main.add_column("item")
@@ -520,7 +519,7 @@ def _print_plan(plan: PerfusionPlan) -> None:
         _add(eligibility, Text("OK", style="green"), ", ".join(checked), "")
     out.print(eligibility)
     out.print(refs.table())
-    out.print(Text(f"Protocol file: {plan.protocol_origin}", style="dim"))
+    out.print(Text(plain(f"Protocol file: {plan.protocol_origin}"), style="dim"))
 
 
 # ------------------------------------------------------------------------------------- leakage
@@ -595,9 +594,9 @@ def leakage_command(
         cal = calibrate(settings.isotope(isotope), background, calibration, fraction)
     except PlanningError as error:
         _fail(str(error))
-    text = _read_readings(readings)
+    data = _read_readings(readings)
     try:
-        rows = parse_readings_csv(text)
+        rows = parse_readings_bytes(data)
     except PlanningError as error:
         name = "standard input" if readings == "-" else readings
         _fail(f"readings file {name}: {error}")
@@ -612,28 +611,42 @@ def leakage_command(
     else:
         _print_leakage(result)
     if plot is not None:
-        stderr().print(Text(f"Leakage curve written to {plot}"))
+        stderr().print(Text(plain(f"Leakage curve written to {plot}")))
     if result.level is AlertLevel.STOP:
         raise typer.Exit(EXIT_LEAKAGE_STOP)
 
 
-def _read_readings(readings: str) -> str:
+def _read_readings(readings: str) -> bytes:
     if readings == "-":
-        return sys.stdin.read()
+        return sys.stdin.buffer.read()
     path = Path(readings)
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return path.read_bytes()
     except FileNotFoundError:
         _fail(f"readings file {readings}: not found")
     except IsADirectoryError:
         _fail(f"readings file {readings}: is a directory, not a CSV file")
-    except UnicodeDecodeError:
-        _fail(f"readings file {readings}: is not UTF-8 text; save it as CSV (UTF-8)")
     except OSError as error:
         _fail(f"readings file {readings}: cannot be read ({error.strerror or error})")
 
 
 _LEVEL_STYLE = {"ok": "green", "notify": "bold yellow", "stop": "bold white on red"}
+
+MAX_READINGS_TABLE = 2000
+"""Longer series are printed as aligned plain lines: a Rich table takes minutes for 200,000 rows."""
+
+
+def _readings_text(result: LeakageResult) -> str:
+    """The readings as aligned plain-text columns, in time linear in their number."""
+    rows = [("minute", "counts/s", "leakage %", "level")]
+    rows += [
+        (f"{p.minute:g}", f"{p.counts_per_s:g}", f"{p.leakage_pct:.2f}", p.level.value)
+        for p in result.points
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join(
+        f"{r[0]:>{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}" for r in rows
+    )
 
 
 def _print_leakage(result: LeakageResult) -> None:
@@ -643,29 +656,34 @@ def _print_leakage(result: LeakageResult) -> None:
     out.print(
         Text.assemble(
             ("Leakage monitoring", "bold"),
-            f"  {cal.isotope.name} (half-life {cal.isotope.half_life_h.value:g} h), background "
-            f"{cal.background_cps:g} cps, calibration {cal.calibration_cps:g} cps, standard "
-            f"{cal.standard_fraction:.0%} of the circuit dose",
+            f"  {plain(cal.isotope.name)} (half-life {cal.isotope.half_life_h.value:g} h), "
+            f"background {cal.background_cps:g} cps, calibration {cal.calibration_cps:g} cps, "
+            f"standard {cal.standard_fraction:.0%} of the circuit dose",
         )
     )
-    table = Table(expand=False)
-    table.add_column("minute", justify="right")
-    table.add_column("counts/s", justify="right")
-    table.add_column("leakage %", justify="right")
-    table.add_column("level")
-    for p in result.points:
-        _add(
-            table,
-            f"{p.minute:g}",
-            f"{p.counts_per_s:g}",
-            f"{p.leakage_pct:.2f}",
-            Text(p.level.value, style=_LEVEL_STYLE[p.level.value]),
-        )
-    out.print(table)
+    if len(result.points) > MAX_READINGS_TABLE:
+        typer.echo(_readings_text(result))
+    else:
+        table = Table(expand=False)
+        table.add_column("minute", justify="right")
+        table.add_column("counts/s", justify="right")
+        table.add_column("leakage %", justify="right")
+        table.add_column("level")
+        for p in result.points:
+            _add(
+                table,
+                f"{p.minute:g}",
+                f"{p.counts_per_s:g}",
+                f"{p.leakage_pct:.2f}",
+                Text(p.level.value, style=_LEVEL_STYLE[p.level.value]),
+            )
+        out.print(table)
     out.print(
         Text(
-            f"Alert levels: notify at {s.notify_pct.describe()} ({s.notify_pct.source}); stop at "
-            f"{s.stop_pct.describe()} ({s.stop_pct.source})."
+            plain(
+                f"Alert levels: notify at {s.notify_pct.describe()} ({s.notify_pct.source}); "
+                f"stop at {s.stop_pct.describe()} ({s.stop_pct.source})."
+            )
         )
     )
     for alert in (result.first_alert, result.first_stop):
@@ -676,7 +694,7 @@ def _print_leakage(result: LeakageResult) -> None:
             Panel(
                 Text(
                     f"{alert.level.value.upper()} at minute {alert.minute:g} "
-                    f"({alert.leakage_pct:.2f}%): {alert.action}",
+                    f"({alert.leakage_pct:.2f}%): {plain(alert.action)}",
                     style=style,
                 ),
                 style=style,
@@ -684,7 +702,9 @@ def _print_leakage(result: LeakageResult) -> None:
         )
     if result.first_alert is None:
         peak = result.peak_leakage_pct or 0.0
-        out.print(Text(f"No alert: peak leakage {peak:.2f}% (below {s.notify_pct.describe()})."))
+        out.print(
+            Text(plain(f"No alert: peak leakage {peak:.2f}% (below {s.notify_pct.describe()})."))
+        )
     out.print(Text(standard_assumption(cal.standard_fraction), style="dim"))
 
 

@@ -13,11 +13,13 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from ilpkit import config
-from ilpkit.cli.console import DbOption, JsonOption, fail, stderr, stdout
+from ilpkit.adapters.csv.registry_csv import neutralise
+from ilpkit.cli.console import DbOption, JsonOption, fail, plain, safe, stderr, stdout
 from ilpkit.domain.errors import Problem, RegistryValidationError
 
 PROGRESS_MIN_ROWS = 2000
@@ -32,9 +34,16 @@ ProblemsOption = Annotated[
     Path | None,
     typer.Option(
         "--problems",
-        help="Also write every problem found to this CSV file (line, column, value, reason).",
+        help=(
+            "Also write every problem found to this CSV file (line, column, value, reason). "
+            "An existing file is kept unless --replace is given."
+        ),
         show_default=False,
     ),
+]
+ReplaceOption = Annotated[
+    bool,
+    typer.Option("--replace", help="Overwrite the --problems file if it already exists."),
 ]
 
 
@@ -55,7 +64,21 @@ def database_errors(url: str) -> Iterator[None]:
         fail(f"cannot use the database {_safe_url(url)}: {reason}", code=3)
 
 
-def _print_problems(problems: list[Problem], problems_file: Path | None) -> None:
+MAX_VALUE_CHARS_SHOWN = 200
+"""Longer cell values are shortened in the problem table (the --problems file has them whole)."""
+
+
+def _shown_value(value: object) -> Text:
+    text = str(value).replace("\r", "\\r").replace("\n", "\\n")
+    if len(text) > MAX_VALUE_CHARS_SHOWN:
+        text = f"{text[:MAX_VALUE_CHARS_SHOWN]}… ({len(text):,} characters)"
+    return Text(plain(text))
+
+
+def _print_problems(
+    problems: list[Problem], problems_file: Path | None, replace: bool = False
+) -> None:
+    """List the problems on standard error (and in ``problems_file``); nothing was saved."""
     errors = [p for p in problems if p.is_error]
     err = stderr()
     table = Table(title=f"{len(errors)} problem(s) - nothing was saved", title_style="bold red")
@@ -63,11 +86,13 @@ def _print_problems(problems: list[Problem], problems_file: Path | None) -> None
         table.add_column(name, overflow="fold")
     for p in problems[:MAX_PROBLEMS_SHOWN]:
         d = p.to_dict()
-        reason = str(d["reason"]) if p.is_error else f"[yellow]warning:[/yellow] {d['reason']}"
+        reason = Text(plain(d["reason"]))
+        if not p.is_error:
+            reason = Text.assemble(("warning:", "yellow"), " ", reason)
         table.add_row(
             "" if p.line is None else str(p.line),
-            p.field,
-            str(d["value"]).replace("\n", "\\n"),
+            Text(plain(p.field)),
+            _shown_value(d["value"]),
             reason,
         )
     err.print(table)
@@ -77,17 +102,51 @@ def _print_problems(problems: list[Problem], problems_file: Path | None) -> None
             "write them all to a file."
         )
     if problems_file is not None:
-        _write_problems(problems, problems_file)
-        err.print(f"Every problem was written to {problems_file}.")
+        try:
+            _write_problems(problems, problems_file, replace)
+        except FileExistsError:
+            fail(
+                f"the problems above were not written to {problems_file}: it already exists "
+                "(use --replace to overwrite it). Nothing was imported."
+            )
+        except OSError as exc:
+            fail(
+                f"the problems above could not be written to {problems_file} "
+                f"({exc.strerror or exc}). Nothing was imported."
+            )
+        err.print(f"Every problem was written to {safe(problems_file)}.")
 
 
-def _write_problems(problems: list[Problem], path: Path) -> None:
-    with path.open("w", encoding="utf-8", newline="") as out:
+def _write_problems(problems: list[Problem], path: Path, replace: bool = False) -> None:
+    """Write every problem to ``path`` as CSV, cells neutralised against spreadsheet formulas.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists and ``replace`` is false.
+    OSError
+        The file cannot be written.
+    """
+    with path.open("w" if replace else "x", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(["line", "column", "value", "reason", "severity"])
         for p in problems:
             d = p.to_dict()
-            writer.writerow([d["line"] or "", d["field"], d["value"], d["reason"], d["severity"]])
+            cells = [d["line"] or "", d["field"], d["value"], d["reason"], d["severity"]]
+            writer.writerow([neutralise(str(c)) for c in cells])
+
+
+def _check_problems_file(problems_file: Path | None, replace: bool) -> None:
+    """Refuse, before any work, a --problems file that exists (without --replace) or is a folder."""
+    if problems_file is None:
+        return
+    if problems_file.is_dir():
+        fail(f"--problems {problems_file} is a folder; give a file name such as problems.csv.")
+    if problems_file.exists() and not replace:
+        fail(
+            f"--problems {problems_file} already exists; use --replace to overwrite it, or "
+            "choose another file. Nothing was imported."
+        )
 
 
 @contextmanager
@@ -135,7 +194,7 @@ def init(db: DbOption = None) -> None:
         finally:
             engine.dispose()
     state = "created or upgraded" if migrated else "already up to date"
-    stdout().print(f"Registry {_safe_url(url)}: schema {state} (revision {head_revision()}).")
+    stdout().print(f"Registry {safe(_safe_url(url))}: schema {state} (revision {head_revision()}).")
 
 
 def import_(
@@ -143,6 +202,7 @@ def import_(
     db: DbOption = None,
     problems: ProblemsOption = None,
     json_output: JsonOption = False,
+    replace: ReplaceOption = False,
 ) -> None:
     """Import a Registry CSV v1 file: every row or none.
 
@@ -155,7 +215,7 @@ def import_(
       ilp import registry.csv
       ilp import registry.csv --db postgresql://ilp@dbhost/ilp --problems problems.csv
     """
-    _import_or_validate(file, db, problems, json_output, dry_run=False)
+    _import_or_validate(file, db, problems, json_output, dry_run=False, replace=replace)
 
 
 def validate(
@@ -163,6 +223,7 @@ def validate(
     db: DbOption = None,
     problems: ProblemsOption = None,
     json_output: JsonOption = False,
+    replace: ReplaceOption = False,
 ) -> None:
     """Check a Registry CSV v1 file without saving anything.
 
@@ -174,13 +235,20 @@ def validate(
       ilp validate registry.csv
       ilp validate registry.csv --problems problems.csv
     """
-    _import_or_validate(file, db, problems, json_output, dry_run=True)
+    _import_or_validate(file, db, problems, json_output, dry_run=True, replace=replace)
 
 
 def _import_or_validate(
-    file: Path, db: str | None, problems_file: Path | None, json_output: bool, dry_run: bool
+    file: Path,
+    db: str | None,
+    problems_file: Path | None,
+    json_output: bool,
+    dry_run: bool,
+    replace: bool = False,
 ) -> None:
     from ilpkit.services.registry_import import import_registry
+
+    _check_problems_file(problems_file, replace)
 
     url: str | None = config.database_url(db)
     sqlite_file = config.sqlite_path(url or "")
@@ -196,7 +264,7 @@ def _import_or_validate(
             stdout().print_json(
                 json.dumps({"ok": False, "problems": [p.to_dict() for p in exc.problems]})
             )
-        _print_problems(exc.problems, problems_file)
+        _print_problems(exc.problems, problems_file, replace)
         raise typer.Exit(1) from None
     if json_output:
         stdout().print_json(json.dumps({"ok": True, **report.to_dict()}))
@@ -204,7 +272,7 @@ def _import_or_validate(
     out = stdout()
     verb = "Imported" if report.written else "Checked"
     out.print(
-        f"[bold green]{verb}[/bold green] {report.rows:,} rows from {file.name}: "
+        f"[bold green]{verb}[/bold green] {report.rows:,} rows from {safe(file.name)}: "
         f"{report.patients_created:,} new patients, {report.patients_updated:,} patients updated; "
         f"{report.perfusions_created:,} new perfusions, {report.perfusions_updated:,} updated, "
         f"{report.perfusions_unchanged:,} unchanged."
@@ -215,7 +283,8 @@ def _import_or_validate(
         for name in ("record", "column", "old", "new"):
             table.add_column(name)
         for c in report.changes[:MAX_PROBLEMS_SHOWN]:
-            table.add_row(f"{c.entity} {c.key}", c.column, c.old, c.new)
+            cells = (f"{c.entity} {c.key}", c.column, c.old, c.new)
+            table.add_row(*(Text(plain(v)) for v in cells))
         out.print(table)
         if len(report.changes) > MAX_PROBLEMS_SHOWN:
             out.print(f"... and {len(report.changes) - MAX_PROBLEMS_SHOWN:,} more changes.")
@@ -227,7 +296,7 @@ def _print_warnings(warnings: list[Problem]) -> None:
     err = stderr()
     err.print(f"[yellow]{len(warnings)} warning(s)[/yellow] (data kept):")
     for w in warnings[:MAX_PROBLEMS_SHOWN]:
-        err.print(f"  {w.describe()}", markup=False)
+        err.print(Text(f"  {plain(w.describe())}"))
     if len(warnings) > MAX_PROBLEMS_SHOWN:
         err.print(f"  ... and {len(warnings) - MAX_PROBLEMS_SHOWN:,} more.")
 
@@ -253,7 +322,7 @@ def export(
             count = export_registry(url, file, config.actor())
     except OSError as exc:
         fail(f"cannot write {file}: {exc.strerror}")
-    stdout().print(f"Exported {count:,} perfusions to {file}.")
+    stdout().print(f"Exported {count:,} perfusions to {safe(file)}.")
 
 
 def _require_existing_sqlite(url: str) -> None:
@@ -281,7 +350,7 @@ def summary(db: DbOption = None, json_output: JsonOption = False) -> None:
     if json_output:
         stdout().print_json(json.dumps(s.to_dict()))
         return
-    table = Table(title=f"Registry summary - {_safe_url(url)}", show_header=False)
+    table = Table(title=f"Registry summary - {safe(_safe_url(url))}", show_header=False)
     table.add_column("item", style="bold")
     table.add_column("value")
     table.add_row("Patients", f"{s.n_patients:,}")
@@ -305,7 +374,7 @@ def summary(db: DbOption = None, json_output: JsonOption = False) -> None:
         per.add_column("patients", justify="right")
         per.add_column("perfusions", justify="right")
         for c in s.centers:
-            per.add_row(c.center, f"{c.n_patients:,}", f"{c.n_perfusions:,}")
+            per.add_row(Text(plain(c.center)), f"{c.n_patients:,}", f"{c.n_perfusions:,}")
         out.print(per)
 
 
@@ -332,7 +401,7 @@ def dictionary(
         typer.echo(text, nl=False)
     else:
         out.write_text(text, encoding="utf-8")
-        stdout().print(f"Wrote {out}.")
+        stdout().print(f"Wrote {safe(out)}.")
 
 
 def audit(
@@ -361,11 +430,16 @@ def audit(
         table.add_column(name, overflow="fold")
     for e in entries:
         table.add_row(
-            str(e["at"])[:19],
-            str(e["actor"]),
-            str(e["action"]),
-            f"{e['entity']} {e['entity_key']}",
-            json.dumps(e["details"], default=str),
+            *(
+                Text(plain(v))
+                for v in (
+                    str(e["at"])[:19],
+                    str(e["actor"]),
+                    str(e["action"]),
+                    f"{e['entity']} {e['entity_key']}",
+                    json.dumps(e["details"], default=str),
+                )
+            )
         )
     stdout().print(table)
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ilpkit import config
-from ilpkit.cli.console import DbOption, fail, stage_progress, stdout
+from ilpkit.cli.console import DbOption, fail, safe, stage_progress, stdout
 from ilpkit.cli.registry_commands import _require_existing_sqlite, database_errors
 
 if TYPE_CHECKING:
@@ -39,12 +39,12 @@ def print_written(files: ReportFiles) -> None:
             "[bold yellow]SYNTHETIC[/bold yellow] registry (patient ids SYN-, centre SYNTH): the "
             "report is marked SYNTHETIC DATA on every page, figure and file name."
         )
-    out.print(f"Report: {files.html}")
+    out.print(f"Report: {safe(files.html)}")
     extra = f"; {files.pdf.name}" if files.pdf else ""
     out.print(
         f"  with results.json, {len(files.figures) // 2} figures (PNG + SVG) in "
-        f"{files.out_dir / 'figures'} and {len(files.tables)} tables (CSV) in "
-        f"{files.out_dir / 'tables'}{extra}."
+        f"{safe(files.out_dir / 'figures')} and {len(files.tables)} tables (CSV) in "
+        f"{safe(files.out_dir / 'tables')}{safe(extra)}."
     )
 
 

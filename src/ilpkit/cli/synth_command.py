@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from ilpkit import config
-from ilpkit.cli.console import JsonOption, fail, stage_progress, stderr, stdout
+from ilpkit.cli.console import JsonOption, fail, safe, stage_progress, stderr, stdout
 from ilpkit.cli.registry_commands import database_errors
 
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ def _print_report(report: SynthReport, out: Path | None) -> None:
     console.print(
         f"[bold yellow]SYNTHETIC[/bold yellow] registry (no real patient): "
         f"{report.n_patients:,} patients, {report.n_perfusions:,} perfusions, centre SYNTH, "
-        f"seed {report.seed}, written to {' and '.join(where)}."
+        f"seed {report.seed}, written to {safe(' and '.join(where))}."
     )
     if report.replaced_patients or report.replaced_perfusions:
         console.print(

@@ -16,6 +16,12 @@ from enum import Enum
 from typing import Literal
 
 from ilpkit.domain import limits
+from ilpkit.domain.csv_text import (
+    DECIMAL_PATTERN,
+    INTEGER_PATTERN,
+    MAX_INTEGER_DIGITS,
+    foreign_digit_reason,
+)
 from ilpkit.domain.limits import Range
 from ilpkit.domain.outcome import Margin
 from ilpkit.domain.patient import Sex
@@ -30,9 +36,7 @@ Level = Literal["patient", "perfusion"]
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _CENTER_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
-_DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
-_NUMBER_PATTERN = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-_INTEGER_PATTERN = re.compile(r"[+-]?\d+")
+_DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _YES = "yes"
 _NO = "no"
 
@@ -172,6 +176,9 @@ def _parse_choice(spec: FieldSpec, text: str) -> str:
 
 
 def _parse_date(spec: FieldSpec, text: str) -> date:
+    foreign = foreign_digit_reason(text)
+    if foreign:
+        raise CellError(foreign)
     if not _DATE_PATTERN.fullmatch(text):
         raise CellError("is not a date written as YYYY-MM-DD (for example 2004-03-17)")
     try:
@@ -190,20 +197,35 @@ def _parse_yes_no(spec: FieldSpec, text: str) -> bool:
 
 
 def _parse_number(spec: FieldSpec, text: str) -> float:
-    if "," in text and _NUMBER_PATTERN.fullmatch(text.replace(",", ".")):
+    foreign = foreign_digit_reason(text)
+    if foreign:
+        raise CellError(foreign)
+    if "," in text and DECIMAL_PATTERN.fullmatch(text.replace(",", ".")):
         raise CellError("uses a comma; write decimals with a point (e.g. 3.5)")
-    if not _NUMBER_PATTERN.fullmatch(text):
+    if not DECIMAL_PATTERN.fullmatch(text):
         raise CellError("is not a number")
     value = float(text)
     if not math.isfinite(value):
-        raise CellError("is not a finite number")
+        raise CellError(_too_large(spec, "is too large to be a number"))
     return value
 
 
 def _parse_integer(spec: FieldSpec, text: str) -> int:
-    if not _INTEGER_PATTERN.fullmatch(text):
+    foreign = foreign_digit_reason(text)
+    if foreign:
+        raise CellError(foreign)
+    if not INTEGER_PATTERN.fullmatch(text):
         raise CellError("is not a whole number")
+    digits = len(text.lstrip("+-").lstrip("0"))
+    if digits > MAX_INTEGER_DIGITS:
+        raise CellError(_too_large(spec, f"has {digits:,} digits"))
     return int(text)
+
+
+def _too_large(spec: FieldSpec, what: str) -> str:
+    if spec.range is None:
+        return what
+    return f"{what}; must be {spec.range.describe()}"
 
 
 _PARSERS: dict[str, Callable[[FieldSpec, str], object]] = {
@@ -472,8 +494,11 @@ def data_dictionary_markdown() -> str:
         "<!-- Generated from src/ilpkit/domain/fields.py by `ilp dictionary`. Do not edit by hand:",
         "     a test fails when this file and the code drift apart. -->",
         "",
-        "One row per perfusion; UTF-8 text; a header row with the column names below (in any "
-        "order); dates as YYYY-MM-DD; `yes`/`no` for booleans; an empty cell means unknown or not "
+        "One row per perfusion; UTF-8 text separated by commas (save as 'CSV UTF-8 (comma "
+        "delimited)': a file separated by semicolons, or saved as UTF-16 or UTF-32, is refused "
+        "with a message saying so); a header row with the column names below (in any "
+        "order); numbers written with the digits 0-9 and a decimal point; dates as YYYY-MM-DD; "
+        "`yes`/`no` for booleans; an empty cell means unknown or not "
         "applicable. Patient-level columns must be identical on every row of the same patient. "
         "Columns not listed here are an error. Cells are read without surrounding spaces; choice "
         "and yes/no values regardless of case.",

@@ -452,14 +452,14 @@ class LeakageMonitor:
     def __init__(self, calibration: Calibration, settings: LeakageSettings):
         self.calibration = calibration
         self.settings = settings
-        self._points: tuple[LeakagePoint, ...] = ()
+        self._points: list[LeakagePoint] = []  # appended in place: adding a reading is O(1)
         self._first_alert: LeakageAlert | None = None
         self._first_stop: LeakageAlert | None = None
 
     @property
     def points(self) -> tuple[LeakagePoint, ...]:
         """Readings so far, with their leakage."""
-        return self._points
+        return tuple(self._points)
 
     def add(self, minute: float, counts_per_s: float) -> LeakagePoint:
         """Add one reading and return it with its leakage and the monitor's alert level.
@@ -496,24 +496,35 @@ class LeakageMonitor:
         if problems:
             raise LeakageInputError(problems)
         minute, counts_per_s = float(minute), float(counts_per_s)
-        value = leakage_pct(counts_per_s, minute, self.calibration)
+        isotope = self.calibration.isotope
+        try:
+            factor = decay_factor(minute, isotope)
+        except OverflowError:
+            factor = math.inf
+        value = leakage_pct(counts_per_s, minute, self.calibration) if _finite(factor) else factor
+        if not _finite(value):
+            raise LeakageInputError(
+                f"minute = {minute:g}, counts_per_s = {counts_per_s:g}: the leakage is too large "
+                f"to compute ({minute / MINUTES_PER_HOUR:,.0f} hours after the calibration, "
+                f"{isotope.name} half-life {isotope.half_life_h.value:g} h); minutes count from "
+                "the calibration: check that the minute column holds minutes"
+            )
         previous = self._points[-1].level if self._points else AlertLevel.OK
         now = alert_level(value, self.settings)
         level = now if now.rank > previous.rank else previous
-        point = LeakagePoint(
-            minute, counts_per_s, decay_factor(minute, self.calibration.isotope), value, level
-        )
+        point = LeakagePoint(minute, counts_per_s, factor, value, level)
         if level is not AlertLevel.OK and self._first_alert is None:
             self._first_alert = self._alert(point)
         if level is AlertLevel.STOP and self._first_stop is None:
             self._first_stop = self._alert(point)
-        self._points = (*self._points, point)
+        self._points.append(point)
         return point
 
     def result(self) -> LeakageResult:
         """The curve so far as a frozen result."""
+        points = tuple(self._points)
         return LeakageResult(
-            self.calibration, self.settings, self._points, self._first_alert, self._first_stop
+            self.calibration, self.settings, points, self._first_alert, self._first_stop
         )
 
     def _alert(self, point: LeakagePoint) -> LeakageAlert:

@@ -63,11 +63,17 @@ class ReportTable:
         return self.kinds[i] if i < len(self.kinds) else ""
 
     def to_csv(self) -> str:
-        """The table as CSV text (header row, then the rows as displayed)."""
+        """The table as CSV text (header row, then the rows as displayed).
+
+        Cells that a spreadsheet would run as a formula get a leading apostrophe, as in
+        ``ilp export`` (:func:`~ilpkit.adapters.csv.registry_csv.neutralise`).
+        """
+        from ilpkit.adapters.csv.registry_csv import neutralise
+
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(self.columns)
-        writer.writerows(self.rows)
+        writer.writerow([neutralise(c) for c in self.columns])
+        writer.writerows([neutralise(c) for c in row] for row in self.rows)
         return out.getvalue()
 
 

@@ -121,3 +121,58 @@ def test_writer_neutralises():
     out = io.StringIO()
     write_registry_csv([{"patient_id": "-A1", "center": "X"}], out)
     assert out.getvalue().splitlines()[1].startswith("'-A1,X,")
+
+
+# --- files saved in the wrong form ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("codec", ["utf-32", "utf-32-le", "utf-32-be"])
+def test_utf32_file_is_named_utf32(codec):
+    data = f"{HEADER}\n{ROW}\n".encode(codec)
+    if codec != "utf-32":  # the -le/-be codecs write no byte-order mark: add it as Excel does
+        data = "\ufeff".encode(codec) + data
+    (message,) = problems_of(data)
+    assert "UTF-32 text" in message and "UTF-16" not in message
+
+
+def test_utf16_file_is_still_named_utf16():
+    (message,) = problems_of(f"{HEADER}\n{ROW}\n".encode("utf-16"))
+    assert "UTF-16 text" in message
+
+
+def test_semicolon_separated_file_is_recognised():
+    data = f"{HEADER.replace(',', ';')}\n{ROW.replace(',', ';')}\n".encode()
+    (message,) = problems_of(data)
+    assert message.startswith("line 1:")
+    assert "separated by semicolons" in message and "comma delimited" in message
+
+
+def test_million_column_header_is_refused_at_once(monkeypatch):
+    import time
+
+    from ilpkit.adapters.csv import registry_csv
+
+    calls = []
+    closest = registry_csv._closest
+    monkeypatch.setattr(registry_csv, "_closest", lambda name: calls.append(name) or closest(name))
+    header = ",".join(f"column_{i}" for i in range(1_000_000))
+    started = time.perf_counter()
+    (message,) = problems_of(f"{header}\n".encode())
+    elapsed = time.perf_counter() - started
+    assert "the header has 1,000,000 columns" in message and "29" in message
+    assert calls == []  # no per-column fuzzy search
+    assert elapsed < 10  # about 0.3 s; the fuzzy search of every name took minutes
+
+
+def test_unknown_column_suggestions_are_bounded(monkeypatch):
+    from ilpkit.adapters.csv import registry_csv
+
+    calls = []
+    closest = registry_csv._closest
+    monkeypatch.setattr(registry_csv, "_closest", lambda name: calls.append(name) or closest(name))
+    unknown = [f"extra_{i}" for i in range(500)] + ["x" * 10_000]
+    problems = problems_of(f"{HEADER},tnf_mgg,{','.join(unknown)}\n{ROW}\n".encode())
+    assert len(calls) == registry_csv.MAX_NAMES_SUGGESTED
+    assert "x" * 10_000 not in calls  # a long name is never searched
+    assert any("did you mean 'tnf_mg'" in p for p in problems)
+    assert sum("is not a Registry CSV v1 column" in p for p in problems) == 502

@@ -166,3 +166,37 @@ def test_one_perfusion_per_patient_per_date(row_factory):
     problems = check_registry([a, b])
     assert [(p.line, p.field) for p in problems] == [(5, "ilp_date")]
     assert "already has a perfusion on this date (line 2)" in problems[0].reason
+
+
+# --- numbers written with other digits, or far too long ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "digit"),
+    [
+        ("tnf_mg", "٢.٥", "ARABIC-INDIC DIGIT TWO"),
+        ("limb_volume_l", "２", "FULLWIDTH DIGIT TWO"),
+        ("perfusion_minutes", "९०", "DEVANAGARI DIGIT NINE"),
+        ("wieberdink_grade", "２", "FULLWIDTH DIGIT TWO"),
+        ("ilp_date", "２００１-03-14", "FULLWIDTH DIGIT TWO"),
+    ],
+)
+def test_non_ascii_digits_are_refused_by_name(row_factory, field, text, digit):
+    errors = errors_for(row_factory(**{field: text}))
+    assert (field, f"uses the digit '{text[0]}' ({digit}); write numbers with the digits 0-9") in (
+        errors
+    )
+
+
+def test_integer_beyond_pythons_digit_limit_is_a_clear_problem(row_factory):
+    # int() refuses more than 4,300 digits with a ValueError; the cell must get a message and
+    # the other problems of the row must still be found
+    errors = errors_for(row_factory(wieberdink_grade="9" * 5000, tnf_mg="abc"))
+    assert ("wieberdink_grade", "has 5,000 digits; must be 1 to 5") in errors
+    assert ("tnf_mg", "is not a number") in errors
+
+
+def test_decimal_too_large_for_a_float(row_factory):
+    errors = errors_for(row_factory(perfusion_minutes="9" * 400))
+    (reason,) = [r for f, r in errors if f == "perfusion_minutes"]
+    assert reason.startswith("is too large to be a number; must be 1 to ")

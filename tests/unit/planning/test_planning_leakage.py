@@ -163,3 +163,50 @@ def test_bad_reading_is_refused_and_leaves_the_monitor_unchanged(
     assert expected in str(info.value)
     assert len(monitor.points) == 1
     assert monitor.add(10.0, 160.0).minute == 10.0
+
+
+def test_monitor_is_linear_in_the_number_of_readings(settings):
+    # Copying every earlier reading on each new one made 100,000 readings take over a minute
+    # (quadratic); appending takes about a second for 200,000.
+    import time
+
+    cal = calibrate(settings.isotope("tc99m"), 100.0, 1100.0, 0.10)
+    n = 200_000
+    started = time.perf_counter()
+    result = monitor_readings(((i * 0.001, 150.0) for i in range(n)), cal, settings)
+    elapsed = time.perf_counter() - started
+    assert len(result.points) == n
+    assert result.points[-1].minute == pytest.approx((n - 1) * 0.001)
+    assert elapsed < 20
+
+
+def test_points_of_a_monitor_are_a_snapshot(settings):
+    monitor = LeakageMonitor(calibrate(settings.isotope("tc99m"), 100.0, 1100.0, 0.10), settings)
+    monitor.add(0, 200.0)
+    before = monitor.points
+    monitor.add(1, 210.0)
+    assert len(before) == 1 and len(monitor.points) == 2
+    assert len(monitor.result().points) == 2
+
+
+@pytest.mark.parametrize(
+    ("minute", "counts", "fraction", "expected"),
+    [
+        # a minute of 1e6 is refused before any computation: no perfusion lasts that long
+        (1e6, 150.0, 0.10, "later than the longest plausible perfusion"),
+        (100.0, 1.7e308, 1.0, "the leakage is too large to compute"),
+    ],
+)
+def test_leakage_too_large_to_compute_is_a_clear_error(
+    settings, minute, counts, fraction, expected
+):
+    # tc99m: exp(ln 2 / 360.6 min * 1e6 min) overflows a float; 1.7e308 cps times the decay
+    # correction (1.21 at 100 min) is beyond the largest float (1.8e308) too
+    cal = calibrate(settings.isotope("tc99m"), 100.0, 1100.0, fraction)
+    monitor = LeakageMonitor(cal, settings)
+    monitor.add(0, 150.0)
+    with pytest.raises(LeakageInputError) as info:
+        monitor.add(minute, counts)
+    assert expected in str(info.value)
+    assert "minute" in str(info.value)
+    assert len(monitor.points) == 1  # the rejected reading left the monitor unchanged

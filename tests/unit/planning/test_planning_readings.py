@@ -56,7 +56,7 @@ def test_columns_in_any_order_and_extra_columns_ignored():
         ("minute,counts_per_s\n0,5\n1\n", "line 3: expected 2 values"),
         (
             "minute,counts_per_s\n0,nan\n",
-            "line 2, column 'counts_per_s', value 'nan': must be a number of at least 0",
+            "line 2, column 'counts_per_s', value 'nan': not a number",
         ),
     ],
 )
@@ -88,3 +88,78 @@ def test_long_lists_are_shortened():
         parse_readings_csv(text)
     assert len(info.value.problems) == 30
     assert "... and 10 more" in str(info.value)
+
+
+# --- files saved in the wrong form, hostile cells ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "minute,counts_per_s\n٢,150\n",
+            "line 2, column 'minute', value '٢': uses the digit '٢' (ARABIC-INDIC DIGIT TWO); "
+            "write numbers with the digits 0-9",
+        ),
+        (
+            "minute,counts_per_s\n0,１５０\n",
+            "line 2, column 'counts_per_s', value '１５０': uses the digit '１' "
+            "(FULLWIDTH DIGIT ONE)",
+        ),
+        ("minute,counts_per_s\n0,१५०\n", "uses the digit '१' (DEVANAGARI DIGIT ONE)"),
+        ("minute,counts_per_s\n0,1_50\n", "value '1_50': not a number"),
+        ("minute,counts_per_s\n0,inf\n", "value 'inf': not a number"),
+        ('minute,counts_per_s\n0,"150,5"\n', "value '150,5': uses a comma; write decimals"),
+        (
+            "minute,counts_per_s,minute\n0,150,1\n",
+            "line 1: the header names the column(s) minute more than once",
+        ),
+        (
+            "Minute, counts_per_s ,notes,notes\n0,150,a,b\n",
+            "line 1: the header names the column(s) notes more than once",
+        ),
+        ("minute;counts_per_s\n0;150\n", "line 1: this file is separated by semicolons"),
+        (
+            "minute,counts_per_s\n0,1" + "5" * 140_000 + "\n",
+            "line 2: a cell is longer than 128 KiB",
+        ),
+        ("minute,counts_per_s\n0,150\n5,1\x0060\n", "line 3: the file contains a NUL byte"),
+        ('minute,counts_per_s\n0,150\n5,"160\n', "line 3: the CSV structure is broken"),
+    ],
+)
+def test_hostile_files_get_clear_messages(text, expected):
+    with pytest.raises(LeakageInputError) as info:
+        parse_readings_csv(text)
+    assert expected in str(info.value)
+
+
+def test_a_long_header_is_shortened_in_the_message():
+    header = ",".join(f"c{i}" for i in range(100_000))
+    with pytest.raises(LeakageInputError) as info:
+        parse_readings_csv(f"{header}\n")
+    message = str(info.value)
+    assert "(100,000 columns)" in message and len(message) < 500
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ("minute,counts_per_s\n0,150\n".encode("utf-16"), "the file is UTF-16 text"),
+        ("minute,counts_per_s\n0,150\n".encode("utf-32"), "the file is UTF-32 text"),
+        (b"minute,counts_per_s\n0,150\n5,\xe9\n", "line 3: the file is not UTF-8 text (byte 0xE9"),
+        (bytes(range(256)), "line 2: the file is not UTF-8 text (byte 0x80"),
+    ],
+)
+def test_bytes_that_are_not_utf8_text(data, expected):
+    from ilpkit.planning.readings import parse_readings_bytes
+
+    with pytest.raises(LeakageInputError) as info:
+        parse_readings_bytes(data)
+    assert expected in str(info.value)
+
+
+def test_utf8_bytes_with_bom_parse():
+    from ilpkit.planning.readings import parse_readings_bytes
+
+    rows = parse_readings_bytes("\ufeffminute,counts_per_s\n0,150\n".encode())
+    assert [(r.minute, r.counts_per_s) for r in rows] == [(0.0, 150.0)]

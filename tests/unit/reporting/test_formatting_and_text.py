@@ -190,3 +190,21 @@ def test_report_table_csv_round_trips():
     )
     rows = list(csv.reader(io.StringIO(t.to_csv())))
     assert rows == [["a", "b"], ["x, with comma", "1"], ["line\nbreak", "2"]]
+
+
+def test_report_table_csv_cells_cannot_run_as_formulas():
+    t = ReportTable(
+        "t",
+        1,
+        "T",
+        ("=cmd", "b"),
+        (('=HYPERLINK("http://evil.example")', "+1"), ("@SUM(A1)", "-2"), ("\tx", "–")),
+        ("", "", ""),
+    )
+    rows = list(csv.reader(io.StringIO(t.to_csv())))
+    assert rows == [
+        ["'=cmd", "b"],
+        ['\'=HYPERLINK("http://evil.example")', "'+1"],
+        ["'@SUM(A1)", "'-2"],
+        ["'\tx", "–"],
+    ]

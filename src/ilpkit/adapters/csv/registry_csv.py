@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ilpkit.domain.csv_text import SEMICOLON_REASON, semicolon_separated, unicode_encoding
 from ilpkit.domain.errors import Problem, RegistryValidationError
 from ilpkit.domain.fields import COLUMN_NAMES, FIELDS_BY_NAME, FORMAT_NAME, REQUIRED_COLUMNS
 
@@ -28,6 +29,15 @@ MAX_CELL_CHARS = 16 * 1024 * 1024
 
 MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024
 """Files larger than this are refused before reading (2 GiB)."""
+
+MAX_HEADER_COLUMNS = 1000
+"""A header with more columns than this is refused at once, before any name is checked."""
+
+MAX_NAMES_SUGGESTED = 20
+"""At most this many unknown column names get a "did you mean" suggestion (the search is slow)."""
+
+MAX_SUGGESTED_NAME_CHARS = 64
+"""Longer unknown column names get no suggestion (no column name comes near)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,14 +102,15 @@ def read_registry_csv(path: Path) -> list[CsvRow]:
 
 
 def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    encoding = unicode_encoding(data)
+    if encoding is not None:
         raise RegistryValidationError(
             [
                 Problem(
                     1,
                     "",
                     "",
-                    "the file is UTF-16 text; save it as 'CSV UTF-8 (comma delimited)' and "
+                    f"the file is {encoding} text; save it as 'CSV UTF-8 (comma delimited)' and "
                     "import it again",
                 )
             ]
@@ -169,6 +180,8 @@ def _parse_text(text: str) -> list[CsvRow]:
             line, start = start, reader.line_num + 1
             if header is None:
                 header = [c.strip() for c in cells]
+                if semicolon_separated(header):
+                    raise RegistryValidationError([Problem(1, "", "", SEMICOLON_REASON)])
                 problems.extend(_header_problems(header))
                 if problems:
                     raise RegistryValidationError(problems)
@@ -210,15 +223,29 @@ def _parse_text(text: str) -> list[CsvRow]:
 
 
 def _header_problems(header: list[str]) -> list[Problem]:
+    if len(header) > MAX_HEADER_COLUMNS:
+        return [
+            Problem(
+                1,
+                "",
+                "",
+                f"the header has {len(header):,} columns; {FORMAT_NAME} has "
+                f"{len(COLUMN_NAMES)} (see docs/data-dictionary.md). Is this the right file?",
+            )
+        ]
     problems: list[Problem] = []
     seen: set[str] = set()
+    suggested = 0
     for position, name in enumerate(header, start=1):
         if name == "":
             problems.append(Problem(1, "", "", f"column {position} of the header has no name"))
         elif name in seen:
             problems.append(Problem(1, name, name, "this column appears more than once"))
         elif name not in FIELDS_BY_NAME:
-            hint = _closest(name)
+            hint = None
+            if suggested < MAX_NAMES_SUGGESTED and len(name) <= MAX_SUGGESTED_NAME_CHARS:
+                suggested += 1
+                hint = _closest(name)
             problems.append(
                 Problem(
                     1,
