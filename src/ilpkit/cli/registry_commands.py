@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.engine import make_url
+from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ilpkit import config
 from ilpkit.cli.console import DbOption, JsonOption, fail, stderr, stdout
+from ilpkit.adapters.db.engine import SCHEMA_REVISION, translated_errors
 from ilpkit.domain.errors import Problem, RegistryValidationError
 
 PROGRESS_MIN_ROWS = 2000
@@ -39,20 +41,27 @@ ProblemsOption = Annotated[
 
 
 def _safe_url(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+    from ilpkit.adapters.db.engine import safe_url
+
+    return safe_url(url)
 
 
 @contextmanager
 def database_errors(url: str) -> Iterator[None]:
-    """Turn database failures into a clear message and exit code 3, never a traceback."""
+    """Turn database failures into a clear message and exit code 1-3, never a traceback.
+
+    Problems the user can act on (no registry, an older or newer schema, a busy registry, a
+    server that does not answer, a malformed or unsupported URL) keep their own message.
+    """
+    from ilpkit.adapters.db.errors import RegistryDatabaseError
+
     try:
         yield
+    except RegistryDatabaseError as exc:
+        fail(escape(str(exc)), code=exc.exit_code)
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        fail(f"cannot use the database {_safe_url(url)}: {reason}", code=3)
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        fail(escape(f"cannot use the database {_safe_url(url)}: {reason}"), code=3)
 
 
 def _print_problems(problems: list[Problem], problems_file: Path | None) -> None:
@@ -125,17 +134,58 @@ def init(db: DbOption = None) -> None:
       ilp init                                   # ./ilp.sqlite3
       ilp init --db postgresql://ilp@dbhost/ilp  # a multi-centre PostgreSQL registry
     """
-    from ilpkit.adapters.db.engine import ensure_schema, head_revision, make_engine
-
     url = config.database_url(db)
+    before = _migrate(url)
+    if before is None:
+        state = "created"
+    elif before == SCHEMA_REVISION:
+        state = "already up to date"
+    else:
+        state = f"upgraded from revision {before}"
+    stdout().print(
+        escape(f"Registry {_safe_url(url)}: schema {state} (revision {SCHEMA_REVISION}).")
+    )
+
+
+def upgrade(db: DbOption = None) -> None:
+    """Bring an existing registry to the newest schema (the other commands never change it).
+
+    Commands that read the registry (summary, analyze, report, audit, export) refuse a
+    registry with an older schema and ask for this command.
+
+    [b]Example[/b]
+
+      ilp upgrade --db registry.sqlite3
+    """
+    url = config.database_url(db)
+    _require_existing_sqlite(url)
+    before = _migrate(url)
+    if before is None:
+        state = "created (the database was empty)"
+    elif before == SCHEMA_REVISION:
+        state = "already up to date"
+    else:
+        state = f"upgraded from revision {before}"
+    stdout().print(
+        escape(f"Registry {_safe_url(url)}: schema {state} (revision {SCHEMA_REVISION}).")
+    )
+
+
+def _migrate(url: str) -> str | None:
+    """Migrate the registry at ``url`` under the write lock; return the revision before."""
+    from ilpkit.adapters.db.engine import make_engine, migrate_locked, take_write_lock
+
     with database_errors(url):
-        engine = make_engine(url)
+        engine = make_engine(url, write_lock=True)
         try:
-            migrated = ensure_schema(engine)
+            with translated_errors(url), engine.connect() as conn:
+                conn.begin()
+                take_write_lock(conn)
+                before = migrate_locked(conn, url)
+                conn.commit()
         finally:
             engine.dispose()
-    state = "created or upgraded" if migrated else "already up to date"
-    stdout().print(f"Registry {_safe_url(url)}: schema {state} (revision {head_revision()}).")
+    return before
 
 
 def import_(
@@ -235,33 +285,45 @@ def _print_warnings(warnings: list[Problem]) -> None:
 def export(
     file: Annotated[Path, typer.Argument(help="CSV file to write.", show_default=False)],
     db: DbOption = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite FILE if it exists.")
+    ] = False,
 ) -> None:
     """Export the whole registry as Registry CSV v1 (re-importable as it is).
 
     Cells that a spreadsheet would run as a formula are written with a leading apostrophe.
+    An existing file is kept unless --replace is given. The export is recorded in the audit
+    log; the file is put in place only together with its audit entry.
 
     [b]Example[/b]
 
       ilp export registry-2026-11-27.csv
     """
-    from ilpkit.services.registry_export import export_registry
+    from ilpkit.services.registry_export import ExportFileExistsError, export_registry
 
     url = config.database_url(db)
     _require_existing_sqlite(url)
     try:
         with database_errors(url):
-            count = export_registry(url, file, config.actor())
+            count = export_registry(url, file, config.actor(), replace=replace)
+    except ExportFileExistsError:
+        fail(
+            escape(f"{file} already exists; add --replace to overwrite it.")
+            + " Nothing was exported."
+        )
     except OSError as exc:
-        fail(f"cannot write {file}: {exc.strerror}")
-    stdout().print(f"Exported {count:,} perfusions to {file}.")
+        fail(escape(f"cannot write {file}: {exc.strerror or exc}.") + " Nothing was exported.")
+    stdout().print(escape(f"Exported {count:,} perfusions to {file}."))
 
 
 def _require_existing_sqlite(url: str) -> None:
     path = config.sqlite_path(url)
     if path is not None and not path.exists():
         fail(
-            f"there is no registry at {path}. Create one with 'ilp init' or 'ilp import FILE', "
-            "or name another with --db."
+            escape(
+                f"there is no registry at {path}. Create one with 'ilp init' or "
+                "'ilp import FILE', or name another with --db."
+            )
         )
 
 
@@ -281,7 +343,7 @@ def summary(db: DbOption = None, json_output: JsonOption = False) -> None:
     if json_output:
         stdout().print_json(json.dumps(s.to_dict()))
         return
-    table = Table(title=f"Registry summary - {_safe_url(url)}", show_header=False)
+    table = Table(title=escape(f"Registry summary - {_safe_url(url)}"), show_header=False)
     table.add_column("item", style="bold")
     table.add_column("value")
     table.add_row("Patients", f"{s.n_patients:,}")
@@ -351,28 +413,53 @@ def audit(
 
     url = config.database_url(db)
     _require_existing_sqlite(url)
-    with database_errors(url), UnitOfWork(url) as uow:
+    with database_errors(url), UnitOfWork(url, write=False) as uow:
         entries = repo.audit_entries(uow.connection, limit)
     if json_output:
         stdout().print_json(json.dumps(entries, default=str))
         return
-    table = Table(title="Audit log (newest first)")
-    for name in ("at (UTC)", "actor", "action", "record", "details"):
-        table.add_column(name, overflow="fold")
+    out = stdout()
+    out.print("[bold]Audit log[/bold] (newest first; times in UTC)")
     for e in entries:
-        table.add_row(
-            str(e["at"])[:19],
-            str(e["actor"]),
-            str(e["action"]),
-            f"{e['entity']} {e['entity_key']}",
-            json.dumps(e["details"], default=str),
-        )
-    stdout().print(table)
+        head = Text(f"{str(e['at'])[:16]}  ", style="bold")
+        head.append(f"{e['actor']} {e['action']} ")
+        head.append(f"{e['entity']} {e['entity_key']}", style="cyan")
+        out.print(head, soft_wrap=False, overflow="fold")
+        for line in audit_detail_lines(e["details"]):
+            out.print(Text(f"    {line}"), soft_wrap=False, overflow="fold")
+
+
+def audit_detail_lines(details: object) -> list[str]:
+    """An audit entry's details as short ``name: value`` lines (changes as ``old -> new``).
+
+    Examples
+    --------
+    >>> audit_detail_lines({"rows": 2, "changes": {"sex": {"old": "F", "new": "M"}}})
+    ['rows: 2', 'sex: F -> M']
+    """
+    if not isinstance(details, dict):
+        return [] if details in (None, "", {}) else [str(details)]
+    lines: list[str] = []
+    for name, value in details.items():
+        if name == "changes" and isinstance(value, dict):
+            for column, change in value.items():
+                if isinstance(change, dict) and set(change) == {"old", "new"}:
+                    old = change["old"] if change["old"] not in (None, "") else "(empty)"
+                    new = change["new"] if change["new"] not in (None, "") else "(empty)"
+                    lines.append(f"{column}: {old} -> {new}")
+                else:
+                    lines.append(f"{column}: {json.dumps(change, default=str)}")
+        elif isinstance(value, dict | list):
+            lines.append(f"{name}: {json.dumps(value, default=str)}")
+        else:
+            lines.append(f"{name}: {value}")
+    return lines
 
 
 def register(app: typer.Typer) -> None:
     """Register the registry commands on ``app``."""
     app.command()(init)
+    app.command()(upgrade)
     app.command("import")(import_)
     app.command()(validate)
     app.command()(export)

@@ -60,7 +60,7 @@ def save_plan(
         When the patient id or date is not valid Registry CSV v1 text.
     """
     pid, day = _check_key(patient_id, ilp_date)
-    with UnitOfWork(url) as uow:
+    with UnitOfWork(url, write=True) as uow:
         result = uow.connection.execute(
             sa.insert(perfusion_plans).values(
                 patient_id=pid,
@@ -180,7 +180,7 @@ def compare_plans(url: str, patient_id: str | None = None) -> list[PlanCompariso
     )
     if patient_id is not None:
         query = query.where(perfusion_plans.c.patient_id == patient_id)
-    with UnitOfWork(url) as uow:
+    with UnitOfWork(url, write=False) as uow:
         rows = uow.connection.execute(query).all()
     return [
         PlanComparison(
