@@ -140,4 +140,3 @@ def test_overlapping_imports_from_separate_processes_equal_a_serial_import(
             check=False,
         )
         assert check.returncode == 0, check.stdout + check.stderr
-
