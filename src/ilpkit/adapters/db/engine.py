@@ -65,8 +65,9 @@ def check_url(url: str) -> sa.URL:
         parsed = sa.make_url(url)
         parsed.port  # noqa: B018 - parsing the port is what fails on 'host:notaport'
     except Exception as exc:
+        reason = "its host or port cannot be read" if "int()" in str(exc) else str(exc)
         raise DatabaseUrlError(
-            f"the database URL {safe_url(url)} is malformed ({exc}); write it as "
+            f"the database URL {safe_url(url)} is malformed ({reason}); write it as "
             "sqlite:///path/to/file.sqlite3 or postgresql://user@host:port/dbname"
         ) from None
     if parsed.drivername not in SUPPORTED_DRIVERS:
@@ -236,8 +237,8 @@ def stored_revision(conn: Connection) -> str | None:
 
 def _too_new(url: str, revision: str) -> SchemaTooNewError:
     return SchemaTooNewError(
-        f"this registry was written by a newer ilpkit (schema {revision}; this ilpkit knows "
-        f"schemas up to {SCHEMA_REVISION}); upgrade ilpkit to use {safe_url(url)}"
+        f"this registry was written by a newer ilpkit (schema {revision}); upgrade ilpkit to "
+        f"use it (this ilpkit knows schemas up to {SCHEMA_REVISION}). Registry: {safe_url(url)}"
     )
 
 
