@@ -18,8 +18,8 @@ from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ilpkit import config
-from ilpkit.cli.console import DbOption, JsonOption, fail, stderr, stdout
 from ilpkit.adapters.db.engine import SCHEMA_REVISION, translated_errors
+from ilpkit.cli.console import DbOption, JsonOption, fail, stderr, stdout
 from ilpkit.domain.errors import Problem, RegistryValidationError
 
 PROGRESS_MIN_ROWS = 2000

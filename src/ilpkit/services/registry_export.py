@@ -64,7 +64,10 @@ def export_registry(url: str, path: Path, actor: str, *, replace: bool = False) 
         try:
             records = repo.iter_records(uow.connection)
             rows = (
-                {f.name: f.format(v) for f, v in zip(FIELDS, record_values(r).values(), strict=True)}
+                {
+                    f.name: f.format(v)
+                    for f, v in zip(FIELDS, record_values(r).values(), strict=True)
+                }
                 for r in records
             )
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:

@@ -97,9 +97,7 @@ class UnitOfWork:
                 if self.migrate:
                     migrate_locked(self._connection, self.url)
                 else:
-                    check_schema(
-                        self._connection, self.url, require_registry=self.require_registry
-                    )
+                    check_schema(self._connection, self.url, require_registry=self.require_registry)
         except BaseException:
             self._close()
             raise
