@@ -28,10 +28,10 @@ def installed_ilp() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("ilp") or "ilp")
 
 
-TRIALS = 6
-SHARED = range(200, 500)
-ONLY_A = range(0, 200)
-ONLY_B = range(500, 700)
+TRIALS = 4
+SHARED = range(100, 250)
+ONLY_A = range(0, 100)
+ONLY_B = range(250, 350)
 
 
 def _row(row_factory, i: int, variant: str) -> dict[str, str]:
@@ -132,11 +132,71 @@ def test_overlapping_imports_from_separate_processes_equal_a_serial_import(
             "perfusions_created": n_patients,
             "imports": 2,
         }, f"trial {trial}"
-        check = subprocess.run(
-            [ilp, "validate", str(tmp_path / f"trial-{trial}.csv")],
+        check = _cli(
+            "validate", str(tmp_path / f"trial-{trial}.csv"), "--db", str(tmp_path / "none")
+        )
+        assert check.exit_code == 0, check.output
+
+
+def _count_patients(url: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        n = conn.execute(sa.text("SELECT count(*) FROM patients")).scalar_one()
+    engine.dispose()
+    return int(n)
+
+
+def test_a_writer_waits_for_the_lock_and_says_so_when_the_wait_expires(
+    db_url, row_factory, csv_file
+):
+    import threading
+    import time
+
+    from ilpkit.services.unit_of_work import UnitOfWork
+
+    assert _cli("init", "--db", db_url).exit_code == 0
+    path = csv_file([row_factory()])
+    command = [installed_ilp(), "import", str(path), "--db", db_url]
+    with UnitOfWork(db_url, write=True):  # another writer holds the lock
+        start = time.monotonic()
+        busy = subprocess.run(
+            command,
             capture_output=True,
             text=True,
-            cwd=tmp_path,
+            timeout=60,
             check=False,
+            env={**os.environ, "ILP_LOCK_TIMEOUT_S": "1"},
         )
-        assert check.returncode == 0, check.stdout + check.stderr
+        waited = time.monotonic() - start
+    assert busy.returncode == 3, busy.stdout + busy.stderr
+    assert "is busy: another ilp command has been writing to it for more than 1 s" in " ".join(
+        busy.stderr.split()
+    )
+    assert "Nothing was saved" in busy.stderr
+    assert waited >= 1.0
+    assert _count_patients(db_url) == 0
+
+    holder_done = threading.Event()
+
+    def hold_for_a_second() -> None:
+        with UnitOfWork(db_url, write=True):
+            started.set()
+            time.sleep(1.5)
+        holder_done.set()
+
+    started = threading.Event()
+    holder = threading.Thread(target=hold_for_a_second)
+    holder.start()
+    started.wait(10)
+    waiting = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "ILP_LOCK_TIMEOUT_S": "30"},
+    )
+    holder.join()
+    assert waiting.returncode == 0, waiting.stdout + waiting.stderr
+    assert holder_done.is_set()
+    assert _count_patients(db_url) == 1
