@@ -1,4 +1,4 @@
-"""Registry commands: init, import, validate, export, summary, dictionary, audit."""
+"""Registry commands: init, upgrade, import, validate, export, summary, dictionary, audit."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ilpkit import config
-from ilpkit.adapters.db.engine import SCHEMA_REVISION, translated_errors
+from ilpkit.adapters.db.engine import SCHEMA_REVISION
 from ilpkit.cli.console import DbOption, JsonOption, fail, stderr, stdout
 from ilpkit.domain.errors import Problem, RegistryValidationError
 
@@ -172,20 +172,11 @@ def upgrade(db: DbOption = None) -> None:
 
 
 def _migrate(url: str) -> str | None:
-    """Migrate the registry at ``url`` under the write lock; return the revision before."""
-    from ilpkit.adapters.db.engine import make_engine, migrate_locked, take_write_lock
+    """Migrate the registry at ``url``; return the revision it had before."""
+    from ilpkit.adapters.db.engine import migrate_registry
 
     with database_errors(url):
-        engine = make_engine(url, write_lock=True)
-        try:
-            with translated_errors(url), engine.connect() as conn:
-                conn.begin()
-                take_write_lock(conn)
-                before = migrate_locked(conn, url)
-                conn.commit()
-        finally:
-            engine.dispose()
-    return before
+        return migrate_registry(url)
 
 
 def import_(

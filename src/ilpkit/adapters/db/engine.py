@@ -299,3 +299,27 @@ def ensure_schema(engine: Engine) -> bool:
         before = migrate_locked(conn, url)
         conn.commit()
     return before != SCHEMA_REVISION
+
+
+def migrate_registry(url: str) -> str | None:
+    """Bring the registry at ``url`` to the newest schema under the write lock.
+
+    Returns the revision before (None for a new, empty database; ``SCHEMA_REVISION`` when it
+    was already up to date).
+
+    Raises
+    ------
+    RegistryDatabaseError
+        Subclasses: a malformed URL, a newer schema, a busy registry, a server that does not
+        answer.
+    """
+    engine = make_engine(url, write_lock=True)
+    try:
+        with translated_errors(url), engine.connect() as conn:
+            conn.begin()
+            take_write_lock(conn)
+            before = migrate_locked(conn, url)
+            conn.commit()
+    finally:
+        engine.dispose()
+    return before
