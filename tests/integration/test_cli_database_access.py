@@ -222,3 +222,9 @@ def test_connect_timeout_setting(monkeypatch):
     assert config.connect_timeout_s() == 3.5
     monkeypatch.setenv("ILP_CONNECT_TIMEOUT_S", "soon")
     assert config.connect_timeout_s() == 10.0
+
+
+def test_upgrade_has_help_with_an_example():
+    result = ilp("upgrade", "--help")
+    assert result.exit_code == 0
+    assert "Example" in result.output

@@ -113,6 +113,14 @@ def test_report_into_a_foreign_non_empty_folder_needs_replace(tmp_path):
     assert "Nothing was written." in flat(result.output)
     assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
 
+    a_file = tmp_path / "report.txt"
+    a_file.write_text("not a folder\n", encoding="utf-8")
+    result = ilp("report", "--db", str(db), "--out", str(a_file))
+    assert result.exit_code == 1
+    assert "is a file; give a folder" in flat(result.output)
+    assert "Nothing was written." in flat(result.output)
+    assert a_file.read_text(encoding="utf-8") == "not a folder\n"
+
     out = tmp_path / "rep[" / "i]"  # the argument reads as Rich markup: rep[/i]
     result = ilp("report", "--db", str(db), "--out", str(out))
     assert result.exit_code == 0, result.output
