@@ -85,6 +85,8 @@ def _seconds(name: str, default: float) -> float:
 def connect_timeout_s() -> float:
     """Seconds to wait for a database server to answer: ``$ILP_CONNECT_TIMEOUT_S``, else 10.
 
+    PostgreSQL connections wait whole seconds, at least 2.
+
     A value that is not a positive number is ignored (the default is used).
     """
     return _seconds(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT_S)

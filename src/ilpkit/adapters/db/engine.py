@@ -121,8 +121,12 @@ def make_engine(url: str, *, read_only: bool = False, write_lock: bool = False) 
             conn.exec_driver_sql(begin_sql)
 
         return engine
-    timeout = max(1, round(config.connect_timeout_s()))
-    return sa.create_engine(parsed, connect_args={"connect_timeout": timeout})
+    return sa.create_engine(parsed, connect_args={"connect_timeout": _connect_timeout_s()})
+
+
+def _connect_timeout_s() -> int:
+    """The connect timeout as the whole seconds the PostgreSQL driver takes (at least 2)."""
+    return max(2, round(config.connect_timeout_s()))
 
 
 @contextmanager
@@ -145,7 +149,7 @@ def translated_errors(url: str) -> Iterator[None]:
             where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
             raise DatabaseUnreachableError(
                 f"the database server {where} did not answer within "
-                f"{max(1, round(config.connect_timeout_s()))} s. Check that it is running and "
+                f"{_connect_timeout_s()} s. Check that it is running and "
                 f"reachable (the wait is set by {config.CONNECT_TIMEOUT_ENV})."
             ) from None
         raise
