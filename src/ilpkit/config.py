@@ -61,3 +61,40 @@ def actor() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+CONNECT_TIMEOUT_ENV = "ILP_CONNECT_TIMEOUT_S"
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+"""How long to wait for a PostgreSQL server to answer a connection, in seconds."""
+LOCK_TIMEOUT_ENV = "ILP_LOCK_TIMEOUT_S"
+DEFAULT_LOCK_TIMEOUT_S = 300.0
+"""How long a writing command waits for another one to finish writing, in seconds."""
+
+
+def _seconds(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def connect_timeout_s() -> float:
+    """Seconds to wait for a database server to answer: ``$ILP_CONNECT_TIMEOUT_S``, else 10.
+
+    PostgreSQL connections wait whole seconds, at least 2.
+
+    A value that is not a positive number is ignored (the default is used).
+    """
+    return _seconds(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT_S)
+
+
+def lock_timeout_s() -> float:
+    """Seconds a writing command waits for the write lock: ``$ILP_LOCK_TIMEOUT_S``, else 300.
+
+    A value that is not a positive number is ignored (the default is used).
+    """
+    return _seconds(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT_S)

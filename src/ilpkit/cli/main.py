@@ -80,7 +80,8 @@ def run() -> None:
 
         sys.stderr.write(
             f"Error: an unexpected problem stopped ilp ({exc.__class__.__name__}: {plain(exc)}). "
-            "Nothing was saved by the failed step. Run again with ILP_DEBUG=1 to see the details "
-            "for a bug report.\n"
+            "The command did not finish: check what it may already have written (files, and "
+            "'ilp audit' for the registry) before relying on it. Run again with ILP_DEBUG=1 to "
+            "see the details for a bug report.\n"
         )
         raise SystemExit(70) from None

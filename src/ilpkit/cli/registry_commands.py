@@ -1,4 +1,4 @@
-"""Registry commands: init, import, validate, export, summary, dictionary, audit."""
+"""Registry commands: init, upgrade, import, validate, export, summary, dictionary, audit."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from ilpkit import config
 from ilpkit.adapters.csv.registry_csv import neutralise
+from ilpkit.adapters.db.engine import SCHEMA_REVISION
 from ilpkit.cli.console import DbOption, JsonOption, fail, plain, safe, stderr, stdout
 from ilpkit.domain.errors import Problem, RegistryValidationError
 
@@ -48,19 +48,26 @@ ReplaceOption = Annotated[
 
 
 def _safe_url(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+    from ilpkit.adapters.db.engine import safe_url
+
+    return safe_url(url)
 
 
 @contextmanager
 def database_errors(url: str) -> Iterator[None]:
-    """Turn database failures into a clear message and exit code 3, never a traceback."""
+    """Turn database failures into a clear message and exit code 1-3, never a traceback.
+
+    Problems the user can act on (no registry, an older or newer schema, a busy registry, a
+    server that does not answer, a malformed or unsupported URL) keep their own message.
+    """
+    from ilpkit.adapters.db.errors import RegistryDatabaseError
+
     try:
         yield
+    except RegistryDatabaseError as exc:
+        fail(str(exc), code=exc.exit_code)
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
         fail(f"cannot use the database {_safe_url(url)}: {reason}", code=3)
 
 
@@ -184,17 +191,45 @@ def init(db: DbOption = None) -> None:
       ilp init                                   # ./ilp.sqlite3
       ilp init --db postgresql://ilp@dbhost/ilp  # a multi-centre PostgreSQL registry
     """
-    from ilpkit.adapters.db.engine import ensure_schema, head_revision, make_engine
-
     url = config.database_url(db)
+    before = _migrate(url)
+    if before is None:
+        state = "created"
+    elif before == SCHEMA_REVISION:
+        state = "already up to date"
+    else:
+        state = f"upgraded from revision {before}"
+    stdout().print(f"Registry {safe(_safe_url(url))}: schema {state} (revision {SCHEMA_REVISION}).")
+
+
+def upgrade(db: DbOption = None) -> None:
+    """Bring an existing registry to the newest schema (the other commands never change it).
+
+    Commands that read the registry (summary, analyze, report, audit, export) refuse a
+    registry with an older schema and ask for this command.
+
+    [b]Example[/b]
+
+      ilp upgrade --db registry.sqlite3
+    """
+    url = config.database_url(db)
+    _require_existing_sqlite(url)
+    before = _migrate(url)
+    if before is None:
+        state = "created (the database was empty)"
+    elif before == SCHEMA_REVISION:
+        state = "already up to date"
+    else:
+        state = f"upgraded from revision {before}"
+    stdout().print(f"Registry {safe(_safe_url(url))}: schema {state} (revision {SCHEMA_REVISION}).")
+
+
+def _migrate(url: str) -> str | None:
+    """Migrate the registry at ``url``; return the revision it had before."""
+    from ilpkit.adapters.db.engine import migrate_registry
+
     with database_errors(url):
-        engine = make_engine(url)
-        try:
-            migrated = ensure_schema(engine)
-        finally:
-            engine.dispose()
-    state = "created or upgraded" if migrated else "already up to date"
-    stdout().print(f"Registry {safe(_safe_url(url))}: schema {state} (revision {head_revision()}).")
+        return migrate_registry(url)
 
 
 def import_(
@@ -304,24 +339,31 @@ def _print_warnings(warnings: list[Problem]) -> None:
 def export(
     file: Annotated[Path, typer.Argument(help="CSV file to write.", show_default=False)],
     db: DbOption = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite FILE if it exists.")
+    ] = False,
 ) -> None:
     """Export the whole registry as Registry CSV v1 (re-importable as it is).
 
     Cells that a spreadsheet would run as a formula are written with a leading apostrophe.
+    An existing file is kept unless --replace is given. The export is recorded in the audit
+    log; the file is put in place only together with its audit entry.
 
     [b]Example[/b]
 
       ilp export registry-2026-11-27.csv
     """
-    from ilpkit.services.registry_export import export_registry
+    from ilpkit.services.registry_export import ExportFileExistsError, export_registry
 
     url = config.database_url(db)
     _require_existing_sqlite(url)
     try:
         with database_errors(url):
-            count = export_registry(url, file, config.actor())
+            count = export_registry(url, file, config.actor(), replace=replace)
+    except ExportFileExistsError:
+        fail(f"{file} already exists; add --replace to overwrite it." + " Nothing was exported.")
     except OSError as exc:
-        fail(f"cannot write {file}: {exc.strerror}")
+        fail(plain(f"cannot write {file}: {exc.strerror or exc}.") + " Nothing was exported.")
     stdout().print(f"Exported {count:,} perfusions to {safe(file)}.")
 
 
@@ -329,8 +371,8 @@ def _require_existing_sqlite(url: str) -> None:
     path = config.sqlite_path(url)
     if path is not None and not path.exists():
         fail(
-            f"there is no registry at {path}. Create one with 'ilp init' or 'ilp import FILE', "
-            "or name another with --db."
+            f"there is no registry at {path}. Create one with 'ilp init' or "
+            "'ilp import FILE', or name another with --db."
         )
 
 
@@ -420,33 +462,53 @@ def audit(
 
     url = config.database_url(db)
     _require_existing_sqlite(url)
-    with database_errors(url), UnitOfWork(url) as uow:
+    with database_errors(url), UnitOfWork(url, write=False) as uow:
         entries = repo.audit_entries(uow.connection, limit)
     if json_output:
         stdout().print_json(json.dumps(entries, default=str))
         return
-    table = Table(title="Audit log (newest first)")
-    for name in ("at (UTC)", "actor", "action", "record", "details"):
-        table.add_column(name, overflow="fold")
+    out = stdout()
+    out.print("[bold]Audit log[/bold] (newest first; times in UTC)")
     for e in entries:
-        table.add_row(
-            *(
-                Text(plain(v))
-                for v in (
-                    str(e["at"])[:19],
-                    str(e["actor"]),
-                    str(e["action"]),
-                    f"{e['entity']} {e['entity_key']}",
-                    json.dumps(e["details"], default=str),
-                )
-            )
-        )
-    stdout().print(table)
+        head = Text(f"{str(e['at'])[:16]}  ", style="bold")
+        head.append(plain(f"{e['actor']} {e['action']} "))
+        head.append(plain(f"{e['entity']} {e['entity_key']}"), style="cyan")
+        out.print(head, soft_wrap=False, overflow="fold")
+        for line in audit_detail_lines(e["details"]):
+            out.print(Text(plain(f"    {line}")), soft_wrap=False, overflow="fold")
+
+
+def audit_detail_lines(details: object) -> list[str]:
+    """An audit entry's details as short ``name: value`` lines (changes as ``old -> new``).
+
+    Examples
+    --------
+    >>> audit_detail_lines({"rows": 2, "changes": {"sex": {"old": "F", "new": "M"}}})
+    ['rows: 2', 'sex: F -> M']
+    """
+    if not isinstance(details, dict):
+        return [] if details in (None, "", {}) else [str(details)]
+    lines: list[str] = []
+    for name, value in details.items():
+        if name == "changes" and isinstance(value, dict):
+            for column, change in value.items():
+                if isinstance(change, dict) and set(change) == {"old", "new"}:
+                    old = change["old"] if change["old"] not in (None, "") else "(empty)"
+                    new = change["new"] if change["new"] not in (None, "") else "(empty)"
+                    lines.append(f"{column}: {old} -> {new}")
+                else:
+                    lines.append(f"{column}: {json.dumps(change, default=str)}")
+        elif isinstance(value, dict | list):
+            lines.append(f"{name}: {json.dumps(value, default=str)}")
+        else:
+            lines.append(f"{name}: {value}")
+    return lines
 
 
 def register(app: typer.Typer) -> None:
     """Register the registry commands on ``app``."""
     app.command()(init)
+    app.command()(upgrade)
     app.command("import")(import_)
     app.command()(validate)
     app.command()(export)

@@ -54,7 +54,8 @@ def report(
         typer.Option(
             "--out",
             help="Folder for report.html, results.json, figures/ and tables/ (created; files "
-            "of an earlier report there are replaced).",
+            "of an earlier report there are replaced; another non-empty folder needs "
+            "--replace).",
             show_default=False,
         ),
     ],
@@ -72,6 +73,13 @@ def report(
             "--synthetic",
             help="Mark the report SYNTHETIC DATA even if no patient id starts with SYN- "
             "(registries from ilp synth are marked automatically).",
+        ),
+    ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Write into a non-empty --out folder that does not hold an earlier report.",
         ),
     ] = False,
 ) -> None:
@@ -92,11 +100,19 @@ def report(
       ilp report --db postgresql://ilp@dbhost/registry --out /srv/reports/latest
     """
     from ilpkit.reporting.pdf import PdfError, find_chromium
-    from ilpkit.services.build_report import build_report
+    from ilpkit.services.build_report import build_report, is_report_folder
     from ilpkit.stats.analysis import AnalysisError
 
     if out.exists() and not out.is_dir():
-        fail(f"--out {out} is a file; give a folder (it is created if needed).")
+        fail(
+            f"--out {out} is a file; give a folder (it is created if needed)."
+            + " Nothing was written."
+        )
+    if not replace and not is_report_folder(out):
+        fail(
+            f"--out {out} is not empty and holds no earlier report; add --replace to write "
+            "the report there anyway, or choose another folder." + " Nothing was written."
+        )
     if pdf:
         try:
             find_chromium()
@@ -110,11 +126,14 @@ def report(
                 url, out, pdf=pdf, synthetic=True if synthetic else None, progress=progress
             )
     except AnalysisError as exc:
-        fail(str(exc))
+        fail(str(exc) + " No report was written.")
     except PdfError as exc:
         fail(f"{exc} The HTML report and the other files were written to {out}.")
     except OSError as exc:
-        fail(f"cannot write the report to {out}: {exc.strerror or exc}")
+        fail(
+            f"cannot write the report to {out}: {exc.strerror or exc}."
+            + " The report there may be incomplete."
+        )
     print_written(files)
 
 

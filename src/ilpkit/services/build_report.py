@@ -151,6 +151,13 @@ def _curves(frame: pd.DataFrame, results: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def is_report_folder(out_dir: Path) -> bool:
+    """True when ``out_dir`` is missing, empty, or holds an earlier report (its manifest)."""
+    if not out_dir.exists():
+        return True
+    return (out_dir / MANIFEST).is_file() or not any(out_dir.iterdir())
+
+
 def _remove_previous(out_dir: Path) -> None:
     """Delete the figure and table files a previous report in ``out_dir`` listed."""
     manifest = out_dir / MANIFEST

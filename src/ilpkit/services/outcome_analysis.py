@@ -13,7 +13,7 @@ from ilpkit.stats.analysis import AnalysisOptions, analyze
 
 def load_frame(url: str) -> pd.DataFrame:
     """The registry at ``url`` as one DataFrame, one row per perfusion."""
-    with UnitOfWork(url) as uow:
+    with UnitOfWork(url, write=False) as uow:
         return load_registry_frame(uow.connection)
 
 

@@ -87,7 +87,7 @@ def save_plan(
         recorded with another limb or perfusion level than the plan's (nothing is saved).
     """
     pid, day = _check_key(patient_id, ilp_date)
-    with UnitOfWork(url) as uow:
+    with UnitOfWork(url, write=True) as uow:
         recorded = uow.connection.execute(
             sa.select(perfusions.c.limb, perfusions.c.perfusion_level)
             .select_from(perfusions.join(patients, perfusions.c.patient_pk == patients.c.id))
@@ -230,7 +230,7 @@ def compare_plans(url: str, patient_id: str | None = None) -> list[PlanCompariso
     )
     if patient_id is not None:
         query = query.where(perfusion_plans.c.patient_id == patient_id)
-    with UnitOfWork(url) as uow:
+    with UnitOfWork(url, write=False) as uow:
         rows = uow.connection.execute(query).all()
     return [
         PlanComparison(

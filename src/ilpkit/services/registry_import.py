@@ -159,7 +159,7 @@ def import_registry(
     warnings = problems
     if url is None:
         return ImportReport(len(records), 0, 0, len(records), 0, 0, [], warnings, False)
-    with UnitOfWork(url, migrate=not dry_run) as uow:
+    with UnitOfWork(url, write=not dry_run, require_registry=False) as uow:
         conn = uow.connection
         if dry_run and not _has_schema(conn):
             stored: list[RegistryRecord] = []

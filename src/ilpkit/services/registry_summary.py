@@ -78,7 +78,7 @@ DAYS_PER_YEAR = 365.25
 
 def summarise_registry(url: str) -> RegistrySummary:
     """Compute the registry summary of the database at ``url``."""
-    with UnitOfWork(url) as uow:
+    with UnitOfWork(url, write=False) as uow:
         conn = uow.connection
         c = repo.counts(conn)
         spans = conn.execute(

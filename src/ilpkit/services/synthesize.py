@@ -181,7 +181,7 @@ def synthesize(
     if url is None:
         cohort = _generate(n_patients, seed, progress, seconds)
     else:
-        with UnitOfWork(url) as uow:
+        with UnitOfWork(url, write=True) as uow:
             conn = uow.connection
             stored = bulk.registry_counts(conn)
             if any(stored) and not replace:
