@@ -134,13 +134,19 @@ class _Numbering:
         return t
 
 
+def _test_line(name: str, test: dict[str, Any]) -> str:
+    if test.get("p") is None and test.get("note"):
+        return f"{name}: not tested ({test['note']})"
+    return f"{name} {fmt.p_equals(test.get('p'))}"
+
+
 def _p_lines(entry: dict[str, Any], kind: str) -> list[str]:
     if kind == "os":
-        lines = [f"Log-rank {fmt.p_equals(entry['logrank'].get('p'))}"]
+        lines = [_test_line("Log-rank", entry["logrank"])]
         if "trend" in entry:
-            lines.append(f"Test for trend {fmt.p_equals(entry['trend'].get('p'))}")
+            lines.append(_test_line("Test for trend", entry["trend"]))
         return lines
-    return [f"Gray's test {fmt.p_equals(entry['gray'].get('p'))}"]
+    return [_test_line("Gray's test", entry["gray"])]
 
 
 def _n_figures(inputs: ReportInputs) -> int:
@@ -449,8 +455,14 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
             )
         sec.items.append(num.table(lambda n: tables.survival_table(r, n)))
         cox = os_.get("cox") or {}
-        if cox.get("terms"):
+        any_uni = any(u.get("terms") for u in cox.get("univariable", {}).values())
+        if cox.get("note") and not cox.get("terms"):
+            sec.paragraphs.append(
+                f"The multivariable Cox model of overall survival was {cox['note']}."
+            )
+        if cox.get("terms") or any_uni:
             sec.items.append(num.table(lambda n: tables.cox_table(r, n)))
+        if cox.get("terms"):
             forest_rows = _forest_rows(cox)
             sec.items.append(
                 num.figure(

@@ -311,6 +311,17 @@ def response_table(results: dict[str, Any], number: int) -> ReportTable:
     )
 
 
+def untested_note(tests: dict[str, dict[str, Any] | None], what: str = "Not tested") -> str:
+    """``Not tested: Sex (only one response class present).`` for the comparisons that could
+    not be made (p-value null with a ``note``), or an empty string."""
+    parts = [
+        f"{variable_label(var)} ({t['note']})"
+        for var, t in tests.items()
+        if t and t.get("p") is None and t.get("note")
+    ]
+    return f" {what}: " + "; ".join(parts) + "." if parts else ""
+
+
 def _test_name(test: str | None) -> str:
     return {"chi2": "χ²", "fisher": "Fisher exact"}.get(test or "", fmt.DASH)
 
@@ -329,7 +340,9 @@ def response_by_table(results: dict[str, Any], number: int) -> ReportTable:
             "",
             "",
             "",
-            _test_name(entry["test"]),
+            _test_name(entry["test"])
+            if entry["p"] is not None or not entry.get("note")
+            else "not tested",
             fmt.pvalue(entry["p"]),
             kind="group",
         )
@@ -349,7 +362,8 @@ def response_by_table(results: dict[str, Any], number: int) -> ReportTable:
         "Overall response rate (CR + PR) by subgroup, per perfusion",
         "Exact (Clopper–Pearson) 95% CIs. Test: Pearson χ² without continuity correction when "
         "every expected count is at least 5, otherwise Fisher's exact test (two-sided, r × c). "
-        "Perfusions with the subgroup variable missing are left out of that comparison.",
+        "Perfusions with the subgroup variable missing are left out of that comparison."
+        + untested_note({v: e for v, e in r["by"].items()}),
     )
 
 
@@ -391,7 +405,8 @@ def local_recurrence_table(results: dict[str, Any], number: int) -> ReportTable:
         "CIF: cumulative incidence of local recurrence, % (95% CI), Aalen–Johansen estimate with "
         "death without local recurrence as a competing event "
         f"({fmt.count(lr['deaths_without_lr'])} perfusions) and the log(−log) CI. Gray p: "
-        "Gray's test comparing the cumulative incidence between the levels.",
+        "Gray's test comparing the cumulative incidence between the levels."
+        + untested_note({v: e["gray"] for v, e in lr["by"].items()}, "Gray's test not done"),
     )
 
 
@@ -434,7 +449,11 @@ def survival_table(results: dict[str, Any], number: int) -> ReportTable:
         "OS: Kaplan–Meier estimate, % (95% CI; Greenwood variance, log(−log) transform); a dash "
         "where the time lies beyond the last follow-up. Median survival in years with the "
         "Brookmeyer–Crowley 95% CI (NR: not reached). Log-rank test between the levels; test "
-        "for trend (scores 1, 2, …) for ordered variables.",
+        "for trend (scores 1, 2, …) for ordered variables."
+        + untested_note({v: e["logrank"] for v, e in os_["by"].items()}, "Log-rank test not done")
+        + untested_note(
+            {v: e.get("trend") for v, e in os_["by"].items()}, "Test for trend not done"
+        ),
     )
 
 
@@ -458,7 +477,10 @@ def cox_table(results: dict[str, Any], number: int) -> ReportTable:
         uni.update(u.get("terms", {}))
         refs.update(u.get("reference_levels", {}))
     ph = (cox.get("ph_test") or {}).get("rows", {})
-    for term, v in cox.get("terms", {}).items():
+    multi = cox.get("terms", {})
+    names = list(multi) + [t for t in uni if t not in multi]
+    for term in names:
+        v = multi.get(term, {})
         u = uni.get(term, {})
         ph_term = ph.get(term) or ph.get(term.split("[")[0]) or {}
         b.add(
@@ -481,8 +503,15 @@ def cox_table(results: dict[str, Any], number: int) -> ReportTable:
         "95% CIs and p-values. PH test: score test of proportional hazards on scaled Schoenfeld "
         "residuals (R cox.zph, Kaplan–Meier time transform), per term and global."
     )
-    if "error" in cox:
-        note += f" The multivariable model could not be fitted: {cox['error']}."
+    if cox.get("error"):
+        note += f" The multivariable model is not estimable: {cox['error']}."
+    uni_notes = [
+        f"{term_label(t, refs)} ({u['error']})"
+        for t, u in cox.get("univariable", {}).items()
+        if u.get("error")
+    ]
+    if uni_notes:
+        note += " Univariable model not estimable: " + "; ".join(uni_notes) + "."
     return b.table(
         "table7-cox", number, "Cox regression of overall survival", note, merge_label=False
     )

@@ -163,6 +163,20 @@ def _split(data: pd.DataFrame, var: str) -> _Split:
     return _Split(known, _levels(known[var], var), text)
 
 
+def _untested(note: str) -> dict[str, Any]:
+    """A comparison that cannot be made: statistic and p-value null, with the reason."""
+    return {"statistic": None, "df": None, "p": None, "note": note}
+
+
+def _levels_note(levels: Sequence[str]) -> str | None:
+    """Why a subgroup variable cannot be compared, or None when two or more levels are present."""
+    if not levels:
+        return "no value recorded"
+    if len(levels) == 1:
+        return f"only one level present ({levels[0]})"
+    return None
+
+
 # ------------------------------------------------------------------------------ cohort
 
 
@@ -210,24 +224,32 @@ def response_section(frame: pd.DataFrame, by: Sequence[str]) -> dict[str, Any]:
         for lv, g in split.level_rows():
             groups[lv] = {"orr": _prop(int(g["objective"].sum()), len(g))}
         entry: dict[str, Any] = {"groups": groups, "n_missing": int(ev[var].isna().sum())}
-        if len(levels) >= 2:
-            cmp = compare_groups(
-                split.text.to_numpy(),
-                sub["objective"].to_numpy(),
-                row_order=levels,
-                col_order=[0, 1],
-                max_work=FISHER_WORK_CAP,
-            )
-            entry.update(
-                {
-                    "test": cmp.test,
-                    "statistic": _f(cmp.statistic),
-                    "df": cmp.df,
-                    "p": _f(cmp.p_value),
-                }
-            )
-        else:
-            entry.update({"test": None, "statistic": None, "df": None, "p": None})
+        note = "no evaluable response" if n == 0 else _levels_note(levels)
+        if note is None and sub["objective"].nunique() < 2:
+            note = "only one response class present"
+        if note is None:
+            try:
+                cmp = compare_groups(
+                    split.text.to_numpy(),
+                    sub["objective"].to_numpy(),
+                    row_order=levels,
+                    col_order=[0, 1],
+                    max_work=FISHER_WORK_CAP,
+                )
+            except ValueError as exc:
+                note = str(exc)
+            else:
+                entry.update(
+                    {
+                        "test": cmp.test,
+                        "statistic": _f(cmp.statistic),
+                        "df": cmp.df,
+                        "p": _f(cmp.p_value),
+                        "note": None,
+                    }
+                )
+        if note is not None:
+            entry.update({"test": None, **_untested(note)})
         out["by"][var] = entry
     return out
 
@@ -282,24 +304,42 @@ def survival_section(
                 },
             }
         entry: dict[str, Any] = {"groups": groups, "n_missing": int(data[var].isna().sum())}
-        if len(levels) >= 2 and sub["event"].sum() > 0:
-            lr = logrank_test(
-                sub["time_years"].to_numpy(),
-                sub["event"].to_numpy(),
-                split.text.to_numpy(),
-                order=levels,
-            )
-            entry["logrank"] = {"statistic": _f(lr.chisq), "df": int(lr.df), "p": _f(lr.p_value)}
-            if var in ORDERED and len(levels) >= 3:
+        note = _levels_note(levels)
+        if note is None and sub["event"].sum() == 0:
+            note = "no deaths"
+        lr = None
+        if note is None:
+            try:
+                lr = logrank_test(
+                    sub["time_years"].to_numpy(),
+                    sub["event"].to_numpy(),
+                    split.text.to_numpy(),
+                    order=levels,
+                )
+            except ValueError as exc:
+                note = str(exc)
+        if lr is None:
+            entry["logrank"] = _untested(note or "not testable")
+        else:
+            entry["logrank"] = {
+                "statistic": _f(lr.chisq),
+                "df": int(lr.df),
+                "p": _f(lr.p_value),
+                "note": None,
+            }
+        if lr is not None and var in ORDERED and len(levels) >= 3:
+            scores = {lv: i + 1 for i, lv in enumerate(levels)}
+            try:
                 tr = lr.trend()
                 entry["trend"] = {
                     "statistic": _f(tr.chisq),
                     "df": int(tr.df),
                     "p": _f(tr.p_value),
-                    "scores": {lv: i + 1 for i, lv in enumerate(levels)},
+                    "note": None,
+                    "scores": scores,
                 }
-        else:
-            entry["logrank"] = {"statistic": None, "df": None, "p": None}
+            except ValueError as exc:
+                entry["trend"] = {**_untested(str(exc)), "scores": scores}
         out["by"][var] = entry
     return out
 
@@ -342,7 +382,8 @@ def cox_design(data: pd.DataFrame, terms: Sequence[str]) -> Design:
         else:
             levels = _levels(sub[t], t)
             if len(levels) < 2:
-                raise AnalysisError(f"Cox term {t} has fewer than two levels in the data")
+                present = f" ({levels[0]})" if levels else ""
+                raise AnalysisError(f"{t} has only one level present{present}")
             reference[t] = levels[0]
             cols = []
             for lv in levels[1:]:
@@ -395,15 +436,23 @@ def _cox_dict(fit: CoxResult, design: Design) -> dict[str, Any]:
     return out
 
 
-def cox_section(data: pd.DataFrame, terms: Sequence[str], ties: Ties) -> dict[str, Any]:
-    """Multivariable Cox model of ``terms`` plus a univariable model per term."""
-    if not terms:
-        return {}
-    design = cox_design(data, terms)
-    sub = data[design.keep]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+def _fit_cox_terms(data: pd.DataFrame, terms: Sequence[str], ties: Ties) -> dict[str, Any]:
+    """One Cox model of ``terms``; a model that cannot be estimated is returned with empty
+    ``terms`` and ``note`` ("not estimable: " and the reason) instead of raising."""
+    keep = np.ones(len(data), dtype=bool)
+    for t in terms:
+        keep &= data[t].notna().to_numpy()
+    reason: str | None = None
+    if not keep.any():
+        reason = "no patient has " + (
+            f"{terms[0]} recorded" if len(terms) == 1 else "every term recorded"
+        )
+    elif int(data.loc[keep, "event"].sum()) == 0:
+        reason = "no deaths"
+    if reason is None:
         try:
+            design = cox_design(data, terms)
+            sub = data[design.keep]
             fit = fit_cox(
                 design.x,
                 sub["time_years"].to_numpy(),
@@ -413,25 +462,32 @@ def cox_section(data: pd.DataFrame, terms: Sequence[str], ties: Ties) -> dict[st
                 ties=ties,
             )
             out = _cox_dict(fit, design)
-        except ValueError as exc:
-            out = {"ties": ties, "error": str(exc), "terms": {}}
-        univariable = {}
-        for t in terms:
-            d1 = cox_design(data, [t])
-            s1 = data[d1.keep]
-            try:
-                f1 = fit_cox(
-                    d1.x,
-                    s1["time_years"].to_numpy(),
-                    s1["event"].to_numpy(),
-                    names=d1.names,
-                    terms=d1.terms,
-                    ties=ties,
-                )
-                univariable[t] = _cox_dict(f1, d1)
-            except ValueError as exc:
-                univariable[t] = {"error": str(exc), "terms": {}}
-    out["univariable"] = univariable
+            out["note"] = None
+            return out
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            reason = str(exc)
+    return {
+        "ties": ties,
+        "n": int(keep.sum()),
+        "events": int(data.loc[keep, "event"].sum()),
+        "n_excluded": int((~keep).sum()),
+        "terms": {},
+        "error": reason,
+        "note": f"not estimable: {reason}",
+    }
+
+
+def cox_section(data: pd.DataFrame, terms: Sequence[str], ties: Ties) -> dict[str, Any]:
+    """Multivariable Cox model of ``terms`` plus a univariable model per term.
+
+    A model that cannot be estimated (no deaths, a term with one level, collinear terms) has
+    empty ``terms`` and a ``note`` saying why."""
+    if not terms:
+        return {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = _fit_cox_terms(data, terms, ties)
+        out["univariable"] = {t: _fit_cox_terms(data, [t], ties) for t in terms}
     return out
 
 
@@ -494,20 +550,28 @@ def local_recurrence_section(
                 },
             }
         entry: dict[str, Any] = {"groups": groups, "n_missing": int(data[var].isna().sum())}
-        if len(levels) >= 2 and (sub["status"] == 1).any():
-            res = cumulative_incidence(
-                sub["time_years"].to_numpy(),
-                sub["status"].to_numpy(),
-                split.text.to_numpy(),
-            )
-            gray = res.test(1)
-            entry["gray"] = {
-                "statistic": _f(gray.statistic),
-                "df": int(gray.df),
-                "p": _f(gray.p_value),
-            }
-        else:
-            entry["gray"] = {"statistic": None, "df": None, "p": None}
+        note = _levels_note(levels)
+        if note is None and not (sub["status"] == 1).any():
+            note = "no local recurrence"
+        if note is None:
+            try:
+                res = cumulative_incidence(
+                    sub["time_years"].to_numpy(),
+                    sub["status"].to_numpy(),
+                    split.text.to_numpy(),
+                )
+                gray = res.test(1)
+            except (ValueError, KeyError) as exc:
+                note = str(exc)
+            else:
+                entry["gray"] = {
+                    "statistic": _f(gray.statistic),
+                    "df": int(gray.df),
+                    "p": _f(gray.p_value),
+                    "note": None,
+                }
+        if note is not None:
+            entry["gray"] = _untested(note)
         out["by"][var] = entry
     return out
 
