@@ -9,6 +9,7 @@ null test and p-value and a note giving the reason.
 from __future__ import annotations
 
 import json
+from html import unescape
 from collections.abc import Callable
 from pathlib import Path
 
@@ -152,9 +153,16 @@ def test_report_completes(registry):
     for section in ("methods", "cohort", "response", "local-recurrence", "overall-survival"):
         assert f'id="{section}"' in html, f"{name}: section {section}"
     r = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    notes = [e["note"] for e in r["response"]["by"].values() if e["p"] is None and e.get("note")]
-    for note in notes:
-        assert note in " ".join(html.split()), f"{name}: note {note!r} not in the report"
+    tests = [e for e in r["response"]["by"].values()]
+    tests += [e["logrank"] for e in r["overall_survival"]["by"].values()]
+    tests += [e["gray"] for e in r["local_recurrence"]["by"].values()]
+    text = " ".join(unescape(html).split())
+    for t in tests:
+        if t["p"] is None:
+            assert t["note"] in text, f"{name}: note {t['note']!r} not in the report"
+    cox = r["overall_survival"]["cox"]
+    if not cox["terms"]:
+        assert f"Cox model of overall survival was {cox['note']}" in text
 
 
 def test_one_response_class_is_named(tmp_path):

@@ -375,13 +375,13 @@ def local_recurrence_table(results: dict[str, Any], number: int) -> ReportTable:
     """Crude local recurrence and cumulative incidence at fixed times, by subgroup with Gray."""
     lr = results["local_recurrence"]
     ys = _years(lr)
-    cols = ["Subgroup", "Level", "LR / perfusions (crude %)"]
+    cols = ["Subgroup", "Level", "LR / perfusions; crude % (95% CI)"]
     cols += [f"{y}-year CIF" for y in ys] + ["Gray p"]
     b = _Builder(cols, (False, False, True, *([True] * len(ys)), True))
 
     def cells(entry: dict[str, Any]) -> list[str]:
         crude = entry["crude"]
-        return [f"{fmt.n_of(crude)} ({fmt.percent(crude['estimate'])})"] + [
+        return [f"{fmt.n_of(crude)}; {fmt.estimate_ci(crude)}"] + [
             fmt.estimate_ci(entry["at_years"].get(y)) for y in ys
         ]
 
@@ -402,10 +402,14 @@ def local_recurrence_table(results: dict[str, Any], number: int) -> ReportTable:
         "table5-local-recurrence",
         number,
         "Local recurrence, per perfusion: crude rate and cumulative incidence",
+        "Crude: exact (Clopper–Pearson) 95% CI. "
         "CIF: cumulative incidence of local recurrence, % (95% CI), Aalen–Johansen estimate with "
         "death without local recurrence as a competing event "
-        f"({fmt.count(lr['deaths_without_lr'])} perfusions) and the log(−log) CI. Gray p: "
-        "Gray's test comparing the cumulative incidence between the levels."
+        f"({fmt.count(lr['deaths_without_lr'])} perfusions) and the log(−log) CI, which is "
+        "undefined (not shown) where the incidence is 0 or 100% or has no variance. After the "
+        "last follow-up of a group the CIF keeps its last value only when every outcome of the "
+        "group is known (local recurrence or death); otherwise it is unknown and shown as a "
+        "dash. Gray p: Gray's test comparing the cumulative incidence between the levels."
         + untested_note({v: e["gray"] for v, e in lr["by"].items()}, "Gray's test not done"),
     )
 
@@ -446,10 +450,11 @@ def survival_table(results: dict[str, Any], number: int) -> ReportTable:
         "table6-overall-survival",
         number,
         "Overall survival, per patient from the first perfusion",
-        "OS: Kaplan–Meier estimate, % (95% CI; Greenwood variance, log(−log) transform); a dash "
-        "where the time lies beyond the last follow-up. Median survival in years with the "
-        "Brookmeyer–Crowley 95% CI (NR: not reached). Log-rank test between the levels; test "
-        "for trend (scores 1, 2, …) for ordered variables."
+        "OS: Kaplan–Meier estimate, % (95% CI; Greenwood variance, log(−log) transform); 0% "
+        "without a CI once every patient of the group has died, and a dash where the time "
+        "lies beyond the last follow-up of a group with patients still alive. Median survival "
+        "in years with the Brookmeyer–Crowley 95% CI (NR: not reached). Log-rank test between "
+        "the levels; test for trend (scores 1, 2, …) for ordered variables."
         + untested_note({v: e["logrank"] for v, e in os_["by"].items()}, "Log-rank test not done")
         + untested_note(
             {v: e.get("trend") for v, e in os_["by"].items()}, "Test for trend not done"

@@ -258,11 +258,19 @@ def response_section(frame: pd.DataFrame, by: Sequence[str]) -> dict[str, Any]:
 
 
 def _survival_at(km: KaplanMeierResult, years: Sequence[int]) -> dict[str, Any]:
+    """Survival at each time, as R ``summary(fit, times, extend = TRUE)`` where the curve has
+    reached 0 (every patient of the group has had the event, so S(t) = 0 from then on, with no
+    CI), and unknown (null) after the last follow-up of a curve that has not reached 0."""
     out: dict[str, Any] = {}
     last = float(km.time[-1]) if len(km.time) else 0.0
+    reached_zero = bool(len(km.surv)) and float(km.surv[-1]) == 0.0
     for y in years:
         if y > last:
-            out[str(y)] = {"estimate": None, "ci95": [None, None], "n_at_risk": 0}
+            out[str(y)] = {
+                "estimate": 0.0 if reached_zero else None,
+                "ci95": [None, None],
+                "n_at_risk": 0,
+            }
             continue
         s = km.survival_at([float(y)])
         out[str(y)] = {
@@ -494,14 +502,40 @@ def cox_section(data: pd.DataFrame, terms: Sequence[str], ties: Ties) -> dict[st
 # --------------------------------------------------------------------- competing risks
 
 
-def _cif_at(curve: Any, years: Sequence[int]) -> dict[str, Any]:
-    est, var = curve.at(np.asarray(years, dtype=float))
+def _cif_at(time_years: Any, status: Any, years: Sequence[int]) -> dict[str, Any]:
+    """Cumulative incidence of local recurrence (status 1; death, status 2, competing) at each
+    time, as cmprsk ``timepoints`` within follow-up.
+
+    After the last follow-up the incidence stays unknown (null) unless every outcome of the
+    group is known (the last follow-up is an event and no one is left at risk: every
+    perfusion has had local recurrence or death), when it keeps its final value. The log(-log)
+    CI is undefined where the incidence is 0 or 1 or its variance 0 (null there).
+    """
+    t = np.asarray(time_years, dtype=float)
+    st = np.asarray(status)
+    times = np.asarray(years, dtype=float)
+    max_time = float(t.max()) if t.size else 0.0
+    last = t == max_time
+    complete = bool(t.size) and bool((st[last] != 0).all())
+    if (st == 1).any():
+        curve = cumulative_incidence(t, st).curve(1)
+        est, var = curve.at(times)
+        if complete:
+            final_est, final_var = curve.at(np.array([max_time]))
+            beyond = times > max_time
+            est = np.where(beyond, final_est[0], est)
+            var = np.where(beyond, final_var[0], var)
+    else:
+        inside = (times >= 0) & ((times <= max_time) | complete)
+        est = np.where(inside, 0.0, np.nan)
+        var = np.where(inside, 0.0, np.nan)
     lo, hi = cif_confidence_interval(est, var)
+    defined = (est > 0) & (est < 1) & (var > 0)
     return {
         str(y): {
             "estimate": _f(est[i]),
             "variance": _f(var[i]),
-            "ci95": [_f(lo[i]), _f(hi[i])],
+            "ci95": [_f(lo[i]), _f(hi[i])] if defined[i] else [None, None],
         }
         for i, y in enumerate(years)
     }
@@ -513,15 +547,7 @@ def local_recurrence_section(
     """Crude LR and cumulative incidence (death competing), by subgroup with Gray's test."""
     n = len(data)
     k = int((data["status"] == 1).sum())
-    zero = {str(y): {"estimate": 0.0, "variance": 0.0, "ci95": [0.0, 0.0]} for y in years}
-    at_years = (
-        _cif_at(
-            cumulative_incidence(data["time_years"].to_numpy(), data["status"].to_numpy()).curve(1),
-            years,
-        )
-        if k > 0
-        else zero
-    )
+    at_years = _cif_at(data["time_years"], data["status"], years)
     out: dict[str, Any] = {
         "unit": "perfusion",
         "competing_risk": "death",
@@ -535,19 +561,9 @@ def local_recurrence_section(
         sub, levels = split.known, split.levels
         groups = {}
         for lv, g in split.level_rows():
-            has_lr = bool((g["status"] == 1).any())
             groups[lv] = {
                 "crude": _prop(int((g["status"] == 1).sum()), len(g)),
-                "at_years": _cif_at(
-                    cumulative_incidence(g["time_years"].to_numpy(), g["status"].to_numpy()).curve(
-                        1
-                    ),
-                    years,
-                )
-                if has_lr
-                else {
-                    str(y): {"estimate": 0.0, "variance": 0.0, "ci95": [0.0, 0.0]} for y in years
-                },
+                "at_years": _cif_at(g["time_years"], g["status"], years),
             }
         entry: dict[str, Any] = {"groups": groups, "n_missing": int(data[var].isna().sum())}
         note = _levels_note(levels)
