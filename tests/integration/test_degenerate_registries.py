@@ -9,8 +9,8 @@ null test and p-value and a note giving the reason.
 from __future__ import annotations
 
 import json
-from html import unescape
 from collections.abc import Callable
+from html import unescape
 from pathlib import Path
 
 import pytest
