@@ -95,7 +95,7 @@ def _subgroup_rows(
 ) -> list[str]:
     """Add a heading row per variable (with its test) and one row per level; return the
     notes of comparisons that could not be made."""
-    notes = []
+    notes: list[str] = []
     n_blank = len(t.columns) - 1
     for var, entry in by.items():
         head = test_cells(entry)

@@ -7,8 +7,9 @@ analysis datasets (:mod:`ilpkit.stats.cohort`), the study flow and Table 1 summa
 incidence); lay out and draw the report (:mod:`ilpkit.reporting`); write the files; optionally
 print the HTML to PDF with headless Chromium.
 
-A registry is treated as SYNTHETIC when any patient id starts with ``SYN-`` or any centre is
-``SYNTH`` (what ``ilp synth`` writes), or when the caller says so: every page then carries a
+A registry is treated as SYNTHETIC when ``ilp synth`` marked it (``registry_info``), when any
+patient id starts with ``SYN-`` or any centre is ``SYNTH`` (what ``ilp synth`` writes), or when
+the caller says so: every page then carries a
 SYNTHETIC DATA banner, every figure a SYNTHETIC mark, and figure and table files are named
 ``SYNTHETIC-...``.
 """
@@ -176,6 +177,7 @@ def build_report_from_frame(
     options: Any = None,
     progress: StageProgress | None = None,
     chromium: Path | None = None,
+    synthetic_seed: int | None = None,
 ) -> ReportFiles:
     """Build the report of a registry already loaded as a DataFrame.
 
@@ -197,6 +199,8 @@ def build_report_from_frame(
     progress : callable, optional
     chromium : Path, optional
         Chromium executable for ``pdf`` (default /usr/bin/chromium).
+    synthetic_seed : int, optional
+        The seed ``ilp synth`` made a SYNTHETIC registry with (named in the report).
 
     Raises
     ------
@@ -230,14 +234,15 @@ def build_report_from_frame(
         from ilpkit.reporting.pdf import find_chromium
 
         find_chromium(chromium)
+    syn = bool(synthetic) or is_synthetic(frame)
     tick("analyze")
-    results = analyze(frame, options)
+    results = analyze(frame, options, synthetic=syn)
     tick("analyze", 1)
     lap("analyze")
     tick("curves")
     curves = _curves(frame, results)
     flow = study_flow(frame, curves["os_data"])
-    syn = bool(synthetic) or is_synthetic(frame)
+
     tick("curves", 1)
     lap("curves")
     inputs = ReportInputs(
@@ -252,6 +257,7 @@ def build_report_from_frame(
         lr_death=curves["lr_death"],
         lr_by=curves["lr_by"],
         synthetic=syn,
+        synthetic_seed=synthetic_seed if syn else None,
         source=source,
         version=__version__,
         generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
@@ -339,24 +345,25 @@ def build_report(
     >>> files.html
     PosixPath('report/report.html')
     """
-    from ilpkit.services.outcome_analysis import load_frame
+    from ilpkit.services.outcome_analysis import load_registry
 
     start = time.perf_counter()
     if progress is not None:
         progress("load", 0, 1)
-    frame = load_frame(url)
+    registry = load_registry(url)
     if progress is not None:
         progress("load", 1, 1)
     loaded = time.perf_counter() - start
     files = build_report_from_frame(
-        frame,
+        registry.frame,
         out_dir,
         source=_safe_source(url),
         pdf=pdf,
-        synthetic=synthetic,
+        synthetic=bool(synthetic) or registry.synthetic,
         options=options,
         progress=progress,
         chromium=chromium,
+        synthetic_seed=registry.synthetic_seed,
     )
     files.seconds["load"] = loaded
     return files

@@ -615,7 +615,9 @@ def limb_salvage_section(frame: pd.DataFrame, years: Sequence[int]) -> dict[str,
 # ----------------------------------------------------------------------------- whole
 
 
-def analyze(frame: pd.DataFrame, options: AnalysisOptions | None = None) -> dict[str, Any]:
+def analyze(
+    frame: pd.DataFrame, options: AnalysisOptions | None = None, *, synthetic: bool = False
+) -> dict[str, Any]:
     """Run the outcome study on a registry frame and return the ``ilpkit.results/1`` dict.
 
     Parameters
@@ -624,6 +626,8 @@ def analyze(frame: pd.DataFrame, options: AnalysisOptions | None = None) -> dict
         One row per perfusion with the Registry CSV v1 columns (dates as datetime64).
     options : AnalysisOptions, optional
         Endpoints, subgroup variables, Cox terms and ties; defaults analyse everything.
+    synthetic : bool
+        The registry is SYNTHETIC (made by ``ilp synth``): copied to ``results["synthetic"]``.
 
     Raises
     ------
@@ -640,7 +644,11 @@ def analyze(frame: pd.DataFrame, options: AnalysisOptions | None = None) -> dict
         )
     check_variables(opts.by, opts.cox)
     os_data = cohort.overall_survival(frame)
-    results: dict[str, Any] = {"schema": SCHEMA, "cohort": cohort_section(frame, os_data)}
+    results: dict[str, Any] = {
+        "schema": SCHEMA,
+        "synthetic": bool(synthetic),
+        "cohort": cohort_section(frame, os_data),
+    }
     if "response" in opts.endpoints:
         results["response"] = response_section(frame, opts.by)
     if "os" in opts.endpoints:
