@@ -189,3 +189,22 @@ def test_one_level_present_is_named(tmp_path):
     ):
         assert entry["p"] is None
         assert entry["note"] == "only one level present (yes)"
+
+
+def test_report_contents_numbers_match_headings_and_min_at_risk_option(tmp_path):
+    import re
+
+    path = write_csv(tmp_path / "r.csv", _rows())
+    url = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    assert ilp("import", str(path), "--db", url).exit_code == 0
+    out = tmp_path / "report"
+    result = ilp("report", "--db", url, "--out", str(out), "--min-at-risk", "7")
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    toc = dict(re.findall(r'<li value="(\d+)"><a href="#([\w-]+)">', html))
+    headings = dict(
+        re.findall(r'<section id="([\w-]+)">\s*<h2><span class="secnum">(\d+)</span>', html)
+    )
+    assert headings and {v: k for k, v in toc.items()} == headings
+    assert '<li class="unnumbered"><a href="#summary">' in html
+    assert "Each curve stops where fewer than 7 patients remain at risk" in html

@@ -74,6 +74,14 @@ def report(
             "(registries from ilp synth are marked automatically).",
         ),
     ] = False,
+    min_at_risk: Annotated[
+        int,
+        typer.Option(
+            "--min-at-risk",
+            min=1,
+            help="Survival and incidence curves stop where fewer than this many remain at risk.",
+        ),
+    ] = 10,
 ) -> None:
     """Write the outcome study report of the registry: a self-contained HTML file (readable
     offline, printable), results.json (the same object as ilp analyze --json), every figure as
@@ -89,6 +97,7 @@ def report(
 
       ilp report --out report
       ilp report --db registry.sqlite3 --out study-2025 --pdf
+      ilp report --out report --min-at-risk 20
       ilp report --db postgresql://ilp@dbhost/registry --out /srv/reports/latest
     """
     from ilpkit.reporting.pdf import PdfError, find_chromium
@@ -107,7 +116,12 @@ def report(
     try:
         with database_errors(url), report_progress() as progress:
             files = build_report(
-                url, out, pdf=pdf, synthetic=True if synthetic else None, progress=progress
+                url,
+                out,
+                pdf=pdf,
+                synthetic=True if synthetic else None,
+                progress=progress,
+                min_at_risk=min_at_risk,
             )
     except AnalysisError as exc:
         fail(str(exc))

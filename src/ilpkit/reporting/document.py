@@ -61,6 +61,8 @@ class ReportInputs:
         Mark every page, figure and file SYNTHETIC.
     synthetic_seed : int or None
         The seed ``ilp synth`` made a SYNTHETIC registry with, when recorded.
+    min_at_risk : int
+        The curves stop where fewer than this many remain at risk (said in each caption).
     source, version, generated, title : str
         Registry (URL without password), ilpkit version, timestamp, report title.
     """
@@ -81,6 +83,7 @@ class ReportInputs:
     generated: str
     title: str = "TM-ILP outcome study report"
     synthetic_seed: int | None = None
+    min_at_risk: int = figs.MIN_AT_RISK
 
 
 @dataclass
@@ -230,6 +233,13 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
     series = load_published_series()
     seed = next((s for s in series if s.seed), None)
     num = _Numbering(syn, progress, _n_figures(inputs))
+
+    def stops(unit: str) -> str:
+        return (
+            f"Each curve stops where fewer than {inputs.min_at_risk} {unit} remain at risk; "
+            f"the axis ends at the last tick with at least {figs.MIN_AT_RISK} at risk."
+        )
+
     text = written_text(r, inputs.version)
     sections: list[Section] = []
     c = r["cohort"]
@@ -368,8 +378,7 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
                     "Aalen–Johansen cumulative incidence of local recurrence per perfusion "
                     "(shaded: pointwise 95% CI, log(−log) transform), with death without local "
                     "recurrence as the competing event (dashed). Numbers at risk: perfusions "
-                    f"still followed. The axis ends at the last tick with ≥ {figs.MIN_AT_RISK} "
-                    "at risk.",
+                    "still followed. " + stops("perfusions"),
                     lambda: figs.curve_figure(
                         [lr_overall],
                         kind="incidence",
@@ -389,7 +398,8 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
                     f"Local recurrence by {lower_first(variable_label(var))}",
                     "Cumulative incidence of local recurrence per perfusion by "
                     + lower_first(variable_label(var))
-                    + " (death competing; shaded: 95% CI), compared with Gray's test.",
+                    + " (death competing; shaded: 95% CI), compared with Gray's test. "
+                    + stops("perfusions"),
                     partial(
                         figs.curve_figure,
                         curves,
@@ -422,8 +432,7 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
                     "Overall survival",
                     "Kaplan–Meier estimate of overall survival per patient from the first "
                     "perfusion; shaded: pointwise 95% CI (Greenwood variance, log(−log) "
-                    "transform); tick marks: censored patients. The axis ends at the last tick "
-                    f"with ≥ {figs.MIN_AT_RISK} patients at risk.",
+                    "transform); tick marks: censored patients. " + stops("patients"),
                     lambda: figs.curve_figure(
                         [os_overall],
                         kind="survival",
@@ -443,7 +452,8 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
                     "Kaplan–Meier estimates of overall survival by "
                     + lower_first(variable_label(var))
                     + " (tick marks: censored), compared with the log-rank test"
-                    + (" and the test for trend." if "trend" in entry else "."),
+                    + (" and the test for trend. " if "trend" in entry else ". ")
+                    + stops("patients"),
                     partial(
                         figs.curve_figure,
                         curves,

@@ -54,6 +54,15 @@ ORDERED = {
     "tumor_size_group": tuple(g for g, _, _ in cohort.TUMOR_SIZE_GROUPS),
 }
 """Ordered variables get the log-rank test for trend as well (scores 1, 2, ...)."""
+CLINICAL_ORDER = {
+    "response": ("CR", "PR", "NC", "PD", "NE"),
+    "resection_margin": ("R0", "R1", "R2"),
+    "sex": ("F", "M"),
+    "limb": ("arm", "leg"),
+    "presentation": ("primary", "recurrent"),
+}
+"""Levels shown in clinical order (best response first, R0 first...), not alphabetically;
+no test for trend is implied."""
 AT_YEARS: tuple[int, ...] = (1, 2, 5)
 YES_NO = ("multifocal", "prior_radiotherapy", "leiomyosarcoma")
 NUMERIC = cohort.NUMERIC_COVARIATES
@@ -137,9 +146,9 @@ def check_variables(by: Sequence[str], cox: Sequence[str]) -> None:
 
 def _levels(values: pd.Series, name: str) -> list[str]:
     present = sorted({str(v) for v in values.dropna()})
-    order = ORDERED.get(name)
+    order = ORDERED.get(name) or CLINICAL_ORDER.get(name)
     if order:
-        return [lv for lv in order if lv in present]
+        return [lv for lv in order if lv in present] + [lv for lv in present if lv not in order]
     if name in YES_NO:
         return [lv for lv in ("no", "yes") if lv in present]
     return present
