@@ -324,7 +324,13 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
                     None,
                     None,
                     header=True,
-                    right=f"{test} {fmt.p_equals(entry.get('p'))}" if test else "",
+                    right=(
+                        f"{test} {fmt.p_equals(entry.get('p'))}"
+                        if test
+                        else f"not tested ({entry['note']})"
+                        if entry.get("note")
+                        else ""
+                    ),
                 )
             )
             for lv, g in entry["groups"].items():
