@@ -552,7 +552,8 @@ def limb_salvage_table(results: dict[str, Any], number: int) -> ReportTable:
         "Limb salvage and amputation-free survival",
         "Exact (Clopper–Pearson) 95% CIs for limb salvage. Amputation-free survival: "
         "Kaplan–Meier, amputation or death as the event, log(−log) 95% CIs "
-        f"({fmt.count(afs['events'])} events).",
+        f"({fmt.count(afs['events'])} events); 0% without a CI once every perfusion has had "
+        "the event, and a dash for a time beyond the last follow-up otherwise.",
         merge_label=False,
     )
 
