@@ -1,12 +1,14 @@
 """The analysis sections on degenerate data: what cannot be estimated or tested is marked with
 its reason, never raised; survival and incidence past the end of a curve are honest.
 
-Reference values are by hand (stated in each test) or from R 4 / survival 3.5:
-``summary(survfit(Surv(c(0.2, 0.5, 0.9, 1.3, 1.7), rep(1, 5)) ~ 1, conf.type = "log-log"),
-times = c(1, 2, 5), extend = TRUE)`` gives surv 0.4, 0, 0 with lower/upper NA at 2 and 5.
+Reference values: tests/reference/r_after_curve_end.R -> r_after_curve_end.json (R 4.2.2,
+survival 3.5-3, cmprsk 2.2-11), or by hand where stated.
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,26 +16,34 @@ import pytest
 
 from ilpkit.stats.analysis import cox_section, local_recurrence_section, survival_section
 
+R = json.loads(
+    (Path(__file__).resolve().parents[2] / "reference" / "r_after_curve_end.json").read_text()
+)
+
 
 def _os(time, event, **covariates) -> pd.DataFrame:
     return pd.DataFrame({"time_years": time, "event": event, **covariates})
 
 
 def test_survival_is_zero_after_every_patient_died():
-    data = _os([0.2, 0.5, 0.9, 1.3, 1.7], [1, 1, 1, 1, 1])
-    at = survival_section(data, (), (1, 2, 5), unit="patient")["at_years"]
-    assert at["1"]["estimate"] == pytest.approx(0.4)  # R: 0.4
-    for y in ("2", "5"):
-        assert at[y]["estimate"] == 0.0  # R extend = TRUE: 0
-        assert at[y]["ci95"] == [None, None]  # R: NA
+    ref = R["km_all_dead"]
+    at = survival_section(_os(ref["time"], ref["event"]), (), ref["at"], unit="patient")
+    for i, y in enumerate(ref["at"]):
+        s = at["at_years"][str(y)]
+        assert s["estimate"] == pytest.approx(ref["surv"][i], abs=1e-12)
+        if ref["lower"][i] is None:  # R: NA once S = 0
+            assert s["ci95"] == [None, None]
+        else:
+            assert s["ci95"] == pytest.approx([ref["lower"][i], ref["upper"][i]], abs=1e-9)
 
 
 def test_survival_unknown_after_last_follow_up_of_a_curve_above_zero():
-    # R (extend = TRUE) carries 0.2667 forward to 5 years; past follow-up it is not known.
-    data = _os([0.2, 0.5, 0.9, 1.3, 1.7], [1, 0, 1, 1, 0])
-    at = survival_section(data, (), (1, 2, 5), unit="patient")["at_years"]
-    assert at["1"]["estimate"] == pytest.approx(0.5333333, abs=1e-6)  # R: 0.5333333
-    assert at["2"]["estimate"] is None and at["5"]["estimate"] is None
+    # R (extend = TRUE) carries S forward with nobody at risk; ilpkit reports it as unknown.
+    ref = R["km_censored"]
+    at = survival_section(_os(ref["time"], ref["event"]), (), ref["at"], unit="patient")
+    assert at["at_years"]["1"]["estimate"] == pytest.approx(ref["surv"][0], abs=1e-12)
+    assert ref["n_risk"][1:] == [0, 0]
+    assert at["at_years"]["2"]["estimate"] is None and at["at_years"]["5"]["estimate"] is None
 
 
 def _lr(time, status, **covariates) -> pd.DataFrame:
@@ -41,13 +51,15 @@ def _lr(time, status, **covariates) -> pd.DataFrame:
 
 
 def test_cumulative_incidence_kept_when_every_outcome_is_known():
-    # LR at 0.5 (4 at risk), death at 1.0, LR at 1.5 (2 at risk), death at 1.8: every outcome
-    # known. By hand: F = 1/4 + (1/4 + ... ) -> 0.25 + S(1.5-) * 1/2 = 0.25 + 0.5 * 0.5 = 0.5.
-    data = _lr([0.5, 1.0, 1.5, 1.8], [1, 2, 1, 2])
-    at = local_recurrence_section(data, (), (1, 2, 5))["at_years"]
-    assert at["1"]["estimate"] == pytest.approx(0.25)
-    assert at["2"]["estimate"] == pytest.approx(0.5)
-    assert at["5"]["estimate"] == pytest.approx(0.5)
+    # Every perfusion had local recurrence or death by the last time: the incidence is final.
+    ref = R["cif_complete"]
+    data = _lr(ref["time"], ref["status"])
+    at = local_recurrence_section(data, (), ref["at"])["at_years"]
+    assert at["1"]["estimate"] == pytest.approx(ref["estimate"][0], abs=1e-12)
+    assert at["1"]["variance"] == pytest.approx(ref["variance"][0], abs=1e-12)
+    for y in ("2", "5"):  # cmprsk: NA after the last time; ilpkit keeps the final value
+        assert at[y]["estimate"] == pytest.approx(ref["last_estimate"], abs=1e-12)
+        assert at[y]["variance"] == pytest.approx(ref["last_variance"], abs=1e-12)
 
 
 def test_cumulative_incidence_unknown_after_censored_follow_up():
