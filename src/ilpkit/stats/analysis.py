@@ -515,9 +515,10 @@ def _cif_at(time_years: Any, status: Any, years: Sequence[int]) -> dict[str, Any
     """Cumulative incidence of local recurrence (status 1; death, status 2, competing) at each
     time, as cmprsk ``timepoints`` within follow-up.
 
-    After the last follow-up the incidence stays unknown (null) unless every outcome of the
-    group is known (the last follow-up is an event and no one is left at risk: every
-    perfusion has had local recurrence or death), when it keeps its final value. The log(-log)
+    After the last follow-up the incidence stays unknown (null) unless the group's last
+    follow-up ended in an event (local recurrence or death) with no one left at risk: the
+    probability of being free of both has reached 0, so the estimate can no longer change and
+    keeps its final value (as S(t) = 0 of a Kaplan-Meier curve that reached 0). The log(-log)
     CI is undefined where the incidence is 0 or 1 or its variance 0 (null there).
     """
     t = np.asarray(time_years, dtype=float)
