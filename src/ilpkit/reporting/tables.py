@@ -409,7 +409,8 @@ def local_recurrence_table(results: dict[str, Any], number: int) -> ReportTable:
         "undefined (not shown) where the incidence is 0 or 100% or has no variance. After the "
         "last follow-up of a group the CIF keeps its last value only when that follow-up ended "
         "in local recurrence or death with no one left at risk (the estimate can no longer "
-        "change); otherwise it is unknown and shown as a dash. Gray p: Gray's test comparing the cumulative incidence between the levels."
+        "change); otherwise it is unknown and shown as a dash. Gray p: Gray's test comparing "
+        "the cumulative incidence between the levels."
         + untested_note({v: e["gray"] for v, e in lr["by"].items()}, "Gray's test not done"),
     )
 
