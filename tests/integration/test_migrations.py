@@ -52,3 +52,52 @@ def test_schema_revision_constant_is_the_newest_migration():
     from ilpkit.adapters.db.engine import SCHEMA_REVISION
 
     assert head_revision() == SCHEMA_REVISION
+
+
+def test_registry_info_upgrade_downgrade_and_synthetic_backfill(db_url):
+    """0005 adds registry_info; a registry that ilp synth wrote before it is marked synthetic."""
+    from datetime import date
+
+    from ilpkit.adapters.db import registry_info
+    from ilpkit.adapters.db.tables import patients
+
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0002")
+        assert "registry_info" not in sa.inspect(engine).get_table_names()
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(patients),
+                [
+                    {
+                        "patient_id": "SYN-0001",
+                        "center": "SYNTH",
+                        "sex": "F",
+                        "birth_date": date(1950, 1, 1),
+                        "last_followup_date": date(2005, 1, 1),
+                    }
+                ],
+            )
+        upgrade(engine, "0005")
+        assert "registry_info" in sa.inspect(engine).get_table_names()
+        with engine.connect() as conn:
+            assert registry_info.read_info(conn) == {"synthetic": "yes"}
+        downgrade(engine, "0002")
+        assert "registry_info" not in sa.inspect(engine).get_table_names()
+        with engine.connect() as conn:
+            assert registry_info.read_info(conn) == {}
+    finally:
+        engine.dispose()
+
+
+def test_real_registry_is_not_marked_on_upgrade(db_url):
+    from ilpkit.adapters.db import registry_info
+
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert registry_info.read_info(conn) == {}
+            assert registry_info.is_synthetic(conn) is False
+    finally:
+        engine.dispose()

@@ -167,9 +167,11 @@ def test_summary(db_url, row_factory, csv_file):
     s = summarise_registry(db_url)
     assert (s.n_patients, s.n_perfusions, s.n_centers, s.n_deaths) == (2, 3, 1, 1)
     assert (s.first_ilp_date, s.last_ilp_date) == (date(2001, 3, 14), date(2003, 2, 1))
-    # follow-up from first perfusion: SYN-0001 2001-03-14 -> 2008-06-30 = 2665 days;
-    # SYN-0002 2001-03-14 -> 2004-04-04 = 1117 days; median = (2665 + 1117) / 2 = 1891 days
-    assert s.median_followup_years == pytest.approx(1891 / 365.25)
+    # follow-up from first perfusion: SYN-0001 alive 2001-03-14 -> 2008-06-30 = 2665 days;
+    # SYN-0002 died 2001-03-14 -> 2004-04-04 = 1117 days. Reverse Kaplan-Meier (death censors
+    # follow-up): the only "event" is the end of follow-up at 2665 days, with one at risk, so
+    # the curve falls from 1 to 0 there: median 2665 days.
+    assert s.median_followup_years == pytest.approx(2665 / 365.25)
 
 
 HOSTILE = {

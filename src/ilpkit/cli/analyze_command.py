@@ -6,18 +6,34 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from ilpkit import config
 from ilpkit.cli.console import DbOption, JsonOption, fail, stdout
 from ilpkit.cli.registry_commands import _require_existing_sqlite, database_errors
+from ilpkit.reporting.labels import level_label, term_label, variable_label
+
+
+def _interval(lo: float | None, hi: float | None) -> str:
+    return f"{_num(lo)}-{_num(hi)}"
+
+
+def _num(v: float | None) -> str:
+    """A percentage limit with one decimal; a positive limit below 0.05% keeps two significant
+    digits so that it does not print as 0.0."""
+    if v is None:
+        return "?"
+    x = 100 * v
+    return f"{x:.2g}" if 0 < x < 0.05 else f"{x:.1f}"
 
 
 def _pct(p: dict[str, Any] | None) -> str:
     if not p or p.get("estimate") is None:
         return "-"
     lo, hi = p["ci95"]
-    return f"{p['k']}/{p['n']} = {100 * p['estimate']:.1f}% ({100 * lo:.1f}-{100 * hi:.1f})"
+    return f"{p['k']}/{p['n']} = {100 * p['estimate']:.1f}% ({_interval(lo, hi)})"
 
 
 def _est(s: dict[str, Any] | None) -> str:
@@ -26,7 +42,13 @@ def _est(s: dict[str, Any] | None) -> str:
     lo, hi = s["ci95"]
     if lo is None or hi is None:
         return f"{100 * s['estimate']:.1f}%"
-    return f"{100 * s['estimate']:.1f}% ({100 * lo:.1f}-{100 * hi:.1f})"
+    return f"{100 * s['estimate']:.1f}% ({_interval(lo, hi)})"
+
+
+def _kn(p: dict[str, Any] | None) -> str:
+    if not p or not p.get("n"):
+        return "-"
+    return f"{p['k']}/{p['n']}"
 
 
 def _pval(p: float | None) -> str:
@@ -51,10 +73,72 @@ def _years(m: dict[str, Any]) -> str:
     return f"{m['estimate']:.2f} ({fmt(lo)}-{fmt(hi)})"
 
 
+LONGEST_WORD = 19
+"""Width of the name column at least: the longest word of a label (``Dermatofibrosarcoma``)."""
+
+
+def _table(title: str, *columns: str) -> Table:
+    """A results table that fits 80 columns: the first column (names, which may wrap at
+    spaces) takes the room left; numbers and intervals never wrap."""
+    t = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    t.add_column(columns[0], overflow="fold", ratio=1, min_width=LONGEST_WORD)
+    for name in columns[1:]:
+        t.add_column(name, no_wrap=True, justify="right")
+    return t
+
+
+def _subgroup_rows(
+    t: Table,
+    by: dict[str, Any],
+    cells: Any,
+    test_cells: Any,
+) -> list[str]:
+    """Add a heading row per variable (with its test) and one row per level; return the
+    notes of comparisons that could not be made."""
+    notes: list[str] = []
+    n_blank = len(t.columns) - 1
+    for var, entry in by.items():
+        head = test_cells(entry)
+        missing = f" ({entry['n_missing']} missing)" if entry.get("n_missing") else ""
+        t.add_row(
+            f"[bold]{escape(variable_label(var))}[/bold]{missing}",
+            *([""] * (n_blank - len(head))),
+            *head,
+        )
+        for lv, g in entry["groups"].items():
+            t.add_row("  " + escape(level_label(var, lv)), *cells(g))
+        notes.extend(f"{variable_label(var)}: {n}" for n in _notes(entry))
+    return notes
+
+
+def _notes(entry: dict[str, Any]) -> list[str]:
+    out = []
+    for key in ("logrank", "trend", "gray"):
+        test = entry.get(key)
+        if isinstance(test, dict) and test.get("p") is None and test.get("note"):
+            out.append(f"{_TEST_NAMES[key]} not tested ({test['note']})")
+    if "test" in entry and entry.get("p") is None and entry.get("note"):
+        out.append(f"not tested ({entry['note']})")
+    return out
+
+
+_TEST_NAMES = {"logrank": "log-rank", "trend": "trend", "gray": "Gray's test"}
+
+
+def _print_notes(out: Any, notes: list[str]) -> None:
+    for note in notes:
+        out.print(escape(f"  Note - {note}."))
+
+
 def print_results(r: dict[str, Any]) -> None:
-    """Render a results dict as Rich tables."""
+    """Render a results dict as Rich tables (80 columns suffice)."""
     out = stdout()
     c = r["cohort"]
+    if r.get("synthetic"):
+        out.print(
+            "[bold reverse] SYNTHETIC DATA [/bold reverse] this registry was made by ilp synth; "
+            "its numbers describe no real patient."
+        )
     out.print(
         f"[bold]Cohort[/bold]: {c['n_patients']:,} patients, {c['n_perfusions']:,} perfusions, "
         f"{c['n_centers']} centre(s); perfusions {c['first_ilp_date']} to {c['last_ilp_date']}; "
@@ -62,30 +146,27 @@ def print_results(r: dict[str, Any]) -> None:
     )
     if "response" in r:
         resp = r["response"]
-        t = Table(
-            title=f"Response (WHO), {resp['n_evaluable']} evaluable perfusions "
-            f"({resp['n_not_evaluable']} NE and {resp['n_missing']} missing left out)"
+        t = _table(
+            f"Response (WHO), {resp['n_evaluable']} evaluable perfusions "
+            f"({resp['n_not_evaluable']} NE and {resp['n_missing']} missing left out)",
+            "category",
+            "n/N",
+            "% (exact 95% CI)",
         )
-        t.add_column("category")
-        t.add_column("n/N = % (exact 95% CI)")
         for cat in ("cr", "pr", "nc", "pd", "orr"):
-            t.add_row(cat.upper(), _pct(resp[cat]))
+            t.add_row(cat.upper(), _kn(resp[cat]), _est(resp[cat]))
         out.print(t)
-        t = Table(title="Overall response rate by subgroup")
-        for name in ("variable", "level", "ORR", "test", "p"):
-            t.add_column(name)
-        for var, entry in resp["by"].items():
-            first = True
-            for lv, g in entry["groups"].items():
-                t.add_row(
-                    var if first else "",
-                    lv,
-                    _pct(g["orr"]),
-                    entry["test"] or "-" if first else "",
-                    _pval(entry["p"]) if first else "",
-                )
-                first = False
+        t = _table(
+            "Overall response rate by subgroup", "subgroup", "n/N", "ORR (95% CI)", "test", "p"
+        )
+        notes = _subgroup_rows(
+            t,
+            resp["by"],
+            lambda g: (_kn(g["orr"]), _est(g["orr"]), "", ""),
+            lambda e: (e["test"] or "none", _pval(e["p"])),
+        )
         out.print(t)
+        _print_notes(out, notes)
     if "overall_survival" in r:
         os_ = r["overall_survival"]
         at = "; ".join(f"{y}-y {_est(s)}" for y, s in os_["at_years"].items())
@@ -93,50 +174,26 @@ def print_results(r: dict[str, Any]) -> None:
             f"[bold]Overall survival[/bold] ({os_['n']} patients, {os_['events']} deaths): {at}; "
             f"median {_years(os_['median_years'])} years."
         )
-        t = Table(title="Overall survival by subgroup (Kaplan-Meier, log-log 95% CI; log-rank)")
-        for name in ("variable", "level", "n", "deaths", "5-year", "log-rank p", "trend p"):
-            t.add_column(name)
-        for var, entry in os_["by"].items():
-            first = True
-            for lv, g in entry["groups"].items():
-                t.add_row(
-                    var if first else "",
-                    lv,
-                    str(g["n"]),
-                    str(g["events"]),
-                    _est(g["at_years"].get("5")),
-                    _pval(entry["logrank"]["p"]) if first else "",
-                    _pval(entry.get("trend", {}).get("p")) if first and "trend" in entry else "",
-                )
-                first = False
+        t = _table(
+            "Overall survival by subgroup (Kaplan-Meier, log-log 95% CI; log-rank)",
+            "subgroup",
+            "deaths/n",
+            "5-year (95% CI)",
+            "log-rank p",
+            "trend p",
+        )
+        notes = _subgroup_rows(
+            t,
+            os_["by"],
+            lambda g: (f"{g['events']}/{g['n']}", _est(g["at_years"].get("5")), "", ""),
+            lambda e: (
+                _pval(e["logrank"]["p"]),
+                _pval(e["trend"].get("p")) if "trend" in e else "",
+            ),
+        )
         out.print(t)
-        cox = os_.get("cox") or {}
-        if cox.get("terms"):
-            t = Table(
-                title=f"Cox model of overall survival ({cox['ties']} ties; n = {cox['n']}, "
-                f"{cox['events']} deaths, {cox['n_excluded']} left out for missing values)"
-            )
-            for name in (
-                "term",
-                "HR (95% CI), multivariable",
-                "p",
-                "HR (95% CI), univariable",
-                "p",
-            ):
-                t.add_column(name)
-            uni_terms: dict[str, Any] = {}
-            for u in cox.get("univariable", {}).values():
-                uni_terms.update(u.get("terms", {}))
-            for term, v in cox["terms"].items():
-                u = uni_terms.get(term, {})
-                t.add_row(
-                    term,
-                    _hr(v),
-                    _pval(v["p"]),
-                    _hr(u),
-                    _pval(u.get("p")),
-                )
-            out.print(t)
+        _print_notes(out, notes)
+        _print_cox(out, os_.get("cox") or {})
     if "local_recurrence" in r:
         lr = r["local_recurrence"]
         at = "; ".join(f"{y}-y {_est(s)}" for y, s in lr["at_years"].items())
@@ -144,27 +201,76 @@ def print_results(r: dict[str, Any]) -> None:
             f"[bold]Local recurrence[/bold] per perfusion: crude {_pct(lr['crude'])}; cumulative "
             f"incidence (death competing) {at}."
         )
-        t = Table(title="Local recurrence by subgroup (crude; 5-year cumulative incidence; Gray)")
-        for name in ("variable", "level", "crude", "5-year CIF", "Gray p"):
-            t.add_column(name)
-        for var, entry in lr["by"].items():
-            first = True
-            for lv, g in entry["groups"].items():
-                t.add_row(
-                    var if first else "",
-                    lv,
-                    _pct(g["crude"]),
-                    _est(g["at_years"].get("5")),
-                    _pval(entry["gray"]["p"]) if first else "",
-                )
-                first = False
+        t = _table(
+            "Local recurrence by subgroup (crude; 5-year cumulative incidence; Gray)",
+            "subgroup",
+            "LR/n",
+            "crude %",
+            "5-year CIF (95% CI)",
+            "Gray p",
+        )
+        notes = _subgroup_rows(
+            t,
+            lr["by"],
+            lambda g: (
+                _kn(g["crude"]),
+                "-" if g["crude"]["estimate"] is None else f"{100 * g['crude']['estimate']:.1f}%",
+                _est(g["at_years"].get("5")),
+                "",
+            ),
+            lambda e: (_pval(e["gray"]["p"]),),
+        )
         out.print(t)
+        _print_notes(out, notes)
     if "limb_salvage" in r:
         ls = r["limb_salvage"]
         out.print(
             f"[bold]Limb salvage[/bold]: per perfusion {_pct(ls['per_perfusion'])}; per patient "
             f"{_pct(ls['per_patient'])}."
         )
+
+
+def _print_cox(out: Any, cox: dict[str, Any]) -> None:
+    """The Cox models: multivariable and univariable hazard ratios, or why they are missing."""
+    if not cox:
+        return
+    uni_terms: dict[str, Any] = {}
+    notes = []
+    for term, u in cox.get("univariable", {}).items():
+        uni_terms.update(u.get("terms", {}))
+        if u.get("note"):
+            notes.append(f"univariable model of {term} {u['note']}")
+    multi = cox.get("terms", {})
+    if cox.get("note"):
+        notes.insert(0, f"multivariable model {cox['note']}")
+    names = list(multi) + [t for t in uni_terms if t not in multi]
+    if names:
+        t = _table(
+            f"Cox model of overall survival ({cox['ties']} ties; n = {cox['n']}, "
+            f"{cox['events']} deaths, {cox['n_excluded']} left out for missing values)",
+            "term",
+            "multivariable\nHR (95% CI)",
+            "p",
+            "univariable\nHR (95% CI)",
+            "p",
+        )
+        refs: dict[str, str] = dict(cox.get("reference_levels", {}))
+        for u in cox.get("univariable", {}).values():
+            refs.update(u.get("reference_levels", {}))
+        for term in names:
+            v = multi.get(term, {})
+            u = uni_terms.get(term, {})
+            t.add_row(
+                escape(term_label(term, refs)),
+                _hr(v),
+                _pval(v.get("p")),
+                _hr(u),
+                _pval(u.get("p")),
+            )
+        out.print(t)
+    else:
+        out.print("[bold]Cox model of overall survival[/bold]: not estimable.")
+    _print_notes(out, notes)
 
 
 def analyze_cmd(

@@ -395,6 +395,9 @@ def summary(db: DbOption = None, json_output: JsonOption = False) -> None:
     table = Table(title=f"Registry summary - {safe(_safe_url(url))}", show_header=False)
     table.add_column("item", style="bold")
     table.add_column("value")
+    if s.synthetic:
+        table.caption = "SYNTHETIC DATA: made by ilp synth; it describes no real patient."
+        table.add_row("Data", "[bold]SYNTHETIC[/bold] (ilp synth)")
     table.add_row("Patients", f"{s.n_patients:,}")
     table.add_row("Perfusions", f"{s.n_perfusions:,}")
     table.add_row("Centres", f"{s.n_centers:,}")
@@ -404,7 +407,7 @@ def summary(db: DbOption = None, json_output: JsonOption = False) -> None:
     )
     table.add_row("Latest follow-up", _d(s.last_followup_date))
     table.add_row(
-        "Median follow-up (first perfusion to last contact)",
+        f"Median follow-up ({s.median_followup_method}, from first perfusion)",
         "-" if s.median_followup_years is None else f"{s.median_followup_years:.1f} years",
     )
     table.add_row("Deaths", f"{s.n_deaths:,}")

@@ -82,21 +82,34 @@ def report(
             help="Write into a non-empty --out folder that does not hold an earlier report.",
         ),
     ] = False,
+    min_at_risk: Annotated[
+        int,
+        typer.Option(
+            "--min-at-risk",
+            min=1,
+            metavar="N",
+            help="Survival and incidence curves stop where fewer than this many remain at risk.",
+        ),
+    ] = 10,
 ) -> None:
-    """Write the outcome study report of the registry: a self-contained HTML file (readable
-    offline, printable), results.json (the same object as ilp analyze --json), every figure as
-    PNG and SVG, and every table as CSV.
+    """Write the outcome study report of the registry.
 
-    The report holds the cohort and follow-up (reverse Kaplan-Meier) with a STROBE flow
-    diagram, baseline and perfusion characteristics (Tables 1-2), response with exact CIs,
-    local recurrence as a cumulative incidence with death competing (Gray's test), overall
-    survival (Kaplan-Meier with numbers at risk, log-rank, Cox models and a forest plot), limb
-    salvage, a comparison with published series, and a methods paragraph with references.
+    A self-contained HTML file (readable offline, printable), results.json (the
+    same object as ilp analyze --json), every figure as PNG and SVG, and every
+    table as CSV.
+
+    The report holds the cohort and follow-up (reverse Kaplan-Meier) with a
+    STROBE flow diagram, baseline and perfusion characteristics (Tables 1-2),
+    response with exact CIs, local recurrence as a cumulative incidence with
+    death competing (Gray's test), overall survival (Kaplan-Meier with numbers
+    at risk, log-rank, Cox models and a forest plot), limb salvage, a
+    comparison with published series, and a methods paragraph with references.
 
     [b]Examples[/b]
 
       ilp report --out report
       ilp report --db registry.sqlite3 --out study-2025 --pdf
+      ilp report --out report --min-at-risk 20
       ilp report --db postgresql://ilp@dbhost/registry --out /srv/reports/latest
     """
     from ilpkit.reporting.pdf import PdfError, find_chromium
@@ -123,7 +136,12 @@ def report(
     try:
         with database_errors(url), report_progress() as progress:
             files = build_report(
-                url, out, pdf=pdf, synthetic=True if synthetic else None, progress=progress
+                url,
+                out,
+                pdf=pdf,
+                synthetic=True if synthetic else None,
+                progress=progress,
+                min_at_risk=min_at_risk,
             )
     except AnalysisError as exc:
         fail(str(exc) + " No report was written.")

@@ -59,6 +59,10 @@ class ReportInputs:
         Cumulative incidence of local recurrence per level of each variable.
     synthetic : bool
         Mark every page, figure and file SYNTHETIC.
+    synthetic_seed : int or None
+        The seed ``ilp synth`` made a SYNTHETIC registry with, when recorded.
+    min_at_risk : int
+        The curves stop where fewer than this many remain at risk (said in each caption).
     source, version, generated, title : str
         Registry (URL without password), ilpkit version, timestamp, report title.
     """
@@ -78,6 +82,8 @@ class ReportInputs:
     version: str
     generated: str
     title: str = "TM-ILP outcome study report"
+    synthetic_seed: int | None = None
+    min_at_risk: int = figs.MIN_AT_RISK
 
 
 @dataclass
@@ -134,13 +140,19 @@ class _Numbering:
         return t
 
 
+def _test_line(name: str, test: dict[str, Any]) -> str:
+    if test.get("p") is None and test.get("note"):
+        return f"{name}: not tested ({test['note']})"
+    return f"{name} {fmt.p_equals(test.get('p'))}"
+
+
 def _p_lines(entry: dict[str, Any], kind: str) -> list[str]:
     if kind == "os":
-        lines = [f"Log-rank {fmt.p_equals(entry['logrank'].get('p'))}"]
+        lines = [_test_line("Log-rank", entry["logrank"])]
         if "trend" in entry:
-            lines.append(f"Test for trend {fmt.p_equals(entry['trend'].get('p'))}")
+            lines.append(_test_line("Test for trend", entry["trend"]))
         return lines
-    return [f"Gray's test {fmt.p_equals(entry['gray'].get('p'))}"]
+    return [_test_line("Gray's test", entry["gray"])]
 
 
 def _n_figures(inputs: ReportInputs) -> int:
@@ -221,6 +233,13 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
     series = load_published_series()
     seed = next((s for s in series if s.seed), None)
     num = _Numbering(syn, progress, _n_figures(inputs))
+
+    def stops(unit: str) -> str:
+        return (
+            f"Each curve stops where fewer than {inputs.min_at_risk} {unit} remain at risk; "
+            f"the axis ends at the last tick with at least {figs.MIN_AT_RISK} at risk."
+        )
+
     text = written_text(r, inputs.version)
     sections: list[Section] = []
     c = r["cohort"]
@@ -305,7 +324,13 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
                     None,
                     None,
                     header=True,
-                    right=f"{test} {fmt.p_equals(entry.get('p'))}" if test else "",
+                    right=(
+                        f"{test} {fmt.p_equals(entry.get('p'))}"
+                        if test
+                        else f"not tested ({entry['note']})"
+                        if entry.get("note")
+                        else ""
+                    ),
                 )
             )
             for lv, g in entry["groups"].items():
@@ -359,8 +384,7 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
                     "Aalen–Johansen cumulative incidence of local recurrence per perfusion "
                     "(shaded: pointwise 95% CI, log(−log) transform), with death without local "
                     "recurrence as the competing event (dashed). Numbers at risk: perfusions "
-                    f"still followed. The axis ends at the last tick with ≥ {figs.MIN_AT_RISK} "
-                    "at risk.",
+                    "still followed. " + stops("perfusions"),
                     lambda: figs.curve_figure(
                         [lr_overall],
                         kind="incidence",
@@ -380,7 +404,8 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
                     f"Local recurrence by {lower_first(variable_label(var))}",
                     "Cumulative incidence of local recurrence per perfusion by "
                     + lower_first(variable_label(var))
-                    + " (death competing; shaded: 95% CI), compared with Gray's test.",
+                    + " (death competing; shaded: 95% CI), compared with Gray's test. "
+                    + stops("perfusions"),
                     partial(
                         figs.curve_figure,
                         curves,
@@ -413,8 +438,7 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
                     "Overall survival",
                     "Kaplan–Meier estimate of overall survival per patient from the first "
                     "perfusion; shaded: pointwise 95% CI (Greenwood variance, log(−log) "
-                    "transform); tick marks: censored patients. The axis ends at the last tick "
-                    f"with ≥ {figs.MIN_AT_RISK} patients at risk.",
+                    "transform); tick marks: censored patients. " + stops("patients"),
                     lambda: figs.curve_figure(
                         [os_overall],
                         kind="survival",
@@ -434,7 +458,8 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
                     "Kaplan–Meier estimates of overall survival by "
                     + lower_first(variable_label(var))
                     + " (tick marks: censored), compared with the log-rank test"
-                    + (" and the test for trend." if "trend" in entry else "."),
+                    + (" and the test for trend. " if "trend" in entry else ". ")
+                    + stops("patients"),
                     partial(
                         figs.curve_figure,
                         curves,
@@ -449,8 +474,14 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
             )
         sec.items.append(num.table(lambda n: tables.survival_table(r, n)))
         cox = os_.get("cox") or {}
-        if cox.get("terms"):
+        any_uni = any(u.get("terms") for u in cox.get("univariable", {}).values())
+        if cox.get("note") and not cox.get("terms"):
+            sec.paragraphs.append(
+                f"The multivariable Cox model of overall survival was {cox['note']}."
+            )
+        if cox.get("terms") or any_uni:
             sec.items.append(num.table(lambda n: tables.cox_table(r, n)))
+        if cox.get("terms"):
             forest_rows = _forest_rows(cox)
             sec.items.append(
                 num.figure(
@@ -484,6 +515,8 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
             f"{len(inside)} of the {len(with_pub)} headline figures of the seed study "
             f"({seed.label}) lie inside this registry's 95% confidence intervals."
         )
+    if syn:
+        sec.paragraphs.append(synthetic_calibration_note(inputs.synthetic_seed))
     label = "This registry (SYNTHETIC)" if syn else "This registry"
     sec.items.append(num.table(lambda n: tables.comparison_table(r, series, label, n)))
     sections.append(sec)
@@ -502,6 +535,29 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
         text=text,
         figures=tuple(num.figures),
         tables=tuple(num.tables),
+    )
+
+
+def synthetic_calibration_note(seed: int | None) -> str:
+    """What the agreement of a SYNTHETIC registry with the published figures means."""
+    from ilpkit.synthetic.cohort_model import DEFAULT_PATIENTS, DEFAULT_SEED
+
+    chosen = (
+        f"The demo's default seed ({DEFAULT_SEED}) was chosen among 5,000 seeds (0–4,999) as "
+        f"the one whose {DEFAULT_PATIENTS}-patient cohort sits closest to the published figures"
+    )
+    if seed == DEFAULT_SEED:
+        made = f"This registry is SYNTHETIC: ilp synth made it with seed {seed}. " + chosen
+    else:
+        made = (
+            "This registry is SYNTHETIC: ilp synth made it"
+            + (f" with seed {seed}" if seed is not None else "")
+            + " from a model calibrated to the published figures. "
+            + chosen
+        )
+    return (
+        made + ", so the agreement shown below is calibration, not an independent "
+        "replication of the published results."
     )
 
 

@@ -22,7 +22,7 @@ import io
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -251,6 +251,49 @@ def cif_curve(
         censor_time=empty,
         censor_value=empty,
         at_risk=at_risk,
+    )
+
+
+def stop_at_risk(
+    curve: StepCurve, min_at_risk: int, observed: np.ndarray | None = None
+) -> StepCurve:
+    """The curve cut at the last observed time with at least ``min_at_risk`` still at risk.
+
+    Beyond that time the estimate rests on too few patients to be shown. ``observed``: every
+    follow-up time of the group (default: the curve's step and censoring times and its end).
+    A curve without an at-risk function is returned unchanged; one with fewer than
+    ``min_at_risk`` from the start is not drawn and its legend label says so.
+    """
+    if curve.at_risk is None or min_at_risk <= 0:
+        return curve
+    candidates = np.unique(
+        np.concatenate(
+            (
+                curve.time,
+                curve.censor_time,
+                [curve.end_time],
+                np.asarray(observed if observed is not None else [], dtype=float),
+            )
+        )
+    )
+    counts = np.asarray(curve.at_risk(candidates))
+    ok = candidates[counts >= min_at_risk]
+    cut = float(ok.max()) if ok.shape[0] else 0.0
+    if cut >= curve.end_time:
+        return curve
+    keep = curve.time <= cut
+    marks = curve.censor_time <= cut
+    label = curve.label if cut > 0 else f"{curve.label} (< {min_at_risk}: not drawn)"
+    return replace(
+        curve,
+        label=label,
+        time=curve.time[keep],
+        value=curve.value[keep],
+        lower=None if curve.lower is None else curve.lower[keep],
+        upper=None if curve.upper is None else curve.upper[keep],
+        end_time=cut,
+        censor_time=curve.censor_time[marks],
+        censor_value=curve.censor_value[marks],
     )
 
 

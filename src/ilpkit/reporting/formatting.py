@@ -33,10 +33,16 @@ def percent(fraction: float | None, digits: int = 1) -> str:
 
 
 def interval(lo: float | None, hi: float | None, scale: float = 100.0, digits: int = 1) -> str:
-    """``(0.633, 0.756)`` -> ``63.3–75.6``; a missing limit prints as an en dash."""
+    """``(0.633, 0.756)`` -> ``63.3–75.6``; a missing limit prints as an en dash, and a
+    positive limit too small for ``digits`` keeps two significant digits (``0–0.037``)."""
 
     def one(v: float | None) -> str:
-        return DASH if v is None or not _ok(v) else f"{scale * v:.{digits}f}"
+        if v is None or not _ok(v):
+            return DASH
+        x = scale * v
+        if 0 < x < 0.5 * 10**-digits:  # a positive limit must not print as 0.0
+            return f"{x:.2g}"
+        return f"{x:.{digits}f}"
 
     return f"{one(lo)}{DASH}{one(hi)}"
 

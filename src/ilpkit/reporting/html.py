@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ilpkit.reporting import formatting as fmt
+
 if TYPE_CHECKING:
     from ilpkit.reporting.document import ReportDocument
 
@@ -27,4 +29,5 @@ def render_html(doc: ReportDocument) -> str:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["interval"] = lambda ci: fmt.interval(ci[0], ci[1])
     return env.get_template(TEMPLATE).render(doc=doc)

@@ -317,6 +317,17 @@ def response_table(results: dict[str, Any], number: int) -> ReportTable:
     )
 
 
+def untested_note(tests: dict[str, dict[str, Any] | None], what: str = "Not tested") -> str:
+    """``Not tested: Sex (only one response class present).`` for the comparisons that could
+    not be made (p-value null with a ``note``), or an empty string."""
+    parts = [
+        f"{variable_label(var)} ({t['note']})"
+        for var, t in tests.items()
+        if t and t.get("p") is None and t.get("note")
+    ]
+    return f" {what}: " + "; ".join(parts) + "." if parts else ""
+
+
 def _test_name(test: str | None) -> str:
     return {"chi2": "χ²", "fisher": "Fisher exact"}.get(test or "", fmt.DASH)
 
@@ -335,7 +346,9 @@ def response_by_table(results: dict[str, Any], number: int) -> ReportTable:
             "",
             "",
             "",
-            _test_name(entry["test"]),
+            _test_name(entry["test"])
+            if entry["p"] is not None or not entry.get("note")
+            else "not tested",
             fmt.pvalue(entry["p"]),
             kind="group",
         )
@@ -355,7 +368,8 @@ def response_by_table(results: dict[str, Any], number: int) -> ReportTable:
         "Overall response rate (CR + PR) by subgroup, per perfusion",
         "Exact (Clopper–Pearson) 95% CIs. Test: Pearson χ² without continuity correction when "
         "every expected count is at least 5, otherwise Fisher's exact test (two-sided, r × c). "
-        "Perfusions with the subgroup variable missing are left out of that comparison.",
+        "Perfusions with the subgroup variable missing are left out of that comparison."
+        + untested_note({v: e for v, e in r["by"].items()}),
     )
 
 
@@ -367,13 +381,13 @@ def local_recurrence_table(results: dict[str, Any], number: int) -> ReportTable:
     """Crude local recurrence and cumulative incidence at fixed times, by subgroup with Gray."""
     lr = results["local_recurrence"]
     ys = _years(lr)
-    cols = ["Subgroup", "Level", "LR / perfusions (crude %)"]
+    cols = ["Subgroup", "Level", "LR / perfusions; crude % (95% CI)"]
     cols += [f"{y}-year CIF" for y in ys] + ["Gray p"]
     b = _Builder(cols, (False, False, True, *([True] * len(ys)), True))
 
     def cells(entry: dict[str, Any]) -> list[str]:
         crude = entry["crude"]
-        return [f"{fmt.n_of(crude)} ({fmt.percent(crude['estimate'])})"] + [
+        return [f"{fmt.n_of(crude)}; {fmt.estimate_ci(crude)}"] + [
             fmt.estimate_ci(entry["at_years"].get(y)) for y in ys
         ]
 
@@ -394,10 +408,16 @@ def local_recurrence_table(results: dict[str, Any], number: int) -> ReportTable:
         "table5-local-recurrence",
         number,
         "Local recurrence, per perfusion: crude rate and cumulative incidence",
+        "Crude: exact (Clopper–Pearson) 95% CI. "
         "CIF: cumulative incidence of local recurrence, % (95% CI), Aalen–Johansen estimate with "
         "death without local recurrence as a competing event "
-        f"({fmt.count(lr['deaths_without_lr'])} perfusions) and the log(−log) CI. Gray p: "
-        "Gray's test comparing the cumulative incidence between the levels.",
+        f"({fmt.count(lr['deaths_without_lr'])} perfusions) and the log(−log) CI, which is "
+        "undefined (not shown) where the incidence is 0 or 100% or has no variance. After the "
+        "last follow-up of a group the CIF keeps its last value only when that follow-up ended "
+        "in local recurrence or death with no one left at risk (the estimate can no longer "
+        "change); otherwise it is unknown and shown as a dash. Gray p: Gray's test comparing "
+        "the cumulative incidence between the levels."
+        + untested_note({v: e["gray"] for v, e in lr["by"].items()}, "Gray's test not done"),
     )
 
 
@@ -437,10 +457,15 @@ def survival_table(results: dict[str, Any], number: int) -> ReportTable:
         "table6-overall-survival",
         number,
         "Overall survival, per patient from the first perfusion",
-        "OS: Kaplan–Meier estimate, % (95% CI; Greenwood variance, log(−log) transform); a dash "
-        "where the time lies beyond the last follow-up. Median survival in years with the "
-        "Brookmeyer–Crowley 95% CI (NR: not reached). Log-rank test between the levels; test "
-        "for trend (scores 1, 2, …) for ordered variables.",
+        "OS: Kaplan–Meier estimate, % (95% CI; Greenwood variance, log(−log) transform); 0% "
+        "without a CI once every patient of the group has died, and a dash where the time "
+        "lies beyond the last follow-up of a group with patients still alive. Median survival "
+        "in years with the Brookmeyer–Crowley 95% CI (NR: not reached). Log-rank test between "
+        "the levels; test for trend (scores 1, 2, …) for ordered variables."
+        + untested_note({v: e["logrank"] for v, e in os_["by"].items()}, "Log-rank test not done")
+        + untested_note(
+            {v: e.get("trend") for v, e in os_["by"].items()}, "Test for trend not done"
+        ),
     )
 
 
@@ -464,7 +489,10 @@ def cox_table(results: dict[str, Any], number: int) -> ReportTable:
         uni.update(u.get("terms", {}))
         refs.update(u.get("reference_levels", {}))
     ph = (cox.get("ph_test") or {}).get("rows", {})
-    for term, v in cox.get("terms", {}).items():
+    multi = cox.get("terms", {})
+    names = list(multi) + [t for t in uni if t not in multi]
+    for term in names:
+        v = multi.get(term, {})
         u = uni.get(term, {})
         ph_term = ph.get(term) or ph.get(term.split("[")[0]) or {}
         b.add(
@@ -487,8 +515,15 @@ def cox_table(results: dict[str, Any], number: int) -> ReportTable:
         "95% CIs and p-values. PH test: score test of proportional hazards on scaled Schoenfeld "
         "residuals (R cox.zph, Kaplan–Meier time transform), per term and global."
     )
-    if "error" in cox:
-        note += f" The multivariable model could not be fitted: {cox['error']}."
+    if cox.get("error"):
+        note += f" The multivariable model is not estimable: {cox['error']}."
+    uni_notes = [
+        f"{term_label(t, refs)} ({u['error']})"
+        for t, u in cox.get("univariable", {}).items()
+        if u.get("error")
+    ]
+    if uni_notes:
+        note += " Univariable model not estimable: " + "; ".join(uni_notes) + "."
     return b.table(
         "table7-cox", number, "Cox regression of overall survival", note, merge_label=False
     )
@@ -524,7 +559,8 @@ def limb_salvage_table(results: dict[str, Any], number: int) -> ReportTable:
         "Limb salvage and amputation-free survival",
         "Exact (Clopper–Pearson) 95% CIs for limb salvage. Amputation-free survival: "
         "Kaplan–Meier, amputation or death as the event, log(−log) 95% CIs "
-        f"({fmt.count(afs['events'])} events).",
+        f"({fmt.count(afs['events'])} events); 0% without a CI once every perfusion has had "
+        "the event, and a dash for a time beyond the last follow-up otherwise.",
         merge_label=False,
     )
 

@@ -7,8 +7,9 @@ analysis datasets (:mod:`ilpkit.stats.cohort`), the study flow and Table 1 summa
 incidence); lay out and draw the report (:mod:`ilpkit.reporting`); write the files; optionally
 print the HTML to PDF with headless Chromium.
 
-A registry is treated as SYNTHETIC when any patient id starts with ``SYN-`` or any centre is
-``SYNTH`` (what ``ilp synth`` writes), or when the caller says so: every page then carries a
+A registry is treated as SYNTHETIC when ``ilp synth`` marked it (``registry_info``), when any
+patient id starts with ``SYN-`` or any centre is ``SYNTH`` (what ``ilp synth`` writes), or when
+the caller says so: every page then carries a
 SYNTHETIC DATA banner, every figure a SYNTHETIC mark, and figure and table files are named
 ``SYNTHETIC-...``.
 """
@@ -92,14 +93,24 @@ def _safe_source(url: str) -> str:
         return url
 
 
-def _curves(frame: pd.DataFrame, results: dict[str, Any]) -> dict[str, Any]:
-    """The curves the figures draw, estimated by the statistics layer."""
+DEFAULT_MIN_AT_RISK = 10
+"""Curves of the report stop where fewer than this many remain at risk."""
+
+
+def _curves(
+    frame: pd.DataFrame, results: dict[str, Any], min_at_risk: int = DEFAULT_MIN_AT_RISK
+) -> dict[str, Any]:
+    """The curves the figures draw, estimated by the statistics layer, each cut where fewer
+    than ``min_at_risk`` remain at risk."""
     from ilpkit.reporting import figures as figs
     from ilpkit.reporting.document import figure_variables
     from ilpkit.reporting.labels import curve_label
     from ilpkit.stats import cohort
     from ilpkit.stats.competing_risks import cumulative_incidence
     from ilpkit.stats.kaplan_meier import kaplan_meier, number_at_risk
+
+    def stop(curve: figs.StepCurve, observed: np.ndarray | None = None) -> figs.StepCurve:
+        return figs.stop_at_risk(curve, min_at_risk, observed)
 
     os_data = cohort.overall_survival(frame)
     lr_data = cohort.local_recurrence(frame)
@@ -116,14 +127,16 @@ def _curves(frame: pd.DataFrame, results: dict[str, Any]) -> dict[str, Any]:
     if "overall_survival" in results and len(os_data):
         t = os_data["time_years"].to_numpy()
         e = os_data["event"].to_numpy()
-        out["os_overall"] = figs.km_curve(kaplan_meier(t, e, conf_type="log-log"), "All patients")
+        out["os_overall"] = stop(
+            figs.km_curve(kaplan_meier(t, e, conf_type="log-log"), "All patients")
+        )
         for var in os_vars:
             values = os_data[var].astype(object).to_numpy()
             curves = []
             for level in results["overall_survival"]["by"][var]["groups"]:
                 sel = values == level
                 km = kaplan_meier(t[sel], e[sel], conf_type="log-log")
-                curves.append(figs.km_curve(km, curve_label(var, level)))
+                curves.append(stop(figs.km_curve(km, curve_label(var, level))))
             out["os_by"][var] = tuple(curves)
     if "local_recurrence" in results and len(lr_data):
         t = lr_data["time_years"].to_numpy()
@@ -131,10 +144,13 @@ def _curves(frame: pd.DataFrame, results: dict[str, Any]) -> dict[str, Any]:
         if (s == 1).any():
             res = cumulative_incidence(t, s)
             risk = partial(number_at_risk, t)
-            out["lr_overall"] = figs.cif_curve(res.curve(1), "Local recurrence", risk)
+            out["lr_overall"] = stop(figs.cif_curve(res.curve(1), "Local recurrence", risk), t)
             if (s == 2).any():
-                out["lr_death"] = figs.cif_curve(
-                    res.curve(2), "Death without local recurrence", with_band=False
+                out["lr_death"] = stop(
+                    figs.cif_curve(
+                        res.curve(2), "Death without local recurrence", risk, with_band=False
+                    ),
+                    t,
                 )
         for var in lr_vars:
             values = lr_data[var].astype(object).to_numpy()
@@ -145,8 +161,11 @@ def _curves(frame: pd.DataFrame, results: dict[str, Any]) -> dict[str, Any]:
             res = cumulative_incidence(t[keep], s[keep], values[keep])
             curves = []
             for level in levels:
-                risk = partial(number_at_risk, t[keep][values[keep] == level])
-                curves.append(figs.cif_curve(res.curve(1, level), curve_label(var, level), risk))
+                times = t[keep][values[keep] == level]
+                risk = partial(number_at_risk, times)
+                curves.append(
+                    stop(figs.cif_curve(res.curve(1, level), curve_label(var, level), risk), times)
+                )
             out["lr_by"][var] = tuple(curves)
     return out
 
@@ -183,6 +202,8 @@ def build_report_from_frame(
     options: Any = None,
     progress: StageProgress | None = None,
     chromium: Path | None = None,
+    synthetic_seed: int | None = None,
+    min_at_risk: int = DEFAULT_MIN_AT_RISK,
 ) -> ReportFiles:
     """Build the report of a registry already loaded as a DataFrame.
 
@@ -204,6 +225,10 @@ def build_report_from_frame(
     progress : callable, optional
     chromium : Path, optional
         Chromium executable for ``pdf`` (default /usr/bin/chromium).
+    synthetic_seed : int, optional
+        The seed ``ilp synth`` made a SYNTHETIC registry with (named in the report).
+    min_at_risk : int
+        Survival and incidence curves stop where fewer than this many remain at risk.
 
     Raises
     ------
@@ -237,14 +262,15 @@ def build_report_from_frame(
         from ilpkit.reporting.pdf import find_chromium
 
         find_chromium(chromium)
+    syn = bool(synthetic) or is_synthetic(frame)
     tick("analyze")
-    results = analyze(frame, options)
+    results = analyze(frame, options, synthetic=syn)
     tick("analyze", 1)
     lap("analyze")
     tick("curves")
-    curves = _curves(frame, results)
+    curves = _curves(frame, results, min_at_risk)
     flow = study_flow(frame, curves["os_data"])
-    syn = bool(synthetic) or is_synthetic(frame)
+
     tick("curves", 1)
     lap("curves")
     inputs = ReportInputs(
@@ -259,6 +285,8 @@ def build_report_from_frame(
         lr_death=curves["lr_death"],
         lr_by=curves["lr_by"],
         synthetic=syn,
+        synthetic_seed=synthetic_seed if syn else None,
+        min_at_risk=min_at_risk,
         source=source,
         version=__version__,
         generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
@@ -335,6 +363,7 @@ def build_report(
     options: Any = None,
     progress: StageProgress | None = None,
     chromium: Path | None = None,
+    min_at_risk: int = DEFAULT_MIN_AT_RISK,
 ) -> ReportFiles:
     """Build the outcome study report of the registry at ``url`` into ``out_dir``.
 
@@ -346,24 +375,26 @@ def build_report(
     >>> files.html
     PosixPath('report/report.html')
     """
-    from ilpkit.services.outcome_analysis import load_frame
+    from ilpkit.services.outcome_analysis import load_registry
 
     start = time.perf_counter()
     if progress is not None:
         progress("load", 0, 1)
-    frame = load_frame(url)
+    registry = load_registry(url)
     if progress is not None:
         progress("load", 1, 1)
     loaded = time.perf_counter() - start
     files = build_report_from_frame(
-        frame,
+        registry.frame,
         out_dir,
         source=_safe_source(url),
         pdf=pdf,
-        synthetic=synthetic,
+        synthetic=bool(synthetic) or registry.synthetic,
         options=options,
         progress=progress,
         chromium=chromium,
+        synthetic_seed=registry.synthetic_seed,
+        min_at_risk=min_at_risk,
     )
     files.seconds["load"] = loaded
     return files

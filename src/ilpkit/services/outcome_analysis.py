@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from ilpkit.adapters.db import registry_info
 from ilpkit.adapters.db.registry_frame import load_registry_frame
 from ilpkit.services.unit_of_work import UnitOfWork
 from ilpkit.stats.analysis import AnalysisOptions, analyze
@@ -17,6 +19,37 @@ def load_frame(url: str) -> pd.DataFrame:
         return load_registry_frame(uow.connection)
 
 
+@dataclass(frozen=True)
+class LoadedRegistry:
+    """A registry as one DataFrame (one row per perfusion) with what it says about itself.
+
+    Attributes
+    ----------
+    frame : DataFrame
+    synthetic : bool
+        Made by ``ilp synth`` (marked in the registry, or holding its patients).
+    synthetic_seed : int or None
+        The seed ``ilp synth`` used, when recorded.
+    """
+
+    frame: pd.DataFrame
+    synthetic: bool
+    synthetic_seed: int | None
+
+
+def load_registry(url: str) -> LoadedRegistry:
+    """The registry at ``url`` with its SYNTHETIC mark (:class:`LoadedRegistry`)."""
+    with UnitOfWork(url, write=False) as uow:
+        conn = uow.connection
+        return LoadedRegistry(
+            load_registry_frame(conn),
+            registry_info.is_synthetic(conn),
+            registry_info.synthetic_seed(conn),
+        )
+
+
 def analyze_registry(url: str, options: AnalysisOptions | None = None) -> dict[str, Any]:
-    """Results (schema ``ilpkit.results/1``) of the registry at ``url``."""
-    return analyze(load_frame(url), options)
+    """Results (schema ``ilpkit.results/1``) of the registry at ``url``; ``"synthetic"`` is
+    true for a registry made by ``ilp synth``."""
+    loaded = load_registry(url)
+    return analyze(loaded.frame, options, synthetic=loaded.synthetic)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import statistics
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
+from ilpkit.adapters.db import registry_info
 from ilpkit.adapters.db import registry_repository as repo
 from ilpkit.adapters.db.tables import patients, perfusions
 from ilpkit.services.unit_of_work import UnitOfWork
@@ -22,6 +25,10 @@ class CenterCount:
     n_perfusions: int
 
 
+FOLLOW_UP_METHOD = "reverse Kaplan-Meier"
+"""How the median follow-up is estimated, everywhere it is shown."""
+
+
 @dataclass(frozen=True, slots=True)
 class RegistrySummary:
     """Headline figures of a registry.
@@ -34,10 +41,12 @@ class RegistrySummary:
     last_followup_date : date or None
         Latest date of last follow-up.
     median_followup_years : float or None
-        Median time from each patient's first perfusion to the date of last follow-up (simple
-        median over all patients, dead or alive; the reverse Kaplan-Meier estimate is in
-        ``ilp analyze``).
+        Median follow-up from each patient's first perfusion by the reverse Kaplan-Meier
+        method (Schemper & Smith 1996; death censors follow-up), the same estimate as
+        ``ilp analyze`` and the report; None when it is not reached.
     centers : list of CenterCount
+    synthetic : bool
+        The registry was made by ``ilp synth`` (marked in the registry itself).
     """
 
     n_patients: int
@@ -49,6 +58,9 @@ class RegistrySummary:
     last_followup_date: date | None
     median_followup_years: float | None
     centers: list[CenterCount]
+    synthetic: bool = False
+
+    median_followup_method: ClassVar[str] = FOLLOW_UP_METHOD
 
     def to_dict(self) -> dict[str, object]:
         """JSON-serialisable form."""
@@ -61,7 +73,9 @@ class RegistrySummary:
             "last_ilp_date": _iso(self.last_ilp_date),
             "last_followup_date": _iso(self.last_followup_date),
             "median_followup_years": self.median_followup_years,
+            "median_followup_method": self.median_followup_method,
             "centers": [_center(c) for c in self.centers],
+            "synthetic": self.synthetic,
         }
 
 
@@ -82,11 +96,15 @@ def summarise_registry(url: str) -> RegistrySummary:
         conn = uow.connection
         c = repo.counts(conn)
         spans = conn.execute(
-            sa.select(sa.func.min(perfusions.c.ilp_date), patients.c.last_followup_date)
+            sa.select(
+                sa.func.min(perfusions.c.ilp_date),
+                patients.c.last_followup_date,
+                patients.c.death_date,
+            )
             .select_from(perfusions.join(patients, perfusions.c.patient_pk == patients.c.id))
-            .group_by(patients.c.id, patients.c.last_followup_date)
+            .group_by(patients.c.id, patients.c.last_followup_date, patients.c.death_date)
         ).all()
-    years = [(last - first).days / DAYS_PER_YEAR for first, last in spans]
+        synthetic = registry_info.is_synthetic(conn)
     return RegistrySummary(
         n_patients=int(c["n_patients"]),  # type: ignore[call-overload]
         n_perfusions=int(c["n_perfusions"]),  # type: ignore[call-overload]
@@ -95,6 +113,19 @@ def summarise_registry(url: str) -> RegistrySummary:
         first_ilp_date=c["first_ilp_date"],  # type: ignore[arg-type]
         last_ilp_date=c["last_ilp_date"],  # type: ignore[arg-type]
         last_followup_date=c["last_followup_date"],  # type: ignore[arg-type]
-        median_followup_years=statistics.median(years) if years else None,
+        median_followup_years=_median_follow_up(spans),
         centers=[CenterCount(**row) for row in c["centers"]],  # type: ignore[attr-defined]
+        synthetic=synthetic,
     )
+
+
+def _median_follow_up(spans: Sequence[Any]) -> float | None:
+    """Reverse Kaplan-Meier median of (first perfusion, last follow-up, death) per patient."""
+    if not spans:
+        return None
+    from ilpkit.stats.kaplan_meier import median_follow_up
+
+    years = [(last - first).days / DAYS_PER_YEAR for first, last, _ in spans]
+    died = [death is not None for _, _, death in spans]
+    median = median_follow_up(years, died, conf_type="log-log").median
+    return None if median is None or not math.isfinite(median) else float(median)

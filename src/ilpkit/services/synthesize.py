@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from ilpkit import __version__
-from ilpkit.adapters.db import bulk
+from ilpkit.adapters.db import bulk, registry_info
 from ilpkit.adapters.db import registry_repository as repo
 from ilpkit.services.unit_of_work import UnitOfWork
 from ilpkit.synthetic import generate_cohort
@@ -202,6 +202,7 @@ def synthesize(
                 cohort.perfusion_patient,
                 progress=tick,
             )
+            registry_info.mark_synthetic(conn, seed)
             repo.add_audit(
                 conn,
                 actor,

@@ -54,6 +54,15 @@ ORDERED = {
     "tumor_size_group": tuple(g for g, _, _ in cohort.TUMOR_SIZE_GROUPS),
 }
 """Ordered variables get the log-rank test for trend as well (scores 1, 2, ...)."""
+CLINICAL_ORDER = {
+    "response": ("CR", "PR", "NC", "PD", "NE"),
+    "resection_margin": ("R0", "R1", "R2"),
+    "sex": ("F", "M"),
+    "limb": ("arm", "leg"),
+    "presentation": ("primary", "recurrent"),
+}
+"""Levels shown in clinical order (best response first, R0 first...), not alphabetically;
+no test for trend is implied."""
 AT_YEARS: tuple[int, ...] = (1, 2, 5)
 YES_NO = ("multifocal", "prior_radiotherapy", "leiomyosarcoma")
 NUMERIC = cohort.NUMERIC_COVARIATES
@@ -137,9 +146,9 @@ def check_variables(by: Sequence[str], cox: Sequence[str]) -> None:
 
 def _levels(values: pd.Series, name: str) -> list[str]:
     present = sorted({str(v) for v in values.dropna()})
-    order = ORDERED.get(name)
+    order = ORDERED.get(name) or CLINICAL_ORDER.get(name)
     if order:
-        return [lv for lv in order if lv in present]
+        return [lv for lv in order if lv in present] + [lv for lv in present if lv not in order]
     if name in YES_NO:
         return [lv for lv in ("no", "yes") if lv in present]
     return present
@@ -161,6 +170,20 @@ def _split(data: pd.DataFrame, var: str) -> _Split:
     known = data[data[var].notna()]
     text = known[var].astype(str)
     return _Split(known, _levels(known[var], var), text)
+
+
+def _untested(note: str) -> dict[str, Any]:
+    """A comparison that cannot be made: statistic and p-value null, with the reason."""
+    return {"statistic": None, "df": None, "p": None, "note": note}
+
+
+def _levels_note(levels: Sequence[str]) -> str | None:
+    """Why a subgroup variable cannot be compared, or None when two or more levels are present."""
+    if not levels:
+        return "no value recorded"
+    if len(levels) == 1:
+        return f"only one level present ({levels[0]})"
+    return None
 
 
 # ------------------------------------------------------------------------------ cohort
@@ -210,24 +233,32 @@ def response_section(frame: pd.DataFrame, by: Sequence[str]) -> dict[str, Any]:
         for lv, g in split.level_rows():
             groups[lv] = {"orr": _prop(int(g["objective"].sum()), len(g))}
         entry: dict[str, Any] = {"groups": groups, "n_missing": int(ev[var].isna().sum())}
-        if len(levels) >= 2:
-            cmp = compare_groups(
-                split.text.to_numpy(),
-                sub["objective"].to_numpy(),
-                row_order=levels,
-                col_order=[0, 1],
-                max_work=FISHER_WORK_CAP,
-            )
-            entry.update(
-                {
-                    "test": cmp.test,
-                    "statistic": _f(cmp.statistic),
-                    "df": cmp.df,
-                    "p": _f(cmp.p_value),
-                }
-            )
-        else:
-            entry.update({"test": None, "statistic": None, "df": None, "p": None})
+        note = "no evaluable response" if n == 0 else _levels_note(levels)
+        if note is None and sub["objective"].nunique() < 2:
+            note = "only one response class present"
+        if note is None:
+            try:
+                cmp = compare_groups(
+                    split.text.to_numpy(),
+                    sub["objective"].to_numpy(),
+                    row_order=levels,
+                    col_order=[0, 1],
+                    max_work=FISHER_WORK_CAP,
+                )
+            except ValueError as exc:
+                note = str(exc)
+            else:
+                entry.update(
+                    {
+                        "test": cmp.test,
+                        "statistic": _f(cmp.statistic),
+                        "df": cmp.df,
+                        "p": _f(cmp.p_value),
+                        "note": None,
+                    }
+                )
+        if note is not None:
+            entry.update({"test": None, **_untested(note)})
         out["by"][var] = entry
     return out
 
@@ -236,11 +267,19 @@ def response_section(frame: pd.DataFrame, by: Sequence[str]) -> dict[str, Any]:
 
 
 def _survival_at(km: KaplanMeierResult, years: Sequence[int]) -> dict[str, Any]:
+    """Survival at each time, as R ``summary(fit, times, extend = TRUE)`` where the curve has
+    reached 0 (every patient of the group has had the event, so S(t) = 0 from then on, with no
+    CI), and unknown (null) after the last follow-up of a curve that has not reached 0."""
     out: dict[str, Any] = {}
     last = float(km.time[-1]) if len(km.time) else 0.0
+    reached_zero = bool(len(km.surv)) and float(km.surv[-1]) == 0.0
     for y in years:
         if y > last:
-            out[str(y)] = {"estimate": None, "ci95": [None, None], "n_at_risk": 0}
+            out[str(y)] = {
+                "estimate": 0.0 if reached_zero else None,
+                "ci95": [None, None],
+                "n_at_risk": 0,
+            }
             continue
         s = km.survival_at([float(y)])
         out[str(y)] = {
@@ -282,24 +321,42 @@ def survival_section(
                 },
             }
         entry: dict[str, Any] = {"groups": groups, "n_missing": int(data[var].isna().sum())}
-        if len(levels) >= 2 and sub["event"].sum() > 0:
-            lr = logrank_test(
-                sub["time_years"].to_numpy(),
-                sub["event"].to_numpy(),
-                split.text.to_numpy(),
-                order=levels,
-            )
-            entry["logrank"] = {"statistic": _f(lr.chisq), "df": int(lr.df), "p": _f(lr.p_value)}
-            if var in ORDERED and len(levels) >= 3:
+        note = _levels_note(levels)
+        if note is None and sub["event"].sum() == 0:
+            note = "no deaths"
+        lr = None
+        if note is None:
+            try:
+                lr = logrank_test(
+                    sub["time_years"].to_numpy(),
+                    sub["event"].to_numpy(),
+                    split.text.to_numpy(),
+                    order=levels,
+                )
+            except ValueError as exc:
+                note = str(exc)
+        if lr is None:
+            entry["logrank"] = _untested(note or "not testable")
+        else:
+            entry["logrank"] = {
+                "statistic": _f(lr.chisq),
+                "df": int(lr.df),
+                "p": _f(lr.p_value),
+                "note": None,
+            }
+        if lr is not None and var in ORDERED and len(levels) >= 3:
+            scores = {lv: i + 1 for i, lv in enumerate(levels)}
+            try:
                 tr = lr.trend()
                 entry["trend"] = {
                     "statistic": _f(tr.chisq),
                     "df": int(tr.df),
                     "p": _f(tr.p_value),
-                    "scores": {lv: i + 1 for i, lv in enumerate(levels)},
+                    "note": None,
+                    "scores": scores,
                 }
-        else:
-            entry["logrank"] = {"statistic": None, "df": None, "p": None}
+            except ValueError as exc:
+                entry["trend"] = {**_untested(str(exc)), "scores": scores}
         out["by"][var] = entry
     return out
 
@@ -342,7 +399,8 @@ def cox_design(data: pd.DataFrame, terms: Sequence[str]) -> Design:
         else:
             levels = _levels(sub[t], t)
             if len(levels) < 2:
-                raise AnalysisError(f"Cox term {t} has fewer than two levels in the data")
+                present = f" ({levels[0]})" if levels else ""
+                raise AnalysisError(f"{t} has only one level present{present}")
             reference[t] = levels[0]
             cols = []
             for lv in levels[1:]:
@@ -395,15 +453,23 @@ def _cox_dict(fit: CoxResult, design: Design) -> dict[str, Any]:
     return out
 
 
-def cox_section(data: pd.DataFrame, terms: Sequence[str], ties: Ties) -> dict[str, Any]:
-    """Multivariable Cox model of ``terms`` plus a univariable model per term."""
-    if not terms:
-        return {}
-    design = cox_design(data, terms)
-    sub = data[design.keep]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+def _fit_cox_terms(data: pd.DataFrame, terms: Sequence[str], ties: Ties) -> dict[str, Any]:
+    """One Cox model of ``terms``; a model that cannot be estimated is returned with empty
+    ``terms`` and ``note`` ("not estimable: " and the reason) instead of raising."""
+    keep = np.ones(len(data), dtype=bool)
+    for t in terms:
+        keep &= data[t].notna().to_numpy()
+    reason: str | None = None
+    if not keep.any():
+        reason = "no patient has " + (
+            f"{terms[0]} recorded" if len(terms) == 1 else "every term recorded"
+        )
+    elif int(data.loc[keep, "event"].sum()) == 0:
+        reason = "no deaths"
+    if reason is None:
         try:
+            design = cox_design(data, terms)
+            sub = data[design.keep]
             fit = fit_cox(
                 design.x,
                 sub["time_years"].to_numpy(),
@@ -413,39 +479,73 @@ def cox_section(data: pd.DataFrame, terms: Sequence[str], ties: Ties) -> dict[st
                 ties=ties,
             )
             out = _cox_dict(fit, design)
-        except ValueError as exc:
-            out = {"ties": ties, "error": str(exc), "terms": {}}
-        univariable = {}
-        for t in terms:
-            d1 = cox_design(data, [t])
-            s1 = data[d1.keep]
-            try:
-                f1 = fit_cox(
-                    d1.x,
-                    s1["time_years"].to_numpy(),
-                    s1["event"].to_numpy(),
-                    names=d1.names,
-                    terms=d1.terms,
-                    ties=ties,
-                )
-                univariable[t] = _cox_dict(f1, d1)
-            except ValueError as exc:
-                univariable[t] = {"error": str(exc), "terms": {}}
-    out["univariable"] = univariable
+            out["note"] = None
+            return out
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            reason = str(exc)
+    return {
+        "ties": ties,
+        "n": int(keep.sum()),
+        "events": int(data.loc[keep, "event"].sum()),
+        "n_excluded": int((~keep).sum()),
+        "terms": {},
+        "error": reason,
+        "note": f"not estimable: {reason}",
+    }
+
+
+def cox_section(data: pd.DataFrame, terms: Sequence[str], ties: Ties) -> dict[str, Any]:
+    """Multivariable Cox model of ``terms`` plus a univariable model per term.
+
+    A model that cannot be estimated (no deaths, a term with one level, collinear terms) has
+    empty ``terms`` and a ``note`` saying why."""
+    if not terms:
+        return {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = _fit_cox_terms(data, terms, ties)
+        out["univariable"] = {t: _fit_cox_terms(data, [t], ties) for t in terms}
     return out
 
 
 # --------------------------------------------------------------------- competing risks
 
 
-def _cif_at(curve: Any, years: Sequence[int]) -> dict[str, Any]:
-    est, var = curve.at(np.asarray(years, dtype=float))
+def _cif_at(time_years: Any, status: Any, years: Sequence[int]) -> dict[str, Any]:
+    """Cumulative incidence of local recurrence (status 1; death, status 2, competing) at each
+    time, as cmprsk ``timepoints`` within follow-up.
+
+    After the last follow-up the incidence stays unknown (null) unless the group's last
+    follow-up ended in an event (local recurrence or death) with no one left at risk: the
+    probability of being free of both has reached 0, so the estimate can no longer change and
+    keeps its final value (as S(t) = 0 of a Kaplan-Meier curve that reached 0). The log(-log)
+    CI is undefined where the incidence is 0 or 1 or its variance 0 (null there).
+    """
+    t = np.asarray(time_years, dtype=float)
+    st = np.asarray(status)
+    times = np.asarray(years, dtype=float)
+    max_time = float(t.max()) if t.size else 0.0
+    last = t == max_time
+    complete = bool(t.size) and bool((st[last] != 0).all())
+    if (st == 1).any():
+        curve = cumulative_incidence(t, st).curve(1)
+        est, var = curve.at(times)
+        if complete:
+            final_est, final_var = curve.at(np.array([max_time]))
+            beyond = times > max_time
+            est = np.where(beyond, final_est[0], est)
+            var = np.where(beyond, final_var[0], var)
+    else:
+        inside = (times >= 0) & ((times <= max_time) | complete)
+        est = np.where(inside, 0.0, np.nan)
+        var = np.where(inside, 0.0, np.nan)
     lo, hi = cif_confidence_interval(est, var)
+    defined = (est > 0) & (est < 1) & (var > 0)
     return {
         str(y): {
             "estimate": _f(est[i]),
             "variance": _f(var[i]),
-            "ci95": [_f(lo[i]), _f(hi[i])],
+            "ci95": [_f(lo[i]), _f(hi[i])] if defined[i] else [None, None],
         }
         for i, y in enumerate(years)
     }
@@ -457,15 +557,7 @@ def local_recurrence_section(
     """Crude LR and cumulative incidence (death competing), by subgroup with Gray's test."""
     n = len(data)
     k = int((data["status"] == 1).sum())
-    zero = {str(y): {"estimate": 0.0, "variance": 0.0, "ci95": [0.0, 0.0]} for y in years}
-    at_years = (
-        _cif_at(
-            cumulative_incidence(data["time_years"].to_numpy(), data["status"].to_numpy()).curve(1),
-            years,
-        )
-        if k > 0
-        else zero
-    )
+    at_years = _cif_at(data["time_years"], data["status"], years)
     out: dict[str, Any] = {
         "unit": "perfusion",
         "competing_risk": "death",
@@ -479,35 +571,33 @@ def local_recurrence_section(
         sub, levels = split.known, split.levels
         groups = {}
         for lv, g in split.level_rows():
-            has_lr = bool((g["status"] == 1).any())
             groups[lv] = {
                 "crude": _prop(int((g["status"] == 1).sum()), len(g)),
-                "at_years": _cif_at(
-                    cumulative_incidence(g["time_years"].to_numpy(), g["status"].to_numpy()).curve(
-                        1
-                    ),
-                    years,
-                )
-                if has_lr
-                else {
-                    str(y): {"estimate": 0.0, "variance": 0.0, "ci95": [0.0, 0.0]} for y in years
-                },
+                "at_years": _cif_at(g["time_years"], g["status"], years),
             }
         entry: dict[str, Any] = {"groups": groups, "n_missing": int(data[var].isna().sum())}
-        if len(levels) >= 2 and (sub["status"] == 1).any():
-            res = cumulative_incidence(
-                sub["time_years"].to_numpy(),
-                sub["status"].to_numpy(),
-                split.text.to_numpy(),
-            )
-            gray = res.test(1)
-            entry["gray"] = {
-                "statistic": _f(gray.statistic),
-                "df": int(gray.df),
-                "p": _f(gray.p_value),
-            }
-        else:
-            entry["gray"] = {"statistic": None, "df": None, "p": None}
+        note = _levels_note(levels)
+        if note is None and not (sub["status"] == 1).any():
+            note = "no local recurrence"
+        if note is None:
+            try:
+                res = cumulative_incidence(
+                    sub["time_years"].to_numpy(),
+                    sub["status"].to_numpy(),
+                    split.text.to_numpy(),
+                )
+                gray = res.test(1)
+            except (ValueError, KeyError) as exc:
+                note = str(exc)
+            else:
+                entry["gray"] = {
+                    "statistic": _f(gray.statistic),
+                    "df": int(gray.df),
+                    "p": _f(gray.p_value),
+                    "note": None,
+                }
+        if note is not None:
+            entry["gray"] = _untested(note)
         out["by"][var] = entry
     return out
 
@@ -535,7 +625,9 @@ def limb_salvage_section(frame: pd.DataFrame, years: Sequence[int]) -> dict[str,
 # ----------------------------------------------------------------------------- whole
 
 
-def analyze(frame: pd.DataFrame, options: AnalysisOptions | None = None) -> dict[str, Any]:
+def analyze(
+    frame: pd.DataFrame, options: AnalysisOptions | None = None, *, synthetic: bool = False
+) -> dict[str, Any]:
     """Run the outcome study on a registry frame and return the ``ilpkit.results/1`` dict.
 
     Parameters
@@ -544,6 +636,8 @@ def analyze(frame: pd.DataFrame, options: AnalysisOptions | None = None) -> dict
         One row per perfusion with the Registry CSV v1 columns (dates as datetime64).
     options : AnalysisOptions, optional
         Endpoints, subgroup variables, Cox terms and ties; defaults analyse everything.
+    synthetic : bool
+        The registry is SYNTHETIC (made by ``ilp synth``): copied to ``results["synthetic"]``.
 
     Raises
     ------
@@ -560,7 +654,11 @@ def analyze(frame: pd.DataFrame, options: AnalysisOptions | None = None) -> dict
         )
     check_variables(opts.by, opts.cox)
     os_data = cohort.overall_survival(frame)
-    results: dict[str, Any] = {"schema": SCHEMA, "cohort": cohort_section(frame, os_data)}
+    results: dict[str, Any] = {
+        "schema": SCHEMA,
+        "synthetic": bool(synthetic),
+        "cohort": cohort_section(frame, os_data),
+    }
     if "response" in opts.endpoints:
         results["response"] = response_section(frame, opts.by)
     if "os" in opts.endpoints:

@@ -132,3 +132,13 @@ audit_log = sa.Table(
     sa.Column("entity_key", sa.String(128), nullable=False),
     sa.Column("details", sa.JSON, nullable=False),
 )
+
+registry_info = sa.Table(
+    "registry_info",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(256), nullable=False),
+)
+"""Facts about the registry as a whole, as key/value text: ``synthetic`` = ``yes`` once
+``ilp synth`` has written into it (never removed, so synthetic data keeps its label when real
+rows are imported later), with ``synthetic_seed`` and ``synthetic_patients``."""
