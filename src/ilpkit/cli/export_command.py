@@ -86,7 +86,8 @@ def export_formats(
     coarsen_age: Annotated[
         bool,
         typer.Option(
-            "--coarsen-age", help="With --deidentify: age at perfusion in 5-year bands, no birth date."
+            "--coarsen-age",
+            help="With --deidentify: age at perfusion in 5-year bands, no birth date.",
         ),
     ] = False,
     year_only: Annotated[

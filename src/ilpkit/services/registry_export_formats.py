@@ -115,9 +115,9 @@ def wide_frame(frame: pd.DataFrame) -> pd.DataFrame:
     column once per perfusion in date order (``ilp_date_1``, ``ilp_date_2``, ...)."""
     patient_cols = [c for c in frame.columns if _level(c) == "patient"]
     perfusion_cols = [c for c in frame.columns if _level(c) == "perfusion"]
-    ordered = frame.sort_values(
-        ["patient_id", _date_key(frame)], kind="stable"
-    ).reset_index(drop=True)
+    ordered = frame.sort_values(["patient_id", _date_key(frame)], kind="stable").reset_index(
+        drop=True
+    )
     number = ordered.groupby("patient_id", sort=False).cumcount() + 1
     patients = ordered.loc[number == 1, patient_cols].reset_index(drop=True)
     counts = ordered.groupby("patient_id", sort=False).size()
@@ -160,15 +160,17 @@ def _patients(rows: Iterator[dict[str, Any]]) -> Iterator[tuple[str, list[dict[s
 
 
 def _write(
-    fmt: str, frame: pd.DataFrame, target: Path, per: str, created: datetime,
+    fmt: str,
+    frame: pd.DataFrame,
+    target: Path,
+    per: str,
+    created: datetime,
     identifier_system: str | None,
 ) -> int:
     """Write ``frame`` to ``target`` in ``fmt``; return the number of rows/subjects/bundles."""
     if fmt == "csv":
         specs = [FIELDS_BY_NAME[name] for name in frame.columns]
-        text_rows = (
-            {s.name: s.format(row[s.name]) for s in specs} for row in frame_rows(frame)
-        )
+        text_rows = ({s.name: s.format(row[s.name]) for s in specs} for row in frame_rows(frame))
         with target.open("w", encoding="utf-8", newline="") as out:
             return write_registry_csv(text_rows, out)
     if fmt in TABLE_FORMATS:

@@ -15,11 +15,15 @@ MCODE = "http://hl7.org/fhir/us/mcode/StructureDefinition/"
 
 
 def _bundles(folder):
-    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))}
+    return {
+        p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))
+    }
 
 
 def _of(bundle, resource_type):
-    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == resource_type]
+    return [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == resource_type
+    ]
 
 
 def test_every_resource_parses_with_fhir_resources(registry, out_dir):
@@ -82,7 +86,9 @@ def test_content_codes_and_profiles(sqlite_registry, out_dir):
     assert [p["performedDateTime"] for p in ilps] == ["2001-03-14", "2003-02-01"]
     assert all(p["code"] == {"text": p["code"]["text"]} for p in ilps)  # text only, no code
     drugs = _of(one, "MedicationAdministration")
-    assert sorted((d["medicationCodeableConcept"]["text"], d["dosage"]["dose"]["value"]) for d in drugs) == [
+    assert sorted(
+        (d["medicationCodeableConcept"]["text"], d["dosage"]["dose"]["value"]) for d in drugs
+    ) == [
         ("Melphalan", 80.0),
         ("Melphalan", 80.0),
         ("Tasonermin (TNF-alpha-1a)", 3.0),
@@ -101,7 +107,9 @@ def test_content_codes_and_profiles(sqlite_registry, out_dir):
     (condition,) = _of(three, "Condition")
     assert condition["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] == "8832/1"
     amputations = [
-        p for p in _of(three, "Procedure") if p["code"].get("coding", [{}])[0].get("code") == "81723002"
+        p
+        for p in _of(three, "Procedure")
+        if p["code"].get("coding", [{}])[0].get("code") == "81723002"
     ]
     assert [a["performedDateTime"] for a in amputations] == ["2001-01-10"]
     two = bundles["SYN-0002"]

@@ -25,9 +25,7 @@ def _items(subject, event_oid: str, repeat: str | None = None) -> dict[str, str]
     if repeat is not None:
         query = f"odm:StudyEventData[@StudyEventOID='{event_oid}'][@StudyEventRepeatKey='{repeat}']"
     (event,) = subject.xpath(query, namespaces=NS)
-    return {
-        i.get("ItemOID"): i.get("Value") for i in event.xpath(".//odm:ItemData", namespaces=NS)
-    }
+    return {i.get("ItemOID"): i.get("Value") for i in event.xpath(".//odm:ItemData", namespaces=NS)}
 
 
 def test_odm_is_valid_against_the_official_schema(registry, out_dir, schema):

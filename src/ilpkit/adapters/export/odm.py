@@ -168,7 +168,11 @@ def metadata_element(study_name: str, created: datetime) -> Any:
     se = _e(mdv, "StudyEventDef", OID="SE.PATIENT", Name="Patient", Repeating="No", Type="Common")
     _e(se, "FormRef", FormOID="F.PATIENT", Mandatory="Yes")
     se = _e(
-        mdv, "StudyEventDef", OID="SE.PERFUSION", Name="Perfusion", Repeating="Yes",
+        mdv,
+        "StudyEventDef",
+        OID="SE.PERFUSION",
+        Name="Perfusion",
+        Repeating="Yes",
         Type="Scheduled",
     )
     _e(se, "FormRef", FormOID="F.PERFUSION", Mandatory="Yes")
@@ -196,7 +200,9 @@ def metadata_element(study_name: str, created: datetime) -> Any:
             values = spec.choices if spec.kind == "choice" else ("yes", "no")
             attrs["Length"] = str(max(len(v) for v in values))
         item = _e(mdv, "ItemDef", **attrs)
-        _text(item, "Description", spec.description + (f" {spec.reason()}" if spec.reason() else ""))
+        _text(
+            item, "Description", spec.description + (f" {spec.reason()}" if spec.reason() else "")
+        )
         _text(item, "Question", meta.label)
         if meta.unit in _UNIT_OIDS:
             _e(item, "MeasurementUnitRef", MeasurementUnitOID=_UNIT_OIDS[meta.unit])
@@ -239,7 +245,9 @@ def subject_element(patient_id: str, rows: Sequence[dict[str, Any]]) -> Any:
     form = _e(event, "FormData", FormOID="F.PATIENT")
     _item_group(form, PATIENT_GROUP, rows[0])
     for k, row in enumerate(rows, start=1):
-        event = _e(subject, "StudyEventData", StudyEventOID="SE.PERFUSION", StudyEventRepeatKey=str(k))
+        event = _e(
+            subject, "StudyEventData", StudyEventOID="SE.PERFUSION", StudyEventRepeatKey=str(k)
+        )
         form = _e(event, "FormData", FormOID="F.PERFUSION")
         for group in PERFUSION_GROUPS:
             _item_group(form, group, row)

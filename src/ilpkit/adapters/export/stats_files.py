@@ -20,7 +20,7 @@ from ilpkit.adapters.export.columns import ColumnMeta, age_band_label
 
 StatsFormat = Literal["sav", "dta", "xpt", "parquet"]
 
-YES_NO_LABELS = {0: "no", 1: "yes"}
+YES_NO_LABELS: dict[int | float, str] = {0: "no", 1: "yes"}
 LABEL_LIMITS = {"sav": 256, "dta": 80, "xpt": 40, "parquet": 10_000}
 """Longest variable label each format holds (Stata: 80 characters; SAS transport: 40)."""
 FILE_LABEL = "ilpkit TM-ILP registry export"
@@ -54,13 +54,15 @@ def _present(col: pd.Series) -> np.ndarray[Any, Any]:
     return np.asarray(col.notna().to_numpy(), dtype=bool)
 
 
-def _coded(col: pd.Series, meta: ColumnMeta) -> tuple[np.ndarray[Any, Any], dict[int, str]]:
+def _coded(col: pd.Series, meta: ColumnMeta) -> tuple[np.ndarray[Any, Any], dict[int | float, str]]:
     """Whole-number codes (float, NaN when missing) and their value labels."""
     present = _present(col)
     out = np.full(len(col), np.nan)
     if meta.kind == "choice":
         codes = {value: i for i, (value, _) in enumerate(meta.choices, start=1)}
-        labels = {i: label for i, (_, label) in enumerate(meta.choices, start=1)}
+        labels: dict[int | float, str] = {
+            i: label for i, (_, label) in enumerate(meta.choices, start=1)
+        }
         out[present] = [codes[str(v)] for v in col[present]]
         return out, labels
     if meta.kind == "yes/no":
@@ -85,10 +87,10 @@ def _text(col: pd.Series) -> np.ndarray[Any, Any]:
 
 def readstat_frame(
     frame: pd.DataFrame, columns: Sequence[ColumnMeta], fmt: StatsFormat
-) -> tuple[pd.DataFrame, dict[str, dict[int, str]]]:
+) -> tuple[pd.DataFrame, dict[str, dict[int | float, str]]]:
     """The frame converted for pyreadstat, and the value labels of its coded columns."""
     data: dict[str, Any] = {}
-    value_labels: dict[str, dict[int, str]] = {}
+    value_labels: dict[str, dict[int | float, str]] = {}
     for meta in columns:
         col = frame[meta.name]
         if meta.kind == "date":
@@ -132,7 +134,7 @@ def write_readstat(
     import pyreadstat
 
     data, value_labels = readstat_frame(frame, columns, fmt)
-    labels = {m.name: _label(m, fmt) for m in columns}
+    labels: dict[str, str | None] = {m.name: _label(m, fmt) for m in columns}
     if fmt == "sav":
         pyreadstat.write_sav(
             data,
@@ -185,7 +187,9 @@ def write_parquet(frame: pd.DataFrame, columns: Sequence[ColumnMeta], path: Path
         elif meta.kind == "yes/no":
             array = pa.array([bool(v) if p else None for v, p in zip(col, present, strict=True)])
         elif meta.kind == "age_band":
-            bands = [age_band_label(int(v)) if p else None for v, p in zip(col, present, strict=True)]
+            bands = [
+                age_band_label(int(v)) if p else None for v, p in zip(col, present, strict=True)
+            ]
             array = pa.array(pd.Categorical(bands)).cast(pa.dictionary(pa.int8(), pa.string()))
         elif meta.kind in ("integer", "year"):
             array = pa.array(pd.array(col, dtype="Int64"), type=pa.int64())
