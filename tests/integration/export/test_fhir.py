@@ -117,3 +117,12 @@ def test_content_codes_and_profiles(sqlite_registry, out_dir):
     assert patient["deceasedDateTime"] == "2006-01-09"
     (condition,) = _of(two, "Condition")
     assert condition["bodySite"][0]["coding"][0]["code"] == "53120007"  # upper limb
+
+
+def test_fast_uuid5_equals_the_standard_library():
+    import uuid
+
+    from ilpkit.adapters.export import fhir
+
+    for name in ("SYN-0001/patient", "P0123abcd/ilp/2", "é/condition/other/leg"):
+        assert fhir.uuid5(name) == str(uuid.uuid5(fhir._NAMESPACE, name))

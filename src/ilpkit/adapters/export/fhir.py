@@ -16,6 +16,7 @@ plain JSON-ready dicts for speed; the tests parse every resource with ``fhir.res
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -39,6 +40,7 @@ DEFAULT_IDENTIFIER_SYSTEM = "urn:ilpkit:patient-id"
 
 _NAMESPACE = uuid.UUID("5b3f0e52-8d0a-4a8e-9d3e-6f0a3c2b9e11")
 """Namespace of the resource UUIDs (uuid5 of patient id and resource role): re-exports agree."""
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 
 HISTOLOGY_ICD_O_3: dict[Histology, tuple[str, str]] = {
     Histology.LEIOMYOSARCOMA: ("8890/3", "Leiomyosarcoma, NOS"),
@@ -105,6 +107,16 @@ TEXT_ONLY: tuple[tuple[str, str], ...] = (
 """Concepts sent as text only: no code for them could be verified."""
 
 
+def uuid5(name: str) -> str:
+    """``str(uuid.uuid5(_NAMESPACE, name))`` without building UUID objects (RFC 4122, 4.3:
+    SHA-1 of namespace and name, version 5, RFC 4122 variant); a test checks the equality."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8")).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def _coding(system: str, code: str, display: str) -> dict[str, Any]:
     return {"system": system, "code": code, "display": display}
 
@@ -132,7 +144,7 @@ class _Bundle:
         self.entries: list[dict[str, Any]] = []
 
     def url(self, role: str) -> str:
-        return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{self.patient_id}/{role}')}"
+        return f"urn:uuid:{uuid5(f'{self.patient_id}/{role}')}"
 
     def add(self, role: str, resource: dict[str, Any], if_none_exist: str | None = None) -> str:
         full_url = self.url(role)
@@ -379,5 +391,4 @@ def _status(
 
 def write_bundle(bundle: dict[str, Any], path: Path) -> None:
     """Write one Bundle as compact UTF-8 JSON."""
-    with path.open("w", encoding="utf-8") as out:
-        json.dump(bundle, out, ensure_ascii=False, separators=(",", ":"))
+    path.write_bytes(json.dumps(bundle, ensure_ascii=False, separators=(",", ":")).encode())

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
@@ -225,33 +226,49 @@ def metadata_element(study_name: str, created: datetime) -> Any:
     return study
 
 
-def _value(name: str, value: object) -> str:
-    return FIELDS_BY_NAME[name].format(value)
+_FORMATTERS = {f.name: f.format for f in FIELDS}
+_ITEM_OIDS = {f.name: _item_oid(f.name) for f in FIELDS}
+_GROUP_OPEN = {
+    g.oid: f'<ItemGroupData ItemGroupOID="{g.oid}">' for g in (PATIENT_GROUP, *PERFUSION_GROUPS)
+}
+_ATTR_ESCAPES = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
 
 
-def _item_group(parent: Any, group: ItemGroup, row: dict[str, Any]) -> None:
-    ig = _e(parent, "ItemGroupData", ItemGroupOID=group.oid)
+def _item_group(parts: list[str], group: ItemGroup, row: dict[str, Any]) -> None:
+    parts.append(_GROUP_OPEN[group.oid])
     for name in group.fields:
-        value = row.get(name)
-        if value is None:
-            continue
-        _e(ig, "ItemData", ItemOID=_item_oid(name), Value=_value(name, value))
+        value = row[name]
+        if value is not None:
+            text = escape(_FORMATTERS[name](value), _ATTR_ESCAPES)
+            parts.append(f'<ItemData ItemOID="{_ITEM_OIDS[name]}" Value="{text}"/>')
+    parts.append("</ItemGroupData>")
+
+
+def subject_xml(patient_id: str, rows: Sequence[dict[str, Any]]) -> str:
+    """``SubjectData`` of one patient as XML text: the patient event, then one event per
+    perfusion (values escaped for XML attributes)."""
+    parts = [
+        f'<SubjectData xmlns="{ODM_NS}" SubjectKey="{escape(patient_id, _ATTR_ESCAPES)}">',
+        '<StudyEventData StudyEventOID="SE.PATIENT"><FormData FormOID="F.PATIENT">',
+    ]
+    _item_group(parts, PATIENT_GROUP, rows[0])
+    parts.append("</FormData></StudyEventData>")
+    for k, row in enumerate(rows, start=1):
+        parts.append(
+            f'<StudyEventData StudyEventOID="SE.PERFUSION" StudyEventRepeatKey="{k}">'
+            '<FormData FormOID="F.PERFUSION">'
+        )
+        for group in PERFUSION_GROUPS:
+            _item_group(parts, group, row)
+        parts.append("</FormData></StudyEventData>")
+    parts.append("</SubjectData>")
+    return "".join(parts)
 
 
 def subject_element(patient_id: str, rows: Sequence[dict[str, Any]]) -> Any:
-    """``SubjectData`` of one patient: the patient event, then one event per perfusion."""
-    subject = etree.Element(f"{{{ODM_NS}}}SubjectData", SubjectKey=patient_id, nsmap={None: ODM_NS})
-    event = _e(subject, "StudyEventData", StudyEventOID="SE.PATIENT")
-    form = _e(event, "FormData", FormOID="F.PATIENT")
-    _item_group(form, PATIENT_GROUP, rows[0])
-    for k, row in enumerate(rows, start=1):
-        event = _e(
-            subject, "StudyEventData", StudyEventOID="SE.PERFUSION", StudyEventRepeatKey=str(k)
-        )
-        form = _e(event, "FormData", FormOID="F.PERFUSION")
-        for group in PERFUSION_GROUPS:
-            _item_group(form, group, row)
-    return subject
+    """``SubjectData`` of one patient as an lxml element (parsed from :func:`subject_xml`,
+    which is several times faster than building it element by element)."""
+    return etree.fromstring(subject_xml(patient_id, rows))
 
 
 def write_odm(
