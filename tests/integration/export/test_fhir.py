@@ -126,3 +126,23 @@ def test_fast_uuid5_equals_the_standard_library():
 
     for name in ("SYN-0001/patient", "P0123abcd/ilp/2", "é/condition/other/leg"):
         assert fhir.uuid5(name) == str(uuid.uuid5(fhir._NAMESPACE, name))
+
+
+def test_deidentified_bundles_carry_only_the_pseudonym(sqlite_registry, out_dir):
+    from ilpkit.services.deidentify import DeidentifyOptions, pseudonym
+
+    key = b"fhir-test-key-0123456789"
+    folder = out_dir / "fhir"
+    export_registry_as(sqlite_registry, folder, "fhir", "tester", deidentify=DeidentifyOptions(key))
+    expected = {pseudonym(key, f"SYN-000{i}") for i in (1, 2, 3)}
+    bundles = _bundles(folder)
+    assert set(bundles) == expected | {"manifest"}
+    for name in expected:
+        text = json.dumps(bundles[name])
+        assert "SYN-000" not in text
+        (patient,) = _of(bundles[name], "Patient")
+        assert patient["identifier"][0]["value"] == name
+        Bundle.model_validate(bundles[name])
+    one = bundles[pseudonym(key, "SYN-0001")]
+    (patient,) = _of(one, "Patient")
+    assert patient["birthDate"] < "1950-05-17"  # shifted into the past

@@ -85,3 +85,17 @@ def test_the_schema_check_catches_a_broken_file(sqlite_registry, out_dir, schema
     (item,) = doc.xpath("//odm:ItemDef[@OID='IT.TNF_MG']", namespaces=NS)
     del item.attrib["DataType"]
     assert not schema.validate(doc)
+
+
+def test_deidentified_odm_is_valid_and_pseudonymous(sqlite_registry, out_dir, schema):
+    from ilpkit.services.deidentify import DeidentifyOptions, pseudonym
+
+    key = b"odm-test-key-0123456789"
+    path = out_dir / "shared.xml"
+    export_registry_as(sqlite_registry, path, "odm", "tester", deidentify=DeidentifyOptions(key))
+    doc = etree.parse(str(path))
+    assert schema.validate(doc), schema.error_log
+    keys = doc.xpath("//odm:SubjectData/@SubjectKey", namespaces=NS)
+    assert sorted(keys) == sorted(pseudonym(key, f"SYN-000{i}") for i in (1, 2, 3))
+    assert b"SYN-000" not in path.read_bytes()
+    assert (out_dir / "shared.xml.manifest.json").exists()
