@@ -61,7 +61,8 @@ def test_spss_and_stata_labels_codes_and_dates(registry, out_dir, fmt):
     # grade coded by its own number
     assert [None if math.isnan(g) else int(g) for g in frame["grade"]] == [2, 2, None, 3]
     # variable labels
-    assert meta.column_names_to_labels["melphalan_mg"] == "Total melphalan dose in mg (mg)"
+    assert meta.column_names_to_labels["melphalan_mg"] == "Total melphalan dose in mg"
+    assert meta.column_names_to_labels["limb_volume_l"] == "Perfused limb volume in litres (L)"
     assert meta.column_names_to_labels["ilp_date"] == "Date of the isolated limb perfusion"
 
 
@@ -77,7 +78,8 @@ def test_sas_transport_text_values_and_dates(registry, out_dir):
     assert list(frame["histology"])[2] == "synovial_sarcoma"
     assert frame["amputation_date"][3] == date(2001, 1, 10)
     assert meta.original_variable_types["ilp_date"].startswith("DATE")
-    assert meta.column_names_to_labels["tnf_mg"] == "TNF-alpha (tasonermin) dose in mg (mg)"
+    assert meta.column_names_to_labels["tnf_mg"] == "TNF-alpha (tasonermin) dose in mg"
+    assert meta.column_names_to_labels["max_tissue_temp_c"].isascii()
 
 
 def test_parquet_types_and_labels(registry, out_dir):

@@ -39,9 +39,13 @@ _MEASURE = {
 
 
 def _label(meta: ColumnMeta, fmt: str) -> str:
-    text = meta.label + (f" ({meta.unit})" if meta.unit and meta.kind == "number" else "")
-    limit = LABEL_LIMITS[fmt]
-    return text[:limit]
+    """The variable label: the column's label, its unit when the label does not name it, in
+    plain ASCII for the unit (SAS transport files are not Unicode), cut to the format's limit."""
+    text = meta.label
+    unit = meta.unit.replace("°C", "degrees C")
+    if meta.kind == "number" and unit and not text.endswith(f" {unit}") and unit not in text:
+        text += f" ({unit})"
+    return text[: LABEL_LIMITS[fmt]]
 
 
 def _dates(col: pd.Series) -> np.ndarray[Any, Any]:
