@@ -3,6 +3,8 @@ behind on failure, clear refusals."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 import sqlalchemy as sa
 
@@ -11,6 +13,7 @@ from ilpkit.services.deidentify import DeidentifyOptions
 from ilpkit.services.registry_export_formats import ExportError, export_registry_as
 
 KEY = b"0123456789abcdef0123456789abcdef"
+TODAY = date(2026, 11, 27)
 
 
 def audit_rows(url: str) -> list[tuple]:
@@ -105,3 +108,23 @@ def test_empty_registry_is_refused(sqlite_url, out_dir):
     with pytest.raises(ExportError, match="no perfusions"):
         export_registry_as(sqlite_url, out_dir / "x.sav", "sav", "tester")
     assert list(out_dir.iterdir()) == []
+
+
+def test_csv_cells_that_look_like_formulas_are_neutralised(
+    sqlite_url, out_dir, row_factory, csv_file
+):
+    """A centre code may start with '-', which a spreadsheet reads as a formula: the exported
+    cell gets a leading apostrophe, and importing the file gives the same values back."""
+    from ilpkit.services.registry_import import import_registry
+
+    import_registry(csv_file([row_factory(center="-5", patient_id="-A1")]), sqlite_url, TODAY, "t")
+    path = out_dir / "registry.csv"
+    export_registry_as(sqlite_url, path, "csv", "tester")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[1].startswith("'-A1,'-5,F,1950-05-17,")
+    copy = f"sqlite:///{out_dir / 'copy.sqlite3'}"
+    report = import_registry(path, copy, TODAY, "tester")
+    assert report.perfusions_created == 1
+    again = out_dir / "again.csv"
+    export_registry_as(copy, again, "csv", "tester")
+    assert again.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
