@@ -43,6 +43,7 @@ MAX_SHIFT_DAYS = 1095
 PSEUDONYM_HEX_DIGITS = 32
 
 DATE_COLUMNS = tuple(f.name for f in FIELDS if f.kind == "date")
+_AGE_COLUMN = "__age_years"
 
 
 class DeidentifyError(ValueError):
@@ -166,6 +167,9 @@ def deidentify_frame(
         What was removed, replaced, shifted and coarsened.
     """
     out = frame.copy()
+    # ages from the true dates: a shift keeps the days between birth and perfusion, but the
+    # calendar age can differ by a day across 29 February
+    out[_AGE_COLUMN] = _age_years(out["birth_date"], out["ilp_date"])
     ids = out["patient_id"].astype(str)
     unique = pd.unique(ids)
     names = {pid: pseudonym(options.key, pid) for pid in unique}
@@ -209,8 +213,9 @@ def deidentify_frame(
         "kept": [f.name for f in FIELDS if f.name not in ("patient_id", *DATE_COLUMNS)],
         "key_fingerprint": key_fingerprint(options.key),
     }
+    ages = out.pop(_AGE_COLUMN)
     if options.coarsened:
-        out = coarsen(out, options.coarsen_age, options.year_only)
+        out = coarsen(out, options.coarsen_age, options.year_only, ages)
         if options.coarsen_age:
             manifest["coarsened"]["birth_date"] = (
                 f"removed; age at each perfusion given in {AGE_BAND_YEARS}-year bands "
@@ -223,11 +228,20 @@ def deidentify_frame(
     return out, manifest
 
 
-def coarsen(frame: pd.DataFrame, coarsen_age: bool, year_only: bool) -> pd.DataFrame:
-    """Age in 5-year bands instead of the birth date; dates reduced to their year."""
+def coarsen(
+    frame: pd.DataFrame,
+    coarsen_age: bool,
+    year_only: bool,
+    age_years: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Age in 5-year bands instead of the birth date; dates reduced to their year.
+
+    ``age_years`` (completed years at each perfusion, aligned with ``frame``) defaults to the
+    age computed from the frame's own dates.
+    """
     out = frame.copy()
     if coarsen_age:
-        age = _age_years(out["birth_date"], out["ilp_date"])
+        age = _age_years(out["birth_date"], out["ilp_date"]) if age_years is None else age_years
         band = (age // AGE_BAND_YEARS) * AGE_BAND_YEARS
         position = list(out.columns).index("birth_date")
         out = out.drop(columns=["birth_date"])

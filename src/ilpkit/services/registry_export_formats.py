@@ -90,10 +90,10 @@ def _check_request(
             else "Registry CSV v1 has one row per perfusion; use --per patient with "
             + ", ".join(TABLE_FORMATS)
         )
-    if deidentify is not None and deidentify.coarsened and fmt not in TABLE_FORMATS:
+    if deidentify is not None and deidentify.coarsened and fmt == "csv":
         raise ExportError(
-            f"coarsening (--coarsen-age, --year-only) is available for {', '.join(TABLE_FORMATS)}; "
-            f"{FORMAT_NAMES[fmt]} needs full dates"
+            "Registry CSV v1 needs full dates, so coarsening (--coarsen-age, --year-only) is "
+            "not available for csv; use sav, dta, xpt, parquet, odm or fhir"
         )
     if not path.parent.is_dir():
         raise ExportError(f"the folder {path.parent} does not exist; nothing was written")
@@ -185,10 +185,15 @@ def _write(
         else:
             write_readstat(table, columns, target, fmt)  # type: ignore[arg-type]
         return len(table)
+    age_band = "age_band" in frame.columns
+    year_only = any(str(c).endswith("_year") for c in frame.columns)
+    if year_only:  # ODM and FHIR keep the field names and write years as partial dates
+        frame = frame.rename(columns=lambda c: str(c).removesuffix("_year"))
     if fmt == "odm":
-        from ilpkit.adapters.export.odm import write_odm
+        from ilpkit.adapters.export.odm import layout, write_odm
 
-        return write_odm(_patients(frame_rows(frame)), target, created)
+        lay = layout(age_band=age_band, year_only=year_only)
+        return write_odm(_patients(frame_rows(frame)), target, created, lay=lay)
     from ilpkit.adapters.export.fhir import DEFAULT_IDENTIFIER_SYSTEM, patient_bundle, write_bundle
 
     target.mkdir()

@@ -94,7 +94,7 @@ def test_failed_audit_insert_publishes_nothing(sqlite_registry, out_dir, monkeyp
         ("csv", {"per": "patient"}, "one row per perfusion"),
         ("odm", {"per": "patient"}, "already group"),
         ("csv", {"deidentify": DeidentifyOptions(KEY, coarsen_age=True)}, "needs full dates"),
-        ("fhir", {"deidentify": DeidentifyOptions(KEY, year_only=True)}, "needs full dates"),
+        ("csv", {"deidentify": DeidentifyOptions(KEY, year_only=True)}, "needs full dates"),
         ("xls", {}, "not an export format"),
     ],
 )

@@ -146,3 +146,22 @@ def test_deidentified_bundles_carry_only_the_pseudonym(sqlite_registry, out_dir)
     one = bundles[pseudonym(key, "SYN-0001")]
     (patient,) = _of(one, "Patient")
     assert patient["birthDate"] < "1950-05-17"  # shifted into the past
+
+
+def test_coarsened_bundles_have_years_and_no_birth_date(sqlite_registry, out_dir):
+    from ilpkit.services.deidentify import DeidentifyOptions
+
+    options = DeidentifyOptions(b"fhir-test-key-0123456789", coarsen_age=True, year_only=True)
+    folder = out_dir / "fhir"
+    export_registry_as(sqlite_registry, folder, "fhir", "tester", deidentify=options)
+    bundles = {k: v for k, v in _bundles(folder).items() if k != "manifest"}
+    assert len(bundles) == 3
+    for bundle in bundles.values():
+        for entry in bundle["entry"]:
+            resource = entry["resource"]
+            get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+        (patient,) = _of(bundle, "Patient")
+        assert "birthDate" not in patient
+        for procedure in _of(bundle, "Procedure"):
+            year = procedure["performedDateTime"]
+            assert len(year) == 4 and year.isdigit()

@@ -99,3 +99,22 @@ def test_deidentified_odm_is_valid_and_pseudonymous(sqlite_registry, out_dir, sc
     assert sorted(keys) == sorted(pseudonym(key, f"SYN-000{i}") for i in (1, 2, 3))
     assert b"SYN-000" not in path.read_bytes()
     assert (out_dir / "shared.xml.manifest.json").exists()
+
+
+def test_coarsened_odm_is_valid_with_years_and_age_bands(sqlite_registry, out_dir, schema):
+    from ilpkit.services.deidentify import DeidentifyOptions
+
+    options = DeidentifyOptions(b"odm-test-key-0123456789", coarsen_age=True, year_only=True)
+    path = out_dir / "coarse.xml"
+    export_registry_as(sqlite_registry, path, "odm", "tester", deidentify=options)
+    doc = etree.parse(str(path))
+    assert schema.validate(doc), schema.error_log
+    assert not doc.xpath("//odm:ItemDef[@OID='IT.BIRTH_DATE']", namespaces=NS)
+    assert not doc.xpath("//odm:ItemData[@ItemOID='IT.BIRTH_DATE']", namespaces=NS)
+    (ilp_type,) = doc.xpath("//odm:ItemDef[@OID='IT.ILP_DATE']/@DataType", namespaces=NS)
+    assert ilp_type == "partialDate"
+    years = doc.xpath("//odm:ItemData[@ItemOID='IT.ILP_DATE']/@Value", namespaces=NS)
+    assert len(years) == 4 and all(len(y) == 4 and y.isdigit() for y in years)
+    bands = doc.xpath("//odm:ItemData[@ItemOID='IT.AGE_BAND']/@Value", namespaces=NS)
+    # ages at perfusion: 50 and 52 (SYN-0001), 40 (SYN-0002), 60 (SYN-0003): unchanged by shifts
+    assert sorted(int(b) for b in bands) == [40, 50, 50, 60]

@@ -129,3 +129,25 @@ def test_key_is_required_and_long_enough(tmp_path):
         read_key(tmp_path / "missing.txt", {})
     with pytest.raises(DeidentifyError):
         DeidentifyOptions(b"short")
+
+
+def test_age_band_comes_from_the_true_dates_not_the_shifted_ones():
+    """Dates chosen so that the shifted birth date is 29 February 1960 and the shifted perfusion
+    28 February 2005: by the calendar that is 44 years, yet the true age is 45 (birth and
+    perfusion fall on the same day of the year for every shift of 1 to 1,095 days)."""
+    from datetime import timedelta
+
+    days = shift_days(KEY, "LEAP-1")
+    birth = date(1960, 2, 29) + timedelta(days=days)
+    ilp_date = date(2005, 2, 28) + timedelta(days=days)
+    assert (birth.month, birth.day) == (ilp_date.month, ilp_date.day)  # true age exactly 45
+    frame = _frame().iloc[[2]].copy()
+    frame["patient_id"] = "LEAP-1"
+    frame["birth_date"] = pd.Timestamp(birth)
+    frame["ilp_date"] = pd.Timestamp(ilp_date)
+    frame["death_date"] = pd.NaT
+    frame["last_followup_date"] = pd.Timestamp(ilp_date)
+    frame["amputation_date"] = pd.NaT
+    out, _ = deidentify_frame(frame, DeidentifyOptions(KEY, coarsen_age=True), TODAY)
+    assert list(out["age_band"]) == [45]
+    assert out["ilp_date"][0] == pd.Timestamp(2005, 2, 28)

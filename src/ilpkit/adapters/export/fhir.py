@@ -137,8 +137,13 @@ def _mg(value: float) -> dict[str, Any]:
     return {"value": value, "unit": "mg", "system": UCUM, "code": "mg"}
 
 
-def _iso(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
+def _iso(value: date | int | None) -> str | None:
+    """A FHIR date: ``YYYY-MM-DD``, or ``YYYY`` for a year (a coarsened export)."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return f"{value:04d}"
+    return value.isoformat()
 
 
 class _Bundle:
@@ -203,8 +208,9 @@ def patient_bundle(
             }
         ],
         "gender": {"M": "male", "F": "female"}[str(first["sex"])],
-        "birthDate": _iso(first["birth_date"]),
     }
+    if first.get("birth_date") is not None:  # left out by age coarsening
+        patient["birthDate"] = _iso(first["birth_date"])
     if first["death_date"] is not None:
         patient["deceasedDateTime"] = _iso(first["death_date"])
     else:

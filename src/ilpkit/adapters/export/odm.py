@@ -10,7 +10,7 @@ that schema. Written with lxml, streaming one subject at a time so that memory s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 from lxml import etree
 
 from ilpkit import __version__
-from ilpkit.adapters.export.columns import ColumnMeta, field_meta
+from ilpkit.adapters.export.columns import ColumnMeta, column_meta, field_meta
 from ilpkit.domain.fields import FIELDS, FIELDS_BY_NAME, FORMAT_NAME
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
@@ -107,6 +107,53 @@ PERFUSION_GROUPS = (
 )
 
 
+AGE_BAND = "age_band"
+"""Item of a coarsened export: age at the perfusion, 5-year band (lower bound)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The item groups of one export and how its dates are written.
+
+    Attributes
+    ----------
+    patient : ItemGroup
+    perfusion : tuple of ItemGroup
+    year_only : bool
+        Dates are years only (``partialDate`` items).
+    """
+
+    patient: ItemGroup
+    perfusion: tuple[ItemGroup, ...]
+    year_only: bool = False
+
+    @property
+    def groups(self) -> tuple[ItemGroup, ...]:
+        """Every item group, patient first."""
+        return (self.patient, *self.perfusion)
+
+
+def layout(age_band: bool = False, year_only: bool = False) -> Layout:
+    """The layout of a full export, or of a coarsened one: with ``age_band`` the birth date is
+    left out and the perfusion group holds the age band; with ``year_only`` dates are years."""
+    if not age_band:
+        return Layout(PATIENT_GROUP, PERFUSION_GROUPS, year_only)
+    patient = ItemGroup(
+        PATIENT_GROUP.oid,
+        PATIENT_GROUP.name,
+        tuple(f for f in PATIENT_GROUP.fields if f != "birth_date"),
+    )
+    first = PERFUSION_GROUPS[0]
+    perfusion = (
+        ItemGroup(first.oid, first.name, (first.fields[0], AGE_BAND, *first.fields[1:])),
+        *PERFUSION_GROUPS[1:],
+    )
+    return Layout(patient, perfusion, year_only)
+
+
+FULL_LAYOUT = layout()
+
+
 def _e(parent: Any, tag: str, **attrs: str) -> Any:
     return etree.SubElement(parent, f"{{{ODM_NS}}}{tag}", {k: v for k, v in attrs.items()})
 
@@ -148,7 +195,7 @@ def _range_checks(item: Any, meta: ColumnMeta) -> None:
         _text(check, "ErrorMessage", f"must be {rng.describe()}: {rng.reason} ({rng.source})")
 
 
-def metadata_element(study_name: str, created: datetime) -> Any:
+def metadata_element(study_name: str, created: datetime, lay: Layout = FULL_LAYOUT) -> Any:
     """The ``Study`` element: global variables, units and the metadata version."""
     study = etree.Element(f"{{{ODM_NS}}}Study", OID=STUDY_OID, nsmap={None: ODM_NS})
     gv = _e(study, "GlobalVariables")
@@ -178,32 +225,50 @@ def metadata_element(study_name: str, created: datetime) -> Any:
     )
     _e(se, "FormRef", FormOID="F.PERFUSION", Mandatory="Yes")
     form = _e(mdv, "FormDef", OID="F.PATIENT", Name="Patient", Repeating="No")
-    _e(form, "ItemGroupRef", ItemGroupOID=PATIENT_GROUP.oid, Mandatory="Yes")
+    _e(form, "ItemGroupRef", ItemGroupOID=lay.patient.oid, Mandatory="Yes")
     form = _e(mdv, "FormDef", OID="F.PERFUSION", Name="Perfusion", Repeating="No")
-    for group in PERFUSION_GROUPS:
+    for group in lay.perfusion:
         _e(form, "ItemGroupRef", ItemGroupOID=group.oid, Mandatory="Yes")
-    for group in (PATIENT_GROUP, *PERFUSION_GROUPS):
+    names = set()
+    for group in lay.groups:
         ig = _e(mdv, "ItemGroupDef", OID=group.oid, Name=group.name, Repeating="No")
         for order, name in enumerate(group.fields, start=1):
+            names.add(name)
+            spec_or_none = FIELDS_BY_NAME.get(name)
             _e(
                 ig,
                 "ItemRef",
                 ItemOID=_item_oid(name),
                 OrderNumber=str(order),
-                Mandatory="Yes" if FIELDS_BY_NAME[name].required else "No",
+                Mandatory="Yes" if spec_or_none is not None and spec_or_none.required else "No",
             )
+    if AGE_BAND in names:
+        item = _e(mdv, "ItemDef", OID=_item_oid(AGE_BAND), Name=AGE_BAND, DataType="integer")
+        _text(
+            item,
+            "Description",
+            "Age at the perfusion in completed years, in 5-year bands, written as the lower "
+            "bound of the band (60 = 60 to 64 years); the birth date is not exported.",
+        )
+        _text(item, "Question", column_meta(AGE_BAND).label)
     for spec in FIELDS:
+        if spec.name not in names:
+            continue
         meta = field_meta(spec.name)
-        attrs = {"OID": _item_oid(spec.name), "Name": spec.name, "DataType": _DATA_TYPES[spec.kind]}
+        data_type = _DATA_TYPES[spec.kind]
+        if spec.kind == "date" and lay.year_only:
+            data_type = "partialDate"
+        attrs = {"OID": _item_oid(spec.name), "Name": spec.name, "DataType": data_type}
         if spec.kind in ("identifier", "code"):
             attrs["Length"] = "32" if spec.name == "center" else "64"
         elif spec.kind in ("choice", "yes/no"):
             values = spec.choices if spec.kind == "choice" else ("yes", "no")
             attrs["Length"] = str(max(len(v) for v in values))
         item = _e(mdv, "ItemDef", **attrs)
-        _text(
-            item, "Description", spec.description + (f" {spec.reason()}" if spec.reason() else "")
-        )
+        description = spec.description + (f" {spec.reason()}" if spec.reason() else "")
+        if spec.kind == "date" and lay.year_only:
+            description += " Coarsened: the year only."
+        _text(item, "Description", description)
         _text(item, "Question", meta.label)
         if meta.unit in _UNIT_OIDS:
             _e(item, "MeasurementUnitRef", MeasurementUnitOID=_UNIT_OIDS[meta.unit])
@@ -226,8 +291,9 @@ def metadata_element(study_name: str, created: datetime) -> Any:
     return study
 
 
-_FORMATTERS = {f.name: f.format for f in FIELDS}
-_ITEM_OIDS = {f.name: _item_oid(f.name) for f in FIELDS}
+_FORMATTERS: dict[str, Callable[[object], str]] = {f.name: f.format for f in FIELDS}
+_FORMATTERS[AGE_BAND] = str
+_ITEM_OIDS = {name: _item_oid(name) for name in (*(f.name for f in FIELDS), AGE_BAND)}
 _GROUP_OPEN = {
     g.oid: f'<ItemGroupData ItemGroupOID="{g.oid}">' for g in (PATIENT_GROUP, *PERFUSION_GROUPS)
 }
@@ -237,38 +303,40 @@ _ATTR_ESCAPES = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
 def _item_group(parts: list[str], group: ItemGroup, row: dict[str, Any]) -> None:
     parts.append(_GROUP_OPEN[group.oid])
     for name in group.fields:
-        value = row[name]
+        value = row.get(name)
         if value is not None:
             text = escape(_FORMATTERS[name](value), _ATTR_ESCAPES)
             parts.append(f'<ItemData ItemOID="{_ITEM_OIDS[name]}" Value="{text}"/>')
     parts.append("</ItemGroupData>")
 
 
-def subject_xml(patient_id: str, rows: Sequence[dict[str, Any]]) -> str:
+def subject_xml(patient_id: str, rows: Sequence[dict[str, Any]], lay: Layout = FULL_LAYOUT) -> str:
     """``SubjectData`` of one patient as XML text: the patient event, then one event per
     perfusion (values escaped for XML attributes)."""
     parts = [
         f'<SubjectData xmlns="{ODM_NS}" SubjectKey="{escape(patient_id, _ATTR_ESCAPES)}">',
         '<StudyEventData StudyEventOID="SE.PATIENT"><FormData FormOID="F.PATIENT">',
     ]
-    _item_group(parts, PATIENT_GROUP, rows[0])
+    _item_group(parts, lay.patient, rows[0])
     parts.append("</FormData></StudyEventData>")
     for k, row in enumerate(rows, start=1):
         parts.append(
             f'<StudyEventData StudyEventOID="SE.PERFUSION" StudyEventRepeatKey="{k}">'
             '<FormData FormOID="F.PERFUSION">'
         )
-        for group in PERFUSION_GROUPS:
+        for group in lay.perfusion:
             _item_group(parts, group, row)
         parts.append("</FormData></StudyEventData>")
     parts.append("</SubjectData>")
     return "".join(parts)
 
 
-def subject_element(patient_id: str, rows: Sequence[dict[str, Any]]) -> Any:
+def subject_element(
+    patient_id: str, rows: Sequence[dict[str, Any]], lay: Layout = FULL_LAYOUT
+) -> Any:
     """``SubjectData`` of one patient as an lxml element (parsed from :func:`subject_xml`,
     which is several times faster than building it element by element)."""
-    return etree.fromstring(subject_xml(patient_id, rows))
+    return etree.fromstring(subject_xml(patient_id, rows, lay))
 
 
 def write_odm(
@@ -277,6 +345,7 @@ def write_odm(
     created: datetime,
     study_name: str = "TM-ILP registry",
     file_oid: str | None = None,
+    lay: Layout = FULL_LAYOUT,
 ) -> int:
     """Write an ODM 1.3.2 snapshot file; return the number of subjects written.
 
@@ -293,6 +362,9 @@ def write_odm(
         ``StudyName`` of the global variables.
     file_oid : str, optional
         Identifier of the file (default: derived from the creation time).
+    lay : Layout
+        The item groups (see :func:`layout`; coarsened exports leave out the birth date and
+        write years for dates: rows then hold ``age_band`` and whole years).
     """
     count = 0
     oid = file_oid or f"ILPKIT.EXPORT.{created.strftime('%Y%m%dT%H%M%S')}"
@@ -306,11 +378,11 @@ def write_odm(
             "Originator": f"ilpkit {__version__}",
         }
         with xf.element(f"{{{ODM_NS}}}ODM", attrs, nsmap={None: ODM_NS}):
-            xf.write(metadata_element(study_name, created), pretty_print=True)
+            xf.write(metadata_element(study_name, created, lay), pretty_print=True)
             with xf.element(
                 f"{{{ODM_NS}}}ClinicalData", StudyOID=STUDY_OID, MetaDataVersionOID=MDV_OID
             ):
                 for patient_id, rows in patients:
-                    xf.write(subject_element(patient_id, rows), pretty_print=True)
+                    xf.write(subject_element(patient_id, rows, lay), pretty_print=True)
                     count += 1
     return count
