@@ -219,11 +219,12 @@ def deidentify_frame(
         if options.coarsen_age:
             manifest["coarsened"]["birth_date"] = (
                 f"removed; age at each perfusion given in {AGE_BAND_YEARS}-year bands "
-                "(column age_band, lower bound of the band, completed years)"
+                "(age_band: lower bound of the band, completed years, from the true dates)"
             )
         if options.year_only:
             manifest["coarsened"]["dates"] = (
-                "every date reduced to its (shifted) year: column <date>_year"
+                "every date reduced to the year of its shifted value (<date>_year columns in "
+                "statistics files, partial dates in ODM and FHIR)"
             )
     return out, manifest
 
