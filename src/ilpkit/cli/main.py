@@ -53,6 +53,9 @@ def build_app() -> typer.Typer:
     from ilpkit.cli import report_command
 
     report_command.register(app)
+    from ilpkit.cli import export_command
+
+    export_command.register(app)
     # --- end of command registration ---
     return app
 
