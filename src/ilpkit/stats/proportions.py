@@ -215,7 +215,7 @@ class GroupComparisonResult:
         Why this test was chosen.
     """
 
-    test: str
+    test: Literal["chi2", "fisher"]
     statistic: float | None
     df: int | None
     p_value: float
@@ -633,6 +633,7 @@ def compare_groups(
     t, rk, ck = _nonempty(raw)
     e = _expected(t)
     min_e = float(e.min())
+    use: Literal["chi2", "fisher"]
     if test == "auto":
         use = "chi2" if min_e >= 5 else "fisher"
         reason = (
