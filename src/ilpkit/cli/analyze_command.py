@@ -15,14 +15,13 @@ from rich.table import Table
 from ilpkit import config
 from ilpkit.cli.console import DbOption, JsonOption, fail, stdout
 from ilpkit.cli.registry_commands import _require_existing_sqlite, database_errors
-from ilpkit.reporting.formatting import EstimateWithCI
+from ilpkit.reporting import formatting as fmt
 from ilpkit.reporting.labels import level_label, term_label, variable_label
 from ilpkit.stats.results import (
     AnalysisResults,
     ComparisonTest,
     CoxModel,
     CoxModelNotEstimable,
-    CoxTerm,
     LocalRecurrence,
     OverallSurvival,
     Proportion,
@@ -31,64 +30,6 @@ from ilpkit.stats.results import (
     ResponseComparison,
     SurvivalComparison,
 )
-
-
-def _interval(lo: float | None, hi: float | None) -> str:
-    return f"{_num(lo)}-{_num(hi)}"
-
-
-def _num(v: float | None) -> str:
-    """A percentage limit with one decimal; a positive limit below 0.05% keeps two significant
-    digits so that it does not print as 0.0."""
-    if v is None:
-        return "?"
-    x = 100 * v
-    return f"{x:.2g}" if 0 < x < 0.05 else f"{x:.1f}"
-
-
-def _pct(p: Proportion | None) -> str:
-    if p is None or p.estimate is None:
-        return "-"
-    lo, hi = p.ci95
-    return f"{p.k}/{p.n} = {100 * p.estimate:.1f}% ({_interval(lo, hi)})"
-
-
-def _est(s: EstimateWithCI | None) -> str:
-    if s is None or s.estimate is None:
-        return "-"
-    lo, hi = s.ci95
-    if lo is None or hi is None:
-        return f"{100 * s.estimate:.1f}%"
-    return f"{100 * s.estimate:.1f}% ({_interval(lo, hi)})"
-
-
-def _kn(p: Proportion | None) -> str:
-    if p is None or not p.n:
-        return "-"
-    return f"{p.k}/{p.n}"
-
-
-def _pval(p: float | None) -> str:
-    if p is None:
-        return "-"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def _hr(v: CoxTerm | None) -> str:
-    if v is None or v.hr is None:
-        return "-"
-    lo, hi = v.ci95
-    fmt = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
-    return f"{v.hr:.2f} ({fmt(lo)}-{fmt(hi)})"
-
-
-def _years(m: EstimateWithCI) -> str:
-    if m.estimate is None:
-        return "not reached"
-    lo, hi = m.ci95
-    fmt = lambda v: "NR" if v is None else f"{v:.2f}"  # noqa: E731
-    return f"{m.estimate:.2f} ({fmt(lo)}-{fmt(hi)})"
-
 
 LONGEST_WORD = 19
 """Width of the name column at least: the longest word of a label (``Dermatofibrosarcoma``)."""
@@ -165,7 +106,7 @@ def print_results(r: AnalysisResults) -> None:
     out.print(
         f"[bold]Cohort[/bold]: {c.n_patients:,} patients, {c.n_perfusions:,} perfusions, "
         f"{c.n_centers} centre(s); perfusions {c.first_ilp_date} to {c.last_ilp_date}; "
-        f"median follow-up {_years(c.median_followup_years)} years (reverse Kaplan-Meier)."
+        f"median follow-up {fmt.years(c.median_followup_years)} years (reverse Kaplan-Meier)."
     )
     if r.response is not None:
         _print_response(out, r.response)
@@ -176,8 +117,8 @@ def print_results(r: AnalysisResults) -> None:
     if r.limb_salvage is not None:
         ls = r.limb_salvage
         out.print(
-            f"[bold]Limb salvage[/bold]: per perfusion {_pct(ls.per_perfusion)}; per patient "
-            f"{_pct(ls.per_patient)}."
+            f"[bold]Limb salvage[/bold]: per perfusion {fmt.proportion(ls.per_perfusion)}; "
+            f"per patient {fmt.proportion(ls.per_patient)}."
         )
 
 
@@ -191,24 +132,24 @@ def _print_response(out: Console, resp: Response) -> None:
     )
     for cat in ("cr", "pr", "nc", "pd", "orr"):
         p: Proportion = getattr(resp, cat)
-        t.add_row(cat.upper(), _kn(p), _est(p))
+        t.add_row(cat.upper(), fmt.n_of(p), fmt.estimate_ci(p))
     out.print(t)
     t = _table("Overall response rate by subgroup", "subgroup", "n/N", "ORR (95% CI)", "test", "p")
     notes = _subgroup_rows(
         t,
         resp.by,
-        lambda g: (_kn(g.orr), _est(g.orr), "", ""),
-        lambda e: (e.test or "none", _pval(e.p)),
+        lambda g: (fmt.n_of(g.orr), fmt.estimate_ci(g.orr), "", ""),
+        lambda e: (e.test or "none", fmt.pvalue(e.p)),
     )
     out.print(t)
     _print_notes(out, notes)
 
 
 def _print_overall_survival(out: Console, os_: OverallSurvival) -> None:
-    at = "; ".join(f"{y}-y {_est(s)}" for y, s in os_.at_years.items())
+    at = "; ".join(f"{y}-y {fmt.estimate_ci(s)}" for y, s in os_.at_years.items())
     out.print(
         f"[bold]Overall survival[/bold] ({os_.n} patients, {os_.events} deaths): {at}; "
-        f"median {_years(os_.median_years)} years."
+        f"median {fmt.years(os_.median_years)} years."
     )
     t = _table(
         "Overall survival by subgroup (Kaplan-Meier, log-log 95% CI; log-rank)",
@@ -221,8 +162,13 @@ def _print_overall_survival(out: Console, os_: OverallSurvival) -> None:
     notes = _subgroup_rows(
         t,
         os_.by,
-        lambda g: (f"{g.events}/{g.n}", _est(g.at_years.get("5")), "", ""),
-        lambda e: (_pval(e.logrank.p), "" if e.trend is None else _pval(e.trend.p)),
+        lambda g: (
+            f"{fmt.count(g.events)}/{fmt.count(g.n)}",
+            fmt.estimate_ci(g.at_years.get("5")),
+            "",
+            "",
+        ),
+        lambda e: (fmt.pvalue(e.logrank.p), "" if e.trend is None else fmt.pvalue(e.trend.p)),
     )
     out.print(t)
     _print_notes(out, notes)
@@ -231,10 +177,10 @@ def _print_overall_survival(out: Console, os_: OverallSurvival) -> None:
 
 
 def _print_local_recurrence(out: Console, lr: LocalRecurrence) -> None:
-    at = "; ".join(f"{y}-y {_est(s)}" for y, s in lr.at_years.items())
+    at = "; ".join(f"{y}-y {fmt.estimate_ci(s)}" for y, s in lr.at_years.items())
     out.print(
-        f"[bold]Local recurrence[/bold] per perfusion: crude {_pct(lr.crude)}; cumulative "
-        f"incidence (death competing) {at}."
+        f"[bold]Local recurrence[/bold] per perfusion: crude {fmt.proportion(lr.crude)}; "
+        f"cumulative incidence (death competing) {at}."
     )
     t = _table(
         "Local recurrence by subgroup (crude; 5-year cumulative incidence; Gray)",
@@ -248,12 +194,12 @@ def _print_local_recurrence(out: Console, lr: LocalRecurrence) -> None:
         t,
         lr.by,
         lambda g: (
-            _kn(g.crude),
-            "-" if g.crude.estimate is None else f"{100 * g.crude.estimate:.1f}%",
-            _est(g.at_years.get("5")),
+            fmt.n_of(g.crude),
+            fmt.percent(g.crude.estimate),
+            fmt.estimate_ci(g.at_years.get("5")),
             "",
         ),
-        lambda e: (_pval(e.gray.p),),
+        lambda e: (fmt.pvalue(e.gray.p),),
     )
     out.print(t)
     _print_notes(out, notes)
@@ -287,10 +233,10 @@ def _print_cox(out: Console, cox: CoxModel | CoxModelNotEstimable) -> None:
             u = uni_terms.get(term)
             t.add_row(
                 escape(term_label(term, refs)),
-                _hr(v),
-                _pval(None if v is None else v.p),
-                _hr(u),
-                _pval(None if u is None else u.p),
+                fmt.hazard_ratio(v),
+                fmt.pvalue(None if v is None else v.p),
+                fmt.hazard_ratio(u),
+                fmt.pvalue(None if u is None else u.p),
             )
         out.print(t)
     else:

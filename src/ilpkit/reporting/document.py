@@ -75,6 +75,8 @@ class ReportInputs:
         The seed ``ilp synth`` made a SYNTHETIC registry with, when recorded.
     min_at_risk : int
         The curves stop where fewer than this many remain at risk (said in each caption).
+    p_style : {"plain", "journal"}
+        How p-values are written (:func:`ilpkit.reporting.formatting.pvalue`).
     source, version, generated, title : str
         Registry (URL without password), ilpkit version, timestamp, report title.
     """
@@ -96,6 +98,7 @@ class ReportInputs:
     title: str = "TM-ILP outcome study report"
     synthetic_seed: int | None = None
     min_at_risk: int = figs.MIN_AT_RISK
+    p_style: fmt.PStyle = "plain"
 
 
 @dataclass
@@ -182,10 +185,10 @@ class _Layout:
         return tuple(rendered[f.number] for f in self.pending)
 
 
-def _test_line(name: str, test: ComparisonTest) -> str:
+def _test_line(name: str, test: ComparisonTest, p_style: fmt.PStyle) -> str:
     if test.p is None and test.note:
         return f"{name}: not tested ({test.note})"
-    return f"{name} {fmt.p_equals(test.p)}"
+    return f"{name} {fmt.p_equals(test.p, p_style)}"
 
 
 def _plural(n: int, word: str) -> str:
@@ -299,14 +302,14 @@ def _proportion_row(
     )
 
 
-def _response_subgroup_rows(resp: Response) -> list[figs.ProportionRow]:
+def _response_subgroup_rows(resp: Response, p_style: fmt.PStyle) -> list[figs.ProportionRow]:
     rows: list[figs.ProportionRow] = []
     for var, entry in resp.by.items():
         if var in RESPONSE_FIGURE_SKIP:
             continue
         test = {"chi2": "χ²", "fisher": "Fisher"}.get(entry.test or "", "")
         right = (
-            f"{test} {fmt.p_equals(entry.p)}"
+            f"{test} {fmt.p_equals(entry.p, p_style)}"
             if test
             else f"not tested ({entry.note})"
             if entry.note
@@ -347,8 +350,8 @@ def _response_section(
             lambda: figs.response_figure(rows, reference_label=ref_label, synthetic=syn),
         )
     )
-    sec.items.append(layout.table(lambda n: tables.response_by_table(resp, n)))
-    sub_rows = _response_subgroup_rows(resp)
+    sec.items.append(layout.table(lambda n: tables.response_by_table(resp, n, inputs.p_style)))
+    sub_rows = _response_subgroup_rows(resp, inputs.p_style)
     if sub_rows:
         overall = resp.orr.estimate
         sec.items.append(
@@ -416,12 +419,12 @@ def _local_recurrence_section(
                     kind="incidence",
                     ylabel="Cumulative incidence",
                     xlabel="Years since perfusion",
-                    test_text=[_test_line("Gray's test", lr.by[var].gray)],
+                    test_text=[_test_line("Gray's test", lr.by[var].gray, inputs.p_style)],
                     synthetic=syn,
                 ),
             )
         )
-    sec.items.append(layout.table(lambda n: tables.local_recurrence_table(lr, n)))
+    sec.items.append(layout.table(lambda n: tables.local_recurrence_table(lr, n, inputs.p_style)))
     return sec
 
 
@@ -456,9 +459,9 @@ def _overall_survival_section(
     for var, curves in inputs.os_by.items():
         entry = os_.by[var]
         label = lower_first(variable_label(var))
-        lines = [_test_line("Log-rank", entry.logrank)]
+        lines = [_test_line("Log-rank", entry.logrank, inputs.p_style)]
         if entry.trend is not None:
-            lines.append(_test_line("Test for trend", entry.trend))
+            lines.append(_test_line("Test for trend", entry.trend, inputs.p_style))
         sec.items.append(
             layout.figure(
                 f"overall-survival-by-{var.replace('_', '-')}",
@@ -479,23 +482,27 @@ def _overall_survival_section(
                 ),
             )
         )
-    sec.items.append(layout.table(lambda n: tables.survival_table(os_, n)))
+    sec.items.append(layout.table(lambda n: tables.survival_table(os_, n, inputs.p_style)))
     if os_.cox is not None:
-        _cox_items(sec, os_.cox, layout, syn)
+        _cox_items(sec, os_.cox, layout, syn, inputs.p_style)
     return sec
 
 
 def _cox_items(
-    sec: Section, cox: CoxModel | CoxModelNotEstimable, layout: _Layout, syn: bool
+    sec: Section,
+    cox: CoxModel | CoxModelNotEstimable,
+    layout: _Layout,
+    syn: bool,
+    p_style: fmt.PStyle,
 ) -> None:
     """The Cox table and forest plot, or why the multivariable model is missing."""
     any_uni = any(u.terms for u in (cox.univariable or {}).values())
     if cox.note and not cox.terms:
         sec.paragraphs.append(f"The multivariable Cox model of overall survival was {cox.note}.")
     if cox.terms or any_uni:
-        sec.items.append(layout.table(lambda n: tables.cox_table(cox, n)))
+        sec.items.append(layout.table(lambda n: tables.cox_table(cox, n, p_style)))
     if cox.terms:
-        forest_rows = _forest_rows(cox)
+        forest_rows = _forest_rows(cox, p_style)
         sec.items.append(
             layout.figure(
                 "cox-forest",
@@ -551,7 +558,7 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
     series = load_published_series()
     seed = next((s for s in series if s.seed), None)
     layout = _Layout()
-    text = written_text(r, inputs.version)
+    text = written_text(r, inputs.version, inputs.p_style)
     sections = [
         Section("methods", 1, "Methods", list(text.methods)),
         _cohort_section(inputs, layout, 2),
@@ -611,7 +618,7 @@ def synthetic_calibration_note(seed: int | None) -> str:
     )
 
 
-def _forest_rows(cox: CoxModel | CoxModelNotEstimable) -> list[figs.ForestRow]:
+def _forest_rows(cox: CoxModel | CoxModelNotEstimable, p_style: fmt.PStyle) -> list[figs.ForestRow]:
     uni = cox.univariable_terms()
     refs = cox.all_reference_levels()
     rows = []
@@ -624,7 +631,7 @@ def _forest_rows(cox: CoxModel | CoxModelNotEstimable) -> list[figs.ForestRow]:
                 hr=v.hr,
                 lower=v.ci95[0],
                 upper=v.ci95[1],
-                p=fmt.pvalue(v.p),
+                p=fmt.pvalue(v.p, p_style),
                 hr_text=fmt.hazard_ratio(v),
                 uni_hr=None if u is None else u.hr,
                 uni_lower=ulo,

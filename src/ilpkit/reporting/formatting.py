@@ -1,20 +1,27 @@
-"""Number formatting for the report: percentages with CIs, p-values, hazard ratios, medians.
+"""Number formatting for the report and the terminal: percentages with CIs, p-values, hazard
+ratios, medians. ``ilp analyze`` and ``ilp report`` print every number through this module.
 
-Conventions: percentages with one decimal; ranges and intervals with an en dash; p-values with
-three decimals below 0.1, two above, and ``< 0.001`` below that; counts with thousands separators.
-Missing numbers print as an en dash.
+Conventions: percentages with one decimal; ranges and intervals with an en dash; counts with
+thousands separators; missing numbers print as an en dash. P-values in the plain style
+(default) have three decimals below 0.1, two above, and ``< 0.001`` below that (``p = 0.008``);
+the journal style (AMA/JAMA) drops the leading zero and writes a capital P (``P = .008``,
+``P < .001``, ``P > .99``).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from ilpkit.stats.descriptive import NumericSummary
 from ilpkit.stats.results import CoxTerm, Proportion
 
 DASH = "–"
 """Printed for a missing or undefined number."""
+
+PStyle = Literal["plain", "journal"]
+"""How p-values are written: ``plain`` (``p = 0.008``) or ``journal`` (``P = .008``)."""
+P_STYLES: tuple[PStyle, ...] = ("plain", "journal")
 
 
 class EstimateWithCI(Protocol):
@@ -82,22 +89,31 @@ def n_of(entry: Proportion | None) -> str:
     return f"{count(entry.k)}/{count(entry.n)}"
 
 
-def pvalue(p: float | None) -> str:
-    """``0.0004`` -> ``< 0.001``; ``0.0081`` -> ``0.008``; ``0.62`` -> ``0.62``."""
-    if not _ok(p):
+def pvalue(p: float | None, style: PStyle = "plain") -> str:
+    """A p-value for a table cell.
+
+    Plain: ``0.0004`` -> ``< 0.001``; ``0.0081`` -> ``0.008``; ``0.62`` -> ``0.62``.
+    Journal: ``< .001``, ``.008``, ``.62``, and ``> .99`` for a p-value that rounds to 1.
+    """
+    if p is None or not _ok(p):
         return DASH
-    assert p is not None
     if p < 0.001:
-        return "< 0.001"
-    if p < 0.1:
-        return f"{p:.3f}"
-    return f"{p:.2f}"
+        text = "< 0.001"
+    elif p < 0.1:
+        text = f"{p:.3f}"
+    elif style == "journal" and p >= 0.995:
+        return "> .99"
+    else:
+        text = f"{p:.2f}"
+    return text.replace("0.", ".", 1) if style == "journal" else text
 
 
-def p_equals(p: float | None) -> str:
-    """``p = 0.008`` / ``p < 0.001`` for running text and figures."""
-    text = pvalue(p)
-    return f"p {text}" if text.startswith("<") else f"p = {text}"
+def p_equals(p: float | None, style: PStyle = "plain") -> str:
+    """``p = 0.008`` / ``p < 0.001`` (plain) or ``P = .008`` / ``P < .001`` (journal) for
+    running text and figures."""
+    text = pvalue(p, style)
+    letter = "P" if style == "journal" else "p"
+    return f"{letter} {text}" if text[0] in "<>" else f"{letter} = {text}"
 
 
 def hazard_ratio(term: CoxTerm | None) -> str:

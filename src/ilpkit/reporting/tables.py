@@ -348,7 +348,7 @@ def _test_name(test: str | None) -> str:
     return {"chi2": "χ²", "fisher": "Fisher exact"}.get(test or "", fmt.DASH)
 
 
-def response_by_table(r: Response, number: int) -> ReportTable:
+def response_by_table(r: Response, number: int, p_style: fmt.PStyle = "plain") -> ReportTable:
     """Overall response by subgroup, with the test used."""
     b = _Builder(
         ("Subgroup", "Level", "Responders/evaluable", "ORR % (95% CI)", "Test", "p"),
@@ -361,7 +361,7 @@ def response_by_table(r: Response, number: int) -> ReportTable:
             "",
             "",
             _test_name(entry.test) if entry.p is not None or not entry.note else "not tested",
-            fmt.pvalue(entry.p),
+            fmt.pvalue(entry.p, p_style),
             kind="group",
         )
         for lv, g in entry.groups.items():
@@ -389,7 +389,9 @@ def _missing(n_missing: int) -> str:
     return f" ({fmt.count(n_missing)} missing)" if n_missing else ""
 
 
-def local_recurrence_table(lr: LocalRecurrence, number: int) -> ReportTable:
+def local_recurrence_table(
+    lr: LocalRecurrence, number: int, p_style: fmt.PStyle = "plain"
+) -> ReportTable:
     """Crude local recurrence and cumulative incidence at fixed times, by subgroup with Gray."""
     ys = list(lr.at_years)
     cols = ["Subgroup", "Level", "LR / perfusions; crude % (95% CI)"]
@@ -409,7 +411,7 @@ def local_recurrence_table(lr: LocalRecurrence, number: int) -> ReportTable:
             "",
             "",
             *([""] * len(ys)),
-            fmt.pvalue(entry.gray.p),
+            fmt.pvalue(entry.gray.p, p_style),
             kind="group",
         )
         for lv, g in entry.groups.items():
@@ -431,7 +433,7 @@ def local_recurrence_table(lr: LocalRecurrence, number: int) -> ReportTable:
     )
 
 
-def survival_table(os_: OverallSurvival, number: int) -> ReportTable:
+def survival_table(os_: OverallSurvival, number: int, p_style: fmt.PStyle = "plain") -> ReportTable:
     """Overall survival at fixed times and median, overall and by subgroup."""
     ys = list(os_.at_years)
     cols = ["Subgroup", "Level", "Deaths / patients"]
@@ -454,8 +456,8 @@ def survival_table(os_: OverallSurvival, number: int) -> ReportTable:
             "",
             *([""] * len(ys)),
             "",
-            fmt.pvalue(entry.logrank.p),
-            "" if entry.trend is None else fmt.pvalue(entry.trend.p),
+            fmt.pvalue(entry.logrank.p, p_style),
+            "" if entry.trend is None else fmt.pvalue(entry.trend.p, p_style),
             kind="group",
         )
         for lv, g in entry.groups.items():
@@ -474,7 +476,9 @@ def survival_table(os_: OverallSurvival, number: int) -> ReportTable:
     )
 
 
-def cox_table(cox: CoxModel | CoxModelNotEstimable, number: int) -> ReportTable:
+def cox_table(
+    cox: CoxModel | CoxModelNotEstimable, number: int, p_style: fmt.PStyle = "plain"
+) -> ReportTable:
     """Univariable and multivariable Cox models of overall survival."""
     b = _Builder(
         (
@@ -502,20 +506,20 @@ def cox_table(cox: CoxModel | CoxModelNotEstimable, number: int) -> ReportTable:
         b.add(
             term_label(term, refs),
             fmt.hazard_ratio(u),
-            fmt.pvalue(None if u is None else u.p),
+            fmt.pvalue(None if u is None else u.p, p_style),
             fmt.hazard_ratio(v),
-            fmt.pvalue(None if v is None else v.p),
-            fmt.pvalue(None if ph_term is None else ph_term.p),
+            fmt.pvalue(None if v is None else v.p, p_style),
+            fmt.pvalue(None if ph_term is None else ph_term.p, p_style),
         )
     if "GLOBAL" in ph:
-        b.add("Global PH test", "", "", "", "", fmt.pvalue(ph["GLOBAL"].p), kind="total")
+        b.add("Global PH test", "", "", "", "", fmt.pvalue(ph["GLOBAL"].p, p_style), kind="total")
     lr_p = cox.lr_test.p if isinstance(cox, CoxModel) else None
     note = (
         "Cox proportional-hazards models of overall survival, "
         f"{cox.ties.capitalize()} method for ties; multivariable model on "
         f"{fmt.count(cox.n)} patients with "
         f"{fmt.count(cox.events)} deaths ({fmt.count(cox.n_excluded)} left out "
-        f"for a missing value); likelihood-ratio test {fmt.p_equals(lr_p)}. Wald "
+        f"for a missing value); likelihood-ratio test {fmt.p_equals(lr_p, p_style)}. Wald "
         "95% CIs and p-values. PH test: score test of proportional hazards on scaled Schoenfeld "
         "residuals (R cox.zph, Kaplan–Meier time transform), per term and global."
     )

@@ -223,7 +223,7 @@ def _significant(p: float | None) -> bool:
     return p is not None and p < 0.05
 
 
-def results_paragraphs(results: AnalysisResults) -> list[str]:
+def results_paragraphs(results: AnalysisResults, p_style: fmt.PStyle = "plain") -> list[str]:
     """A short results paragraph with the headline numbers."""
     c = results.cohort
     parts = [
@@ -239,7 +239,7 @@ def results_paragraphs(results: AnalysisResults) -> list[str]:
             f"response {fmt.estimate_ci(r.cr)}, partial response {fmt.estimate_ci(r.pr)}."
         )
         sig = [
-            f"{lower_first(variable_label(v))} ({fmt.p_equals(e.p)})"
+            f"{lower_first(variable_label(v))} ({fmt.p_equals(e.p, p_style)})"
             for v, e in r.by.items()
             if _significant(e.p)
         ]
@@ -255,7 +255,7 @@ def results_paragraphs(results: AnalysisResults) -> list[str]:
         if five and five.estimate is not None:
             text += f"; the 5-year cumulative incidence was {fmt.estimate_ci(five)}"
         sig = [
-            f"{lower_first(variable_label(v))} ({fmt.p_equals(e.gray.p)})"
+            f"{lower_first(variable_label(v))} ({fmt.p_equals(e.gray.p, p_style)})"
             for v, e in lr.by.items()
             if _significant(e.gray.p)
         ]
@@ -270,7 +270,7 @@ def results_paragraphs(results: AnalysisResults) -> list[str]:
             text += f"; 5-year overall survival was {fmt.estimate_ci(s5)}"
         text += f" and median survival {fmt.years(os_.median_years)} years"
         sig = [
-            f"{lower_first(variable_label(v))} ({fmt.p_equals(e.logrank.p)})"
+            f"{lower_first(variable_label(v))} ({fmt.p_equals(e.logrank.p, p_style)})"
             for v, e in os_.by.items()
             if _significant(e.logrank.p)
         ]
@@ -286,8 +286,12 @@ def results_paragraphs(results: AnalysisResults) -> list[str]:
     return [" ".join(parts)]
 
 
-def written_text(results: AnalysisResults, version: str) -> WrittenText:
+def written_text(
+    results: AnalysisResults, version: str, p_style: fmt.PStyle = "plain"
+) -> WrittenText:
     """Methods and results paragraphs with their numbered references."""
     cite = _Cites()
     methods = methods_paragraphs(results, version, cite)
-    return WrittenText(tuple(methods), tuple(results_paragraphs(results)), tuple(cite.references()))
+    return WrittenText(
+        tuple(methods), tuple(results_paragraphs(results, p_style)), tuple(cite.references())
+    )

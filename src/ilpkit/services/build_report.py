@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ilpkit import __version__
+from ilpkit.reporting.formatting import PStyle
 from ilpkit.stats.results import AnalysisResults
 
 StageProgress = Callable[[str, int, int], None]
@@ -205,6 +206,7 @@ def build_report_from_frame(
     chromium: Path | None = None,
     synthetic_seed: int | None = None,
     min_at_risk: int = DEFAULT_MIN_AT_RISK,
+    p_style: PStyle = "plain",
 ) -> ReportFiles:
     """Build the report of a registry already loaded as a DataFrame.
 
@@ -230,6 +232,8 @@ def build_report_from_frame(
         The seed ``ilp synth`` made a SYNTHETIC registry with (named in the report).
     min_at_risk : int
         Survival and incidence curves stop where fewer than this many remain at risk.
+    p_style : {"plain", "journal"}
+        P-values as ``p = 0.008`` (plain) or ``P = .008`` (journal style).
 
     Raises
     ------
@@ -288,6 +292,7 @@ def build_report_from_frame(
         synthetic=syn,
         synthetic_seed=synthetic_seed if syn else None,
         min_at_risk=min_at_risk,
+        p_style=p_style,
         source=source,
         version=__version__,
         generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
@@ -365,6 +370,7 @@ def build_report(
     progress: StageProgress | None = None,
     chromium: Path | None = None,
     min_at_risk: int = DEFAULT_MIN_AT_RISK,
+    p_style: PStyle = "plain",
 ) -> ReportFiles:
     """Build the outcome study report of the registry at ``url`` into ``out_dir``.
 
@@ -396,6 +402,7 @@ def build_report(
         chromium=chromium,
         synthetic_seed=registry.synthetic_seed,
         min_at_risk=min_at_risk,
+        p_style=p_style,
     )
     files.seconds["load"] = loaded
     return files
