@@ -226,10 +226,10 @@ def factorize(
             f"{name} has missing values, first at position {i}; "
             "drop or complete these rows before the analysis"
         )
-    labels = [_plain(v) for v in labels]
+    labels = [python_scalar(v) for v in labels]
     present = np.bincount(codes, minlength=len(labels)) > 0 if codes.shape[0] else None
     if order is not None:
-        order = [_plain(v) for v in order]
+        order = [python_scalar(v) for v in order]
         if len(set(order)) != len(order):
             raise ValueError(f"order for {name} lists a label twice: {order!r}")
         pos = {v: i for i, v in enumerate(order)}
@@ -255,9 +255,17 @@ def factorize(
     return codes, labels
 
 
-def _plain(v: Any) -> Any:
-    """numpy scalar → Python scalar (JSON-friendly labels)."""
+def python_scalar(v: Any) -> Any:
+    """numpy scalar → Python scalar (JSON-friendly labels); anything else as it is."""
     return v.item() if isinstance(v, np.generic) else v
+
+
+def finite_or_none(x: Any) -> float | None:
+    """A plain float, or None for a missing, NaN or infinite value."""
+    if x is None:
+        return None
+    v = float(x)
+    return v if math.isfinite(v) else None
 
 
 @dataclass(frozen=True)

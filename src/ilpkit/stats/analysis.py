@@ -11,7 +11,6 @@ cumulative incidence (death competing) and Gray's test, and limb salvage. Render
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ilpkit.stats import cohort
+from ilpkit.stats._survival_arrays import finite_or_none
 from ilpkit.stats.competing_risks import cif_confidence_interval, cumulative_incidence
 from ilpkit.stats.cox import CoxResult, cox_zph, fit_cox
 from ilpkit.stats.kaplan_meier import KaplanMeierResult, kaplan_meier, median_follow_up
@@ -135,12 +135,7 @@ class AnalysisOptions:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _f(x: Any) -> float | None:
-    """Plain float, NaN/inf -> None."""
-    if x is None:
-        return None
-    v = float(x)
-    return v if math.isfinite(v) else None
+_f = finite_or_none
 
 
 def _prop(k: int, n: int) -> Proportion:

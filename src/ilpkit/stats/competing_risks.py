@@ -51,30 +51,14 @@ import numpy.typing as npt
 from scipy import special
 
 from ilpkit.stats._survival_arrays import check_times
+from ilpkit.stats._survival_arrays import jsonable as _plain
+from ilpkit.stats._survival_arrays import python_scalar as _label
 
 if TYPE_CHECKING:
     import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-
-def _plain(value: Any) -> Any:
-    """numpy containers and NaN -> JSON-serialisable Python (NaN/inf -> None)."""
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _label(value: Any) -> Any:
-    """A group or cause label as plain Python (numpy scalars unwrapped)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def cif_confidence_interval(

@@ -58,6 +58,7 @@ from scipy import special
 
 from ilpkit.stats import _cox_engine as engine
 from ilpkit.stats._survival_arrays import check_times
+from ilpkit.stats._survival_arrays import jsonable as _plain
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,21 +79,6 @@ def _chisq_sf(stat: float, df: float) -> float:
     if not math.isfinite(stat):
         return math.nan
     return float(special.chdtrc(df, stat))
-
-
-def _plain(value: Any) -> Any:
-    """Convert numpy containers and NaN to JSON-serialisable Python (NaN/inf -> None)."""
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 @dataclass(frozen=True)
