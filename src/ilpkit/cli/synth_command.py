@@ -13,7 +13,7 @@ from rich.table import Table
 
 from ilpkit import config
 from ilpkit.cli.console import JsonOption, fail, safe, stage_progress, stderr, stdout
-from ilpkit.cli.registry_commands import database_errors
+from ilpkit.cli.registry_commands import _safe_url, database_errors
 
 if TYPE_CHECKING:
     from ilpkit.services.synthesize import SynthReport
@@ -147,12 +147,6 @@ def synth(
         stdout().print_json(json.dumps(report.to_dict()))
         return
     _print_report(report, out)
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def _print_report(report: SynthReport, out: Path | None) -> None:

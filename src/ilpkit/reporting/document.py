@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from ilpkit.progress import StageProgress
 from ilpkit.reporting import figures as figs
 from ilpkit.reporting import formatting as fmt
 from ilpkit.reporting import tables
@@ -36,8 +37,8 @@ from ilpkit.stats.results import (
     Response,
 )
 
-Progress = Callable[[str, int, int], None]
-"""Called with (stage, done, total)."""
+Progress = StageProgress
+"""Called with (stage, done, total); the report draws its figures as stage ``figures``."""
 
 OS_FIGURE_BY: tuple[str, ...] = ("tumor_size_group", "leiomyosarcoma", "multifocal")
 """Subgroups drawn as Kaplan-Meier figures of overall survival (the seed study's factors)."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -29,12 +28,11 @@ import numpy as np
 import pandas as pd
 
 from ilpkit import __version__
+from ilpkit.progress import StageProgress
 from ilpkit.reporting.formatting import PStyle
 from ilpkit.stats.results import AnalysisResults
 
-StageProgress = Callable[[str, int, int], None]
-"""Called with (stage, done, total). Stages: ``load``, ``analyze``, ``curves``, ``figures``,
-``write``, ``pdf``."""
+# Progress stages: ``load``, ``analyze``, ``curves``, ``figures``, ``write``, ``pdf``.
 
 SYNTHETIC_ID_PREFIX = "SYN-"
 SYNTHETIC_CENTER = "SYNTH"
@@ -82,17 +80,13 @@ def is_synthetic(frame: pd.DataFrame) -> bool:
 
 
 def _safe_source(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
+    from ilpkit.adapters.db.engine import safe_url
     from ilpkit.config import sqlite_path
 
     path = sqlite_path(url)
     if path is not None:  # folder and file name only: a shared report must not reveal full paths
         return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+    return safe_url(url)
 
 
 DEFAULT_MIN_AT_RISK = 10

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ilpkit.errors import IlpkitError
 from ilpkit.stats import cohort
 from ilpkit.stats._survival_arrays import finite_or_none
 from ilpkit.stats.competing_risks import cif_confidence_interval, cumulative_incidence
@@ -105,7 +106,7 @@ FISHER_WORK_CAP = 300_000
 the reproducible Monte Carlo p-value (stats.proportions.fisher_monte_carlo)."""
 
 
-class AnalysisError(ValueError):
+class AnalysisError(IlpkitError, ValueError):
     """The requested analysis cannot be done (unknown variable, empty registry...)."""
 
 

@@ -31,6 +31,7 @@ from scipy.special import (
     gammaln,
 )
 
+from ilpkit.errors import IlpkitError
 from ilpkit.stats._survival_arrays import column, factorize, jsonable, readonly
 
 __all__ = [
@@ -443,7 +444,7 @@ def _unique_rows(a: np.ndarray, max_value: int) -> tuple[np.ndarray, np.ndarray]
     return keys, inverse.reshape(-1)
 
 
-class FisherTooLargeError(ValueError):
+class FisherTooLargeError(IlpkitError, ValueError):
     """The exact r x c enumeration would exceed its work cap."""
 
 
