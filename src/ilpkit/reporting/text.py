@@ -219,8 +219,13 @@ def methods_paragraphs(results: AnalysisResults, version: str, cite: _Cites) -> 
     return paras
 
 
-def _significant(p: float | None) -> bool:
-    return p is not None and p < 0.05
+def _differences(p_by_variable: dict[str, float | None], p_style: fmt.PStyle) -> list[str]:
+    """``FNCLCC grade (p = 0.010)`` for each variable whose comparison has p < 0.05."""
+    return [
+        f"{lower_first(variable_label(v))} ({fmt.p_equals(p, p_style)})"
+        for v, p in p_by_variable.items()
+        if p is not None and p < 0.05
+    ]
 
 
 def results_paragraphs(results: AnalysisResults, p_style: fmt.PStyle = "plain") -> list[str]:
@@ -238,11 +243,7 @@ def results_paragraphs(results: AnalysisResults, p_style: fmt.PStyle = "plain") 
             f"{fmt.count(r.orr.k)} responded (ORR {fmt.estimate_ci(r.orr)}): complete "
             f"response {fmt.estimate_ci(r.cr)}, partial response {fmt.estimate_ci(r.pr)}."
         )
-        sig = [
-            f"{lower_first(variable_label(v))} ({fmt.p_equals(e.p, p_style)})"
-            for v, e in r.by.items()
-            if _significant(e.p)
-        ]
+        sig = _differences({v: e.p for v, e in r.by.items()}, p_style)
         if sig:
             parts.append("Response differed by " + ", ".join(sig) + ".")
     lr = results.local_recurrence
@@ -254,11 +255,7 @@ def results_paragraphs(results: AnalysisResults, p_style: fmt.PStyle = "plain") 
         )
         if five and five.estimate is not None:
             text += f"; the 5-year cumulative incidence was {fmt.estimate_ci(five)}"
-        sig = [
-            f"{lower_first(variable_label(v))} ({fmt.p_equals(e.gray.p, p_style)})"
-            for v, e in lr.by.items()
-            if _significant(e.gray.p)
-        ]
+        sig = _differences({v: e.gray.p for v, e in lr.by.items()}, p_style)
         if sig:
             text += "; it differed by " + ", ".join(sig) + " (Gray's test)"
         parts.append(text + ".")
@@ -269,11 +266,7 @@ def results_paragraphs(results: AnalysisResults, p_style: fmt.PStyle = "plain") 
         if s5 and s5.estimate is not None:
             text += f"; 5-year overall survival was {fmt.estimate_ci(s5)}"
         text += f" and median survival {fmt.years(os_.median_years)} years"
-        sig = [
-            f"{lower_first(variable_label(v))} ({fmt.p_equals(e.logrank.p, p_style)})"
-            for v, e in os_.by.items()
-            if _significant(e.logrank.p)
-        ]
+        sig = _differences({v: e.logrank.p for v, e in os_.by.items()}, p_style)
         if sig:
             text += "; survival differed by " + ", ".join(sig) + " (log-rank)"
         parts.append(text + ".")
