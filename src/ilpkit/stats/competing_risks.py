@@ -50,7 +50,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from ilpkit.stats._survival_arrays import check_times
+from ilpkit.stats._survival_arrays import check_times, factorize
 from ilpkit.stats._survival_arrays import jsonable as _plain
 from ilpkit.stats._survival_arrays import python_scalar as _label
 
@@ -310,21 +310,10 @@ class CumulativeIncidenceResult:
 # ---------------------------------------------------------------------------------------------
 def _factorize(values: Any, what: str, n: int) -> tuple[IntArray, tuple[Any, ...]]:
     """Codes 0..k-1 in sorted-label order (category order for a pandas Categorical)."""
-    import pandas as pd
-
-    arr = values if isinstance(values, pd.Series | pd.Categorical) else np.asarray(values)
-    if len(arr) != n:
-        raise ValueError(f"{what} has {len(arr)} values but time has {n}")
-    missing = pd.isna(arr)
-    if np.any(missing):
-        i = int(np.flatnonzero(np.asarray(missing))[0])
-        raise ValueError(
-            f"{what} has {int(np.sum(missing))} missing value(s) (first at row {i}); "
-            "drop or complete those rows first"
-        )
-    codes, uniques = pd.factorize(arr, sort=True)
-    labels = tuple(_label(u) for u in np.asarray(uniques, dtype=object))
-    return codes.astype(np.int64), labels
+    if len(values) != n:
+        raise ValueError(f"{what} has {len(values)} values but time has {n}")
+    codes, labels = factorize(values, name=what)
+    return codes.astype(np.int64), tuple(labels)
 
 
 def _prepare(
