@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich import box
@@ -17,19 +17,21 @@ from ilpkit.cli.console import DbOption, JsonOption, fail, stdout
 from ilpkit.cli.registry_commands import _require_existing_sqlite, database_errors
 from ilpkit.reporting import formatting as fmt
 from ilpkit.reporting.labels import level_label, term_label, variable_label
-from ilpkit.stats.results import (
-    AnalysisResults,
-    ComparisonTest,
-    CoxModel,
-    CoxModelNotEstimable,
-    LocalRecurrence,
-    OverallSurvival,
-    Proportion,
-    RecurrenceComparison,
-    Response,
-    ResponseComparison,
-    SurvivalComparison,
-)
+
+if TYPE_CHECKING:
+    from ilpkit.stats.results import (
+        AnalysisResults,
+        ComparisonTest,
+        CoxModel,
+        CoxModelNotEstimable,
+        LocalRecurrence,
+        OverallSurvival,
+        Proportion,
+        RecurrenceComparison,
+        Response,
+        ResponseComparison,
+        SurvivalComparison,
+    )
 
 LONGEST_WORD = 19
 """Width of the name column at least: the longest word of a label (``Dermatofibrosarcoma``)."""
@@ -45,7 +47,9 @@ def _table(title: str, *columns: str) -> Table:
     return t
 
 
-Comparison = TypeVar("Comparison", ResponseComparison, SurvivalComparison, RecurrenceComparison)
+Comparison = TypeVar(
+    "Comparison", "ResponseComparison", "SurvivalComparison", "RecurrenceComparison"
+)
 
 
 def _subgroup_rows(
@@ -74,6 +78,8 @@ def _subgroup_rows(
 
 def _notes(entry: ResponseComparison | SurvivalComparison | RecurrenceComparison) -> list[str]:
     """Why the comparisons of one variable could not be made."""
+    from ilpkit.stats.results import RecurrenceComparison, ResponseComparison, SurvivalComparison
+
     tests: list[tuple[str, ComparisonTest | None]] = []
     if isinstance(entry, SurvivalComparison):
         tests = [("log-rank", entry.logrank), ("trend", entry.trend)]

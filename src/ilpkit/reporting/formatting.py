@@ -11,10 +11,11 @@ the journal style (AMA/JAMA) drops the leading zero and writes a capital P (``P 
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from ilpkit.stats.descriptive import NumericSummary
-from ilpkit.stats.results import CoxTerm, Proportion
+if TYPE_CHECKING:  # annotations only: ``ilp`` starts without numpy, pandas or pydantic
+    from ilpkit.stats.descriptive import NumericSummary
+    from ilpkit.stats.results import CoxTerm, Proportion
 
 DASH = "–"
 """Printed for a missing or undefined number."""
