@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ilpkit import config
 from ilpkit.adapters.csv.registry_csv import neutralise
 from ilpkit.adapters.db.engine import SCHEMA_REVISION
+from ilpkit.adapters.db.engine import safe_url as _safe_url
 from ilpkit.cli.console import DbOption, JsonOption, fail, plain, safe, stderr, stdout
 from ilpkit.domain.errors import Problem, RegistryValidationError
 
@@ -45,12 +46,6 @@ ReplaceOption = Annotated[
     bool,
     typer.Option("--replace", help="Overwrite the --problems file if it already exists."),
 ]
-
-
-def _safe_url(url: str) -> str:
-    from ilpkit.adapters.db.engine import safe_url
-
-    return safe_url(url)
 
 
 @contextmanager
