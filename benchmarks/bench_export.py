@@ -1,4 +1,4 @@
-"""Benchmark: ``ilp export-as`` in every format on a 100,000-perfusion SYNTHETIC registry.
+"""Benchmark: ``ilp export`` in every format on a 100,000-perfusion SYNTHETIC registry.
 
 Target (interop issue): at most 30 s per format on a 2-core machine. Each export runs the
 installed ``ilp`` in a fresh process (start-up included) on the same SQLite registry, made with
@@ -97,10 +97,10 @@ def main() -> None:
         ]
         for fmt, name, extra in tasks:
             target = work / name
-            args = [ilp, "export-as", "--db", str(db), "--format", fmt, *extra, str(target)]
+            args = [ilp, "export", "--db", str(db), "--format", fmt, *extra, str(target)]
             rows.append(
                 (
-                    f"ilp export-as --format {fmt} {' '.join(extra)}".strip(),
+                    f"ilp export --format {fmt} {' '.join(extra)}".strip(),
                     _timed(args),
                     _size(target),
                 )
@@ -110,9 +110,9 @@ def main() -> None:
         print("| --- | ---: | ---: |")
         for label, secs, size in rows:
             print(f"| {label} | {secs:.1f} | {size / 2**20:,.1f} |")
-        worst = max(secs for label, secs, _ in rows if label.startswith("ilp export-as"))
+        worst = max(secs for label, secs, _ in rows if label.startswith("ilp export"))
         verdict = "met" if worst <= TARGET_S else "NOT met"
-        print(f"\nslowest export-as: {worst:.1f} s; target {TARGET_S:.0f} s {verdict}")
+        print(f"\nslowest export: {worst:.1f} s; target {TARGET_S:.0f} s {verdict}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

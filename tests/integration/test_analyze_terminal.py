@@ -24,7 +24,7 @@ def registry(tmp_path_factory) -> str:
 
 def _ci(entry: dict) -> str:
     lo, hi = entry["ci95"]
-    return f"{100 * entry['estimate']:.1f}% ({100 * lo:.1f}-{100 * hi:.1f})"
+    return f"{100 * entry['estimate']:.1f}% ({100 * lo:.1f}–{100 * hi:.1f})"
 
 
 def test_tables_fit_80_columns_without_cutting(registry):

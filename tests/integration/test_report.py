@@ -101,7 +101,7 @@ def test_report_writes_every_file(synthetic_report):
 def test_results_json_is_exactly_the_analysis(synthetic_report, synthetic_url):
     out, _ = synthetic_report
     written = json.loads((out / "results.json").read_text())
-    expected = json.loads(json.dumps(analyze(load_frame(synthetic_url), synthetic=True)))
+    expected = analyze(load_frame(synthetic_url), synthetic=True).to_json_dict()
     assert written == expected
     analyze_cli = ilp("analyze", "--db", synthetic_url, "--json")
     assert json.loads(analyze_cli.output) == written

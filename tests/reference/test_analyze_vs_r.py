@@ -65,7 +65,7 @@ def db(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def results(db) -> dict[str, Any]:
-    return analyze_registry(db)
+    return analyze_registry(db).to_json_dict()
 
 
 def test_cohort(results):
@@ -91,7 +91,8 @@ def test_cox_efron_multivariable_and_univariable(results):
 
 
 def test_cox_breslow(db):
-    res = analyze_registry(db, AnalysisOptions(endpoints=("os",), by=(), ties="breslow"))
+    options = AnalysisOptions(endpoints=("os",), by=(), ties="breslow")
+    res = analyze_registry(db, options).to_json_dict()
     ref = dict(R["overall_survival"]["cox"]["breslow"])
     assert assert_close(res["overall_survival"]["cox"], ref) > 30
 

@@ -3,75 +3,35 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich import box
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from ilpkit import config
 from ilpkit.cli.console import DbOption, JsonOption, fail, stdout
 from ilpkit.cli.registry_commands import _require_existing_sqlite, database_errors
+from ilpkit.reporting import formatting as fmt
 from ilpkit.reporting.labels import level_label, term_label, variable_label
 
-
-def _interval(lo: float | None, hi: float | None) -> str:
-    return f"{_num(lo)}-{_num(hi)}"
-
-
-def _num(v: float | None) -> str:
-    """A percentage limit with one decimal; a positive limit below 0.05% keeps two significant
-    digits so that it does not print as 0.0."""
-    if v is None:
-        return "?"
-    x = 100 * v
-    return f"{x:.2g}" if 0 < x < 0.05 else f"{x:.1f}"
-
-
-def _pct(p: dict[str, Any] | None) -> str:
-    if not p or p.get("estimate") is None:
-        return "-"
-    lo, hi = p["ci95"]
-    return f"{p['k']}/{p['n']} = {100 * p['estimate']:.1f}% ({_interval(lo, hi)})"
-
-
-def _est(s: dict[str, Any] | None) -> str:
-    if not s or s.get("estimate") is None:
-        return "-"
-    lo, hi = s["ci95"]
-    if lo is None or hi is None:
-        return f"{100 * s['estimate']:.1f}%"
-    return f"{100 * s['estimate']:.1f}% ({_interval(lo, hi)})"
-
-
-def _kn(p: dict[str, Any] | None) -> str:
-    if not p or not p.get("n"):
-        return "-"
-    return f"{p['k']}/{p['n']}"
-
-
-def _pval(p: float | None) -> str:
-    if p is None:
-        return "-"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def _hr(v: dict[str, Any]) -> str:
-    if not v or v.get("hr") is None:
-        return "-"
-    lo, hi = v["ci95"]
-    fmt = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
-    return f"{v['hr']:.2f} ({fmt(lo)}-{fmt(hi)})"
-
-
-def _years(m: dict[str, Any]) -> str:
-    if m.get("estimate") is None:
-        return "not reached"
-    lo, hi = m["ci95"]
-    fmt = lambda v: "NR" if v is None else f"{v:.2f}"  # noqa: E731
-    return f"{m['estimate']:.2f} ({fmt(lo)}-{fmt(hi)})"
-
+if TYPE_CHECKING:
+    from ilpkit.stats.results import (
+        AnalysisResults,
+        ComparisonTest,
+        CoxModel,
+        CoxModelNotEstimable,
+        LocalRecurrence,
+        OverallSurvival,
+        Proportion,
+        RecurrenceComparison,
+        Response,
+        ResponseComparison,
+        SurvivalComparison,
+    )
 
 LONGEST_WORD = 19
 """Width of the name column at least: the longest word of a label (``Dermatofibrosarcoma``)."""
@@ -87,11 +47,16 @@ def _table(title: str, *columns: str) -> Table:
     return t
 
 
+Comparison = TypeVar(
+    "Comparison", "ResponseComparison", "SurvivalComparison", "RecurrenceComparison"
+)
+
+
 def _subgroup_rows(
     t: Table,
-    by: dict[str, Any],
-    cells: Any,
-    test_cells: Any,
+    by: Mapping[str, Comparison],
+    cells: Callable[[Any], Sequence[str]],
+    test_cells: Callable[[Comparison], Sequence[str]],
 ) -> list[str]:
     """Add a heading row per variable (with its test) and one row per level; return the
     notes of comparisons that could not be made."""
@@ -99,173 +64,185 @@ def _subgroup_rows(
     n_blank = len(t.columns) - 1
     for var, entry in by.items():
         head = test_cells(entry)
-        missing = f" ({entry['n_missing']} missing)" if entry.get("n_missing") else ""
+        missing = f" ({entry.n_missing} missing)" if entry.n_missing else ""
         t.add_row(
             f"[bold]{escape(variable_label(var))}[/bold]{missing}",
             *([""] * (n_blank - len(head))),
             *head,
         )
-        for lv, g in entry["groups"].items():
+        for lv, g in entry.groups.items():
             t.add_row("  " + escape(level_label(var, lv)), *cells(g))
         notes.extend(f"{variable_label(var)}: {n}" for n in _notes(entry))
     return notes
 
 
-def _notes(entry: dict[str, Any]) -> list[str]:
-    out = []
-    for key in ("logrank", "trend", "gray"):
-        test = entry.get(key)
-        if isinstance(test, dict) and test.get("p") is None and test.get("note"):
-            out.append(f"{_TEST_NAMES[key]} not tested ({test['note']})")
-    if "test" in entry and entry.get("p") is None and entry.get("note"):
-        out.append(f"not tested ({entry['note']})")
+def _notes(entry: ResponseComparison | SurvivalComparison | RecurrenceComparison) -> list[str]:
+    """Why the comparisons of one variable could not be made."""
+    from ilpkit.stats.results import RecurrenceComparison, ResponseComparison, SurvivalComparison
+
+    tests: list[tuple[str, ComparisonTest | None]] = []
+    if isinstance(entry, SurvivalComparison):
+        tests = [("log-rank", entry.logrank), ("trend", entry.trend)]
+    elif isinstance(entry, RecurrenceComparison):
+        tests = [("Gray's test", entry.gray)]
+    out = [
+        f"{name} not tested ({test.note})"
+        for name, test in tests
+        if test is not None and test.p is None and test.note
+    ]
+    if isinstance(entry, ResponseComparison) and entry.p is None and entry.note:
+        out.append(f"not tested ({entry.note})")
     return out
 
 
-_TEST_NAMES = {"logrank": "log-rank", "trend": "trend", "gray": "Gray's test"}
-
-
-def _print_notes(out: Any, notes: list[str]) -> None:
+def _print_notes(out: Console, notes: list[str]) -> None:
     for note in notes:
         out.print(escape(f"  Note - {note}."))
 
 
-def print_results(r: dict[str, Any]) -> None:
-    """Render a results dict as Rich tables (80 columns suffice)."""
+def print_results(r: AnalysisResults) -> None:
+    """Render the analysis results as Rich tables (80 columns suffice)."""
     out = stdout()
-    c = r["cohort"]
-    if r.get("synthetic"):
+    c = r.cohort
+    if r.synthetic:
         out.print(
             "[bold reverse] SYNTHETIC DATA [/bold reverse] this registry was made by ilp synth; "
             "its numbers describe no real patient."
         )
     out.print(
-        f"[bold]Cohort[/bold]: {c['n_patients']:,} patients, {c['n_perfusions']:,} perfusions, "
-        f"{c['n_centers']} centre(s); perfusions {c['first_ilp_date']} to {c['last_ilp_date']}; "
-        f"median follow-up {_years(c['median_followup_years'])} years (reverse Kaplan-Meier)."
+        f"[bold]Cohort[/bold]: {c.n_patients:,} patients, {c.n_perfusions:,} perfusions, "
+        f"{c.n_centers} centre(s); perfusions {c.first_ilp_date} to {c.last_ilp_date}; "
+        f"median follow-up {fmt.years(c.median_followup_years)} years (reverse Kaplan-Meier)."
     )
-    if "response" in r:
-        resp = r["response"]
-        t = _table(
-            f"Response (WHO), {resp['n_evaluable']} evaluable perfusions "
-            f"({resp['n_not_evaluable']} NE and {resp['n_missing']} missing left out)",
-            "category",
-            "n/N",
-            "% (exact 95% CI)",
-        )
-        for cat in ("cr", "pr", "nc", "pd", "orr"):
-            t.add_row(cat.upper(), _kn(resp[cat]), _est(resp[cat]))
-        out.print(t)
-        t = _table(
-            "Overall response rate by subgroup", "subgroup", "n/N", "ORR (95% CI)", "test", "p"
-        )
-        notes = _subgroup_rows(
-            t,
-            resp["by"],
-            lambda g: (_kn(g["orr"]), _est(g["orr"]), "", ""),
-            lambda e: (e["test"] or "none", _pval(e["p"])),
-        )
-        out.print(t)
-        _print_notes(out, notes)
-    if "overall_survival" in r:
-        os_ = r["overall_survival"]
-        at = "; ".join(f"{y}-y {_est(s)}" for y, s in os_["at_years"].items())
+    if r.response is not None:
+        _print_response(out, r.response)
+    if r.overall_survival is not None:
+        _print_overall_survival(out, r.overall_survival)
+    if r.local_recurrence is not None:
+        _print_local_recurrence(out, r.local_recurrence)
+    if r.limb_salvage is not None:
+        ls = r.limb_salvage
         out.print(
-            f"[bold]Overall survival[/bold] ({os_['n']} patients, {os_['events']} deaths): {at}; "
-            f"median {_years(os_['median_years'])} years."
-        )
-        t = _table(
-            "Overall survival by subgroup (Kaplan-Meier, log-log 95% CI; log-rank)",
-            "subgroup",
-            "deaths/n",
-            "5-year (95% CI)",
-            "log-rank p",
-            "trend p",
-        )
-        notes = _subgroup_rows(
-            t,
-            os_["by"],
-            lambda g: (f"{g['events']}/{g['n']}", _est(g["at_years"].get("5")), "", ""),
-            lambda e: (
-                _pval(e["logrank"]["p"]),
-                _pval(e["trend"].get("p")) if "trend" in e else "",
-            ),
-        )
-        out.print(t)
-        _print_notes(out, notes)
-        _print_cox(out, os_.get("cox") or {})
-    if "local_recurrence" in r:
-        lr = r["local_recurrence"]
-        at = "; ".join(f"{y}-y {_est(s)}" for y, s in lr["at_years"].items())
-        out.print(
-            f"[bold]Local recurrence[/bold] per perfusion: crude {_pct(lr['crude'])}; cumulative "
-            f"incidence (death competing) {at}."
-        )
-        t = _table(
-            "Local recurrence by subgroup (crude; 5-year cumulative incidence; Gray)",
-            "subgroup",
-            "LR/n",
-            "crude %",
-            "5-year CIF (95% CI)",
-            "Gray p",
-        )
-        notes = _subgroup_rows(
-            t,
-            lr["by"],
-            lambda g: (
-                _kn(g["crude"]),
-                "-" if g["crude"]["estimate"] is None else f"{100 * g['crude']['estimate']:.1f}%",
-                _est(g["at_years"].get("5")),
-                "",
-            ),
-            lambda e: (_pval(e["gray"]["p"]),),
-        )
-        out.print(t)
-        _print_notes(out, notes)
-    if "limb_salvage" in r:
-        ls = r["limb_salvage"]
-        out.print(
-            f"[bold]Limb salvage[/bold]: per perfusion {_pct(ls['per_perfusion'])}; per patient "
-            f"{_pct(ls['per_patient'])}."
+            f"[bold]Limb salvage[/bold]: per perfusion {fmt.proportion(ls.per_perfusion)}; "
+            f"per patient {fmt.proportion(ls.per_patient)}."
         )
 
 
-def _print_cox(out: Any, cox: dict[str, Any]) -> None:
+def _print_response(out: Console, resp: Response) -> None:
+    t = _table(
+        f"Response (WHO), {resp.n_evaluable} evaluable perfusions "
+        f"({resp.n_not_evaluable} NE and {resp.n_missing} missing left out)",
+        "category",
+        "n/N",
+        "% (exact 95% CI)",
+    )
+    for cat in ("cr", "pr", "nc", "pd", "orr"):
+        p: Proportion = getattr(resp, cat)
+        t.add_row(cat.upper(), fmt.n_of(p), fmt.estimate_ci(p))
+    out.print(t)
+    t = _table("Overall response rate by subgroup", "subgroup", "n/N", "ORR (95% CI)", "test", "p")
+    notes = _subgroup_rows(
+        t,
+        resp.by,
+        lambda g: (fmt.n_of(g.orr), fmt.estimate_ci(g.orr), "", ""),
+        lambda e: (e.test or "none", fmt.pvalue(e.p)),
+    )
+    out.print(t)
+    _print_notes(out, notes)
+
+
+def _print_overall_survival(out: Console, os_: OverallSurvival) -> None:
+    at = "; ".join(f"{y}-y {fmt.estimate_ci(s)}" for y, s in os_.at_years.items())
+    out.print(
+        f"[bold]Overall survival[/bold] ({os_.n} patients, {os_.events} deaths): {at}; "
+        f"median {fmt.years(os_.median_years)} years."
+    )
+    t = _table(
+        "Overall survival by subgroup (Kaplan-Meier, log-log 95% CI; log-rank)",
+        "subgroup",
+        "deaths/n",
+        "5-year (95% CI)",
+        "log-rank p",
+        "trend p",
+    )
+    notes = _subgroup_rows(
+        t,
+        os_.by,
+        lambda g: (
+            f"{fmt.count(g.events)}/{fmt.count(g.n)}",
+            fmt.estimate_ci(g.at_years.get("5")),
+            "",
+            "",
+        ),
+        lambda e: (fmt.pvalue(e.logrank.p), "" if e.trend is None else fmt.pvalue(e.trend.p)),
+    )
+    out.print(t)
+    _print_notes(out, notes)
+    if os_.cox is not None:
+        _print_cox(out, os_.cox)
+
+
+def _print_local_recurrence(out: Console, lr: LocalRecurrence) -> None:
+    at = "; ".join(f"{y}-y {fmt.estimate_ci(s)}" for y, s in lr.at_years.items())
+    out.print(
+        f"[bold]Local recurrence[/bold] per perfusion: crude {fmt.proportion(lr.crude)}; "
+        f"cumulative incidence (death competing) {at}."
+    )
+    t = _table(
+        "Local recurrence by subgroup (crude; 5-year cumulative incidence; Gray)",
+        "subgroup",
+        "LR/n",
+        "crude %",
+        "5-year CIF (95% CI)",
+        "Gray p",
+    )
+    notes = _subgroup_rows(
+        t,
+        lr.by,
+        lambda g: (
+            fmt.n_of(g.crude),
+            fmt.percent(g.crude.estimate),
+            fmt.estimate_ci(g.at_years.get("5")),
+            "",
+        ),
+        lambda e: (fmt.pvalue(e.gray.p),),
+    )
+    out.print(t)
+    _print_notes(out, notes)
+
+
+def _print_cox(out: Console, cox: CoxModel | CoxModelNotEstimable) -> None:
     """The Cox models: multivariable and univariable hazard ratios, or why they are missing."""
-    if not cox:
-        return
-    uni_terms: dict[str, Any] = {}
-    notes = []
-    for term, u in cox.get("univariable", {}).items():
-        uni_terms.update(u.get("terms", {}))
-        if u.get("note"):
-            notes.append(f"univariable model of {term} {u['note']}")
-    multi = cox.get("terms", {})
-    if cox.get("note"):
-        notes.insert(0, f"multivariable model {cox['note']}")
+    uni_terms = cox.univariable_terms()
+    notes = [
+        f"univariable model of {term} {u.note}"
+        for term, u in (cox.univariable or {}).items()
+        if u.note
+    ]
+    multi = cox.terms
+    if cox.note:
+        notes.insert(0, f"multivariable model {cox.note}")
     names = list(multi) + [t for t in uni_terms if t not in multi]
     if names:
         t = _table(
-            f"Cox model of overall survival ({cox['ties']} ties; n = {cox['n']}, "
-            f"{cox['events']} deaths, {cox['n_excluded']} left out for missing values)",
+            f"Cox model of overall survival ({cox.ties} ties; n = {cox.n}, "
+            f"{cox.events} deaths, {cox.n_excluded} left out for missing values)",
             "term",
             "multivariable\nHR (95% CI)",
             "p",
             "univariable\nHR (95% CI)",
             "p",
         )
-        refs: dict[str, str] = dict(cox.get("reference_levels", {}))
-        for u in cox.get("univariable", {}).values():
-            refs.update(u.get("reference_levels", {}))
+        refs = cox.all_reference_levels()
         for term in names:
-            v = multi.get(term, {})
-            u = uni_terms.get(term, {})
+            v = multi.get(term)
+            u = uni_terms.get(term)
             t.add_row(
                 escape(term_label(term, refs)),
-                _hr(v),
-                _pval(v.get("p")),
-                _hr(u),
-                _pval(u.get("p")),
+                fmt.hazard_ratio(v),
+                fmt.pvalue(None if v is None else v.p),
+                fmt.hazard_ratio(u),
+                fmt.pvalue(None if u is None else u.p),
             )
         out.print(t)
     else:
@@ -329,7 +306,7 @@ def analyze_cmd(
     except AnalysisError as exc:
         fail(str(exc))
     if json_output:
-        typer.echo(json.dumps(results, indent=2))
+        typer.echo(json.dumps(results.to_json_dict(), indent=2))
     else:
         print_results(results)
 

@@ -1,5 +1,5 @@
-"""``ilp export-as``: export the registry for data sharing in another format, optionally
-de-identified (SPSS, Stata, SAS transport, Parquet, CDISC ODM, HL7 FHIR, Registry CSV)."""
+"""``ilp export``: the registry as Registry CSV v1 (re-importable), or for data sharing as SPSS,
+Stata, SAS transport, Parquet, CDISC ODM or HL7 FHIR, optionally de-identified."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from typing import Annotated
 import typer
 
 from ilpkit import config
-from ilpkit.cli.console import DbOption, fail, stdout
+from ilpkit.cli.console import DbOption, fail, plain, safe, stdout
+from ilpkit.cli.registry_commands import _require_existing_sqlite, database_errors
 
 
 class ExportFormat(StrEnum):
-    """Formats of ``ilp export-as``."""
+    """Formats of ``ilp export``."""
 
     CSV = "csv"
     SAV = "sav"
@@ -32,16 +33,7 @@ class Per(StrEnum):
     PATIENT = "patient"
 
 
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
-
-
-def export_formats(
+def export(
     target: Annotated[
         Path,
         typer.Argument(
@@ -53,6 +45,7 @@ def export_formats(
         ExportFormat,
         typer.Option(
             "--format",
+            metavar="FORMAT",
             help="csv (Registry CSV v1), sav (SPSS), dta (Stata), xpt (SAS transport), parquet, "
             "odm (CDISC ODM 1.3.2 XML), fhir (HL7 FHIR R4 / mCODE Bundles).",
             case_sensitive=False,
@@ -62,6 +55,7 @@ def export_formats(
         Per,
         typer.Option(
             "--per",
+            metavar="UNIT",
             help="One row per perfusion, or per patient (perfusions side by side: ilp_date_1, "
             "ilp_date_2, ...); per patient for sav, dta, xpt and parquet.",
             case_sensitive=False,
@@ -98,73 +92,87 @@ def export_formats(
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Export the registry as SPSS, Stata, SAS, Parquet, CDISC ODM or HL7 FHIR, optionally
-    de-identified.
+    """Export the registry: Registry CSV v1 (re-importable as it is) or, for data sharing,
+    SPSS, Stata, SAS transport, Parquet, CDISC ODM or HL7 FHIR, optionally de-identified.
 
-    SPSS and Stata files carry variable and value labels (response 1 = CR ...) and real dates;
-    ODM holds the data dictionary (items, code lists, ranges) and the data; FHIR writes one
-    transaction Bundle per patient with mCODE profiles. See docs/interop.md.
+    Cells that a spreadsheet would run as a formula are written with a leading
+    apostrophe. An existing file is kept unless --replace is given. The export is
+    recorded in the audit log; the file is put in place only together with its
+    audit entry. SPSS and Stata files carry variable and value labels (response
+    1 = CR ...) and real dates; ODM holds the data dictionary (items, code lists,
+    ranges) and the data; FHIR writes one transaction Bundle per patient with
+    mCODE profiles. See docs/interop.md.
 
     [b]Examples[/b]
 
-      ilp export-as --format sav registry.sav
-      ilp export-as --format dta --per patient registry-patients.dta
-      ilp export-as --format odm registry-odm.xml
-      ilp export-as --format fhir fhir-bundles/
-      ilp export-as --format csv --deidentify --key-file /etc/ilp/pseudonym.key shared.csv
+      ilp export registry-2026-11-27.csv
+      ilp export --format sav registry.sav
+      ilp export --format dta --per patient registry-patients.dta
+      ilp export --format odm registry-odm.xml
+      ilp export --format fhir fhir-bundles/
+      ilp export --deidentify --key-file pseudonym.key shared.csv
     """
-    from sqlalchemy.exc import SQLAlchemyError
-
     from ilpkit.services.deidentify import DeidentifyError, DeidentifyOptions, read_key
+    from ilpkit.services.registry_export import ExportFileExistsError, export_registry
     from ilpkit.services.registry_export_formats import ExportError, export_registry_as
 
     if not deidentify and (coarsen_age or year_only or key_file is not None):
         fail(
             "--coarsen-age, --year-only and --key-file belong to a de-identified export: add "
-            "--deidentify; nothing was written"
+            "--deidentify. Nothing was exported."
         )
-    url = config.database_url(db)
-    sqlite_file = config.sqlite_path(url)
-    if sqlite_file is not None and not sqlite_file.exists():
+    if format_ is ExportFormat.CSV and per is Per.PATIENT:
         fail(
-            f"there is no registry at {sqlite_file}. Create one with 'ilp init' or "
-            "'ilp import FILE', or name another with --db; nothing was written."
+            "--per patient is for sav, dta, xpt and parquet; Registry CSV v1 has one row per "
+            "perfusion. Nothing was exported."
         )
+    if not target.absolute().parent.is_dir():
+        fail(f"the folder {target.absolute().parent} does not exist. Nothing was exported.")
+    url = config.database_url(db)
+    _require_existing_sqlite(url)
+    out = stdout()
     try:
-        options = None
-        if deidentify:
-            options = DeidentifyOptions(read_key(key_file), coarsen_age, year_only)
-        report = export_registry_as(
-            url,
-            target,
-            format_.value,
-            config.actor(),
-            per=per.value,
-            deidentify=options,
-            replace=replace,
-        )
+        with database_errors(url):
+            if format_ is ExportFormat.CSV and not deidentify:
+                count = export_registry(url, target, config.actor(), replace=replace)
+                out.print(f"Exported {count:,} perfusions to {safe(target)}.")
+                return
+            options = None
+            if deidentify:
+                options = DeidentifyOptions(read_key(key_file), coarsen_age, year_only)
+            report = export_registry_as(
+                url,
+                target,
+                format_.value,
+                config.actor(),
+                per=per.value,
+                deidentify=options,
+                replace=replace,
+            )
+    except ExportFileExistsError:
+        fail(f"{target} already exists; add --replace to overwrite it. Nothing was exported.")
     except (ExportError, DeidentifyError) as exc:
         fail(str(exc))
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        fail(f"cannot use the database {_safe_url(url)}: {reason}; nothing was written", code=3)
     except OSError as exc:
-        fail(f"cannot write {target}: {exc.strerror or exc}; nothing was written")
+        fail(f"cannot write {target}: {exc.strerror or exc}. Nothing was exported.")
     unit = {"odm": "patients", "fhir": "patient Bundles"}.get(
         report.format, "rows (one per patient)" if per is Per.PATIENT else "rows"
     )
-    out = stdout()
     out.print(
-        f"Exported {report.rows:,} {unit} ({report.patients:,} patients, "
-        f"{report.perfusions:,} perfusions) to {report.path} as {format_.value}"
-        + (", de-identified" if report.deidentified else "")
-        + ".",
+        plain(
+            f"Exported {report.rows:,} {unit} ({report.patients:,} patients, "
+            f"{report.perfusions:,} perfusions) to {report.path} as {format_.value}"
+            + (", de-identified" if report.deidentified else "")
+            + "."
+        ),
         markup=False,
     )
     if report.manifest is not None:
-        out.print(f"What was removed, shifted and coarsened: {report.manifest}", markup=False)
+        out.print(
+            plain(f"What was removed, shifted and coarsened: {report.manifest}"), markup=False
+        )
 
 
 def register(app: typer.Typer) -> None:
-    """Register ``export-as`` on ``app``."""
-    app.command("export-as")(export_formats)
+    """Register ``export`` on ``app``."""
+    app.command()(export)

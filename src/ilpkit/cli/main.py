@@ -63,11 +63,15 @@ def build_app() -> typer.Typer:
 def run() -> None:
     """Console-script entry point for ``ilp``.
 
-    An unexpected failure is reported in one line, never as a traceback (set ILP_DEBUG=1 to see
-    the traceback when reporting a bug).
+    One of ilpkit's own errors (:class:`ilpkit.errors.IlpkitError`) that a command did not
+    handle is printed as its message with its exit code (1-3). Any other failure is a defect of
+    ilpkit: reported in one line, never as a traceback (set ILP_DEBUG=1 to see the traceback
+    when reporting a bug), with exit code 70.
     """
     import os
     import sys
+
+    from ilpkit.errors import IlpkitError
 
     try:
         build_app()(standalone_mode=True)
@@ -76,6 +80,13 @@ def run() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted; nothing more was done.\n")
         raise SystemExit(130) from None
+    except IlpkitError as exc:
+        if os.environ.get("ILP_DEBUG"):
+            raise
+        from ilpkit.cli.console import plain
+
+        sys.stderr.write(f"Error: {plain(exc)}\n")
+        raise SystemExit(min(max(exc.exit_code, 1), 3)) from None
     except Exception as exc:
         if os.environ.get("ILP_DEBUG"):
             raise

@@ -406,12 +406,10 @@ def _table(title: str) -> Table:
 
 
 def _print_plan(plan: PerfusionPlan) -> None:
+    """The perfusion sheet: heading and notices, then one table per part, then the sources."""
     out = stdout()
     refs = _Sources()
     p = plan.protocol
-    d = plan.doses
-    c = p.conduct
-    v = plan.volume
     out.print(
         Text.assemble(
             ("TM-ILP PERFUSION PLAN", "bold"),
@@ -423,7 +421,17 @@ def _print_plan(plan: PerfusionPlan) -> None:
     for notice in plan.notices:
         style = _NOTICE_STYLE[notice.severity]
         out.print(Panel(Text(plain(notice.message), style=style), style=style, expand=True))
+    out.print(_doses_table(plan, refs))
+    out.print(_circuit_table(plan, refs))
+    out.print(_timeline_table(plan, refs))
+    out.print(_eligibility_table(plan, refs))
+    out.print(refs.table())
+    out.print(Text(plain(f"Protocol file: {plan.protocol_origin}"), style="dim"))
 
+
+def _doses_table(plan: PerfusionPlan, refs: _Sources) -> Table:
+    d = plan.doses
+    v = plan.volume
     main = _table("Volume and doses")
     main.add_column("item")
     main.add_column("value", justify="right", no_wrap=True)
@@ -462,13 +470,16 @@ def _print_plan(plan: PerfusionPlan) -> None:
         "total, any limb volume",
         refs.ref(d.melphalan_max_mg.source),
     )
-    out.print(main)
+    return main
 
+
+def _circuit_table(plan: PerfusionPlan, refs: _Sources) -> Table:
+    c = plan.protocol.conduct
+    cp = plan.circuit
     circuit = _table("Circuit and temperature")
     circuit.add_column("item")
     circuit.add_column("target", justify="right", no_wrap=True)
     circuit.add_column("ref", justify="right", style="dim", no_wrap=True)
-    cp = plan.circuit
     rows = [
         ("priming volume", c.priming_volume_ml.describe(), c.priming_volume_ml.source),
         ("priming haematocrit", c.priming_haematocrit.describe(), c.priming_haematocrit.source),
@@ -492,16 +503,20 @@ def _print_plan(plan: PerfusionPlan) -> None:
     ]
     for item, target, source in rows:
         _add(circuit, item, target, refs.ref(source))
-    out.print(circuit)
+    return circuit
 
+
+def _timeline_table(plan: PerfusionPlan, refs: _Sources) -> Table:
     timeline = _table("Timeline (minutes from TNF-alpha into the circuit)")
     timeline.add_column("min", justify="right", no_wrap=True)
     timeline.add_column("step")
     timeline.add_column("ref", justify="right", style="dim", no_wrap=True)
     for step in plan.timeline:
         _add(timeline, f"{step.minute:g}", step.event, refs.ref(step.source))
-    out.print(timeline)
+    return timeline
 
+
+def _eligibility_table(plan: PerfusionPlan, refs: _Sources) -> Table:
     eligibility = _table("Eligibility (SmPC contraindications)")
     eligibility.add_column("status", no_wrap=True)
     eligibility.add_column("finding")
@@ -517,9 +532,7 @@ def _print_plan(plan: PerfusionPlan) -> None:
     checked = [ch.name for ch in plan.eligibility.checks if ch.status == "ok"]
     if checked:
         _add(eligibility, Text("OK", style="green"), ", ".join(checked), "")
-    out.print(eligibility)
-    out.print(refs.table())
-    out.print(Text(plain(f"Protocol file: {plan.protocol_origin}"), style="dim"))
+    return eligibility
 
 
 # ------------------------------------------------------------------------------------- leakage

@@ -1,4 +1,4 @@
-"""Registry commands: init, upgrade, import, validate, export, summary, dictionary, audit."""
+"""Registry commands: init, upgrade, import, validate, summary, dictionary, audit."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ilpkit import config
 from ilpkit.adapters.csv.registry_csv import neutralise
 from ilpkit.adapters.db.engine import SCHEMA_REVISION
+from ilpkit.adapters.db.engine import safe_url as _safe_url
 from ilpkit.cli.console import DbOption, JsonOption, fail, plain, safe, stderr, stdout
 from ilpkit.domain.errors import Problem, RegistryValidationError
 
@@ -45,12 +46,6 @@ ReplaceOption = Annotated[
     bool,
     typer.Option("--replace", help="Overwrite the --problems file if it already exists."),
 ]
-
-
-def _safe_url(url: str) -> str:
-    from ilpkit.adapters.db.engine import safe_url
-
-    return safe_url(url)
 
 
 @contextmanager
@@ -336,37 +331,6 @@ def _print_warnings(warnings: list[Problem]) -> None:
         err.print(f"  ... and {len(warnings) - MAX_PROBLEMS_SHOWN:,} more.")
 
 
-def export(
-    file: Annotated[Path, typer.Argument(help="CSV file to write.", show_default=False)],
-    db: DbOption = None,
-    replace: Annotated[
-        bool, typer.Option("--replace", help="Overwrite FILE if it exists.")
-    ] = False,
-) -> None:
-    """Export the whole registry as Registry CSV v1 (re-importable as it is).
-
-    Cells that a spreadsheet would run as a formula are written with a leading apostrophe.
-    An existing file is kept unless --replace is given. The export is recorded in the audit
-    log; the file is put in place only together with its audit entry.
-
-    [b]Example[/b]
-
-      ilp export registry-2026-11-27.csv
-    """
-    from ilpkit.services.registry_export import ExportFileExistsError, export_registry
-
-    url = config.database_url(db)
-    _require_existing_sqlite(url)
-    try:
-        with database_errors(url):
-            count = export_registry(url, file, config.actor(), replace=replace)
-    except ExportFileExistsError:
-        fail(f"{file} already exists; add --replace to overwrite it." + " Nothing was exported.")
-    except OSError as exc:
-        fail(plain(f"cannot write {file}: {exc.strerror or exc}.") + " Nothing was exported.")
-    stdout().print(f"Exported {count:,} perfusions to {safe(file)}.")
-
-
 def _require_existing_sqlite(url: str) -> None:
     path = config.sqlite_path(url)
     if path is not None and not path.exists():
@@ -514,7 +478,6 @@ def register(app: typer.Typer) -> None:
     app.command()(upgrade)
     app.command("import")(import_)
     app.command()(validate)
-    app.command()(export)
     app.command()(summary)
     app.command()(dictionary)
     app.command()(audit)

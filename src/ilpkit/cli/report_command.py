@@ -91,6 +91,14 @@ def report(
             help="Survival and incidence curves stop where fewer than this many remain at risk.",
         ),
     ] = 10,
+    p_style: Annotated[
+        str,
+        typer.Option(
+            "--p-style",
+            metavar="STYLE",
+            help="P-values as plain (p = 0.008, p < 0.001) or journal (P = .008, P < .001).",
+        ),
+    ] = "plain",
 ) -> None:
     """Write the outcome study report of the registry.
 
@@ -110,12 +118,16 @@ def report(
       ilp report --out report
       ilp report --db registry.sqlite3 --out study-2025 --pdf
       ilp report --out report --min-at-risk 20
+      ilp report --out report --p-style journal
       ilp report --db postgresql://ilp@dbhost/registry --out /srv/reports/latest
     """
+    from ilpkit.reporting.formatting import P_STYLES
     from ilpkit.reporting.pdf import PdfError, find_chromium
     from ilpkit.services.build_report import build_report, is_report_folder
     from ilpkit.stats.analysis import AnalysisError
 
+    if p_style not in P_STYLES:
+        fail(f"--p-style must be plain or journal, not '{p_style}'." + " Nothing was written.")
     if out.exists() and not out.is_dir():
         fail(
             f"--out {out} is a file; give a folder (it is created if needed)."
@@ -142,6 +154,7 @@ def report(
                 synthetic=True if synthetic else None,
                 progress=progress,
                 min_at_risk=min_at_risk,
+                p_style=p_style,
             )
     except AnalysisError as exc:
         fail(str(exc) + " No report was written.")

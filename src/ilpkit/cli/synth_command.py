@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from ilpkit import config
+from ilpkit.adapters.db.engine import safe_url
 from ilpkit.cli.console import JsonOption, fail, safe, stage_progress, stderr, stdout
 from ilpkit.cli.registry_commands import database_errors
 
@@ -136,7 +137,7 @@ def synth(
         fail(f"{exc.path} already exists; use --replace to overwrite it, or choose another --out.")
     except RegistryNotEmptyError as exc:
         fail(
-            f"the registry {_safe_url(url or '')} already holds {exc.n_patients:,} patients and "
+            f"the registry {safe_url(url or '')} already holds {exc.n_patients:,} patients and "
             f"{exc.n_perfusions:,} perfusions. A SYNTHETIC registry is written only into an empty "
             "registry: use --replace to delete them first (the audit log is kept), or choose "
             "another --db."
@@ -147,12 +148,6 @@ def synth(
         stdout().print_json(json.dumps(report.to_dict()))
         return
     _print_report(report, out)
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def _print_report(report: SynthReport, out: Path | None) -> None:

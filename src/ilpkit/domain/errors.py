@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ilpkit.errors import IlpkitError
+
 _MAX_SHOWN_CHARS = 60
 
 
@@ -79,7 +81,7 @@ class Problem:
         }
 
 
-class RegistryValidationError(Exception):
+class RegistryValidationError(IlpkitError):
     """Raised when data fail validation; carries every problem found, not just the first."""
 
     def __init__(self, problems: list[Problem]):

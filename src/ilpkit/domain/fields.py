@@ -28,6 +28,7 @@ from ilpkit.domain.patient import Sex
 from ilpkit.domain.perfusion import LEVELS_BY_LIMB, Limb, PerfusionLevel, VolumeMethod
 from ilpkit.domain.response import RESPONSE_ALIASES, Response
 from ilpkit.domain.tumour import HISTOLOGY_LABELS, Histology, Presentation
+from ilpkit.errors import IlpkitError
 
 FORMAT_NAME = "Registry CSV v1"
 
@@ -41,7 +42,7 @@ _YES = "yes"
 _NO = "no"
 
 
-class CellError(ValueError):
+class CellError(IlpkitError, ValueError):
     """A single cell could not be read; the message is the reason in plain words."""
 
 

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from ilpkit.domain import limits
+from ilpkit.domain.date_rules import DATE_RULES
 from ilpkit.domain.errors import Problem, Severity
 from ilpkit.domain.fields import FIELDS, PATIENT_COLUMNS, CellError
 from ilpkit.domain.outcome import Margin, Outcome
@@ -44,14 +45,6 @@ class RegistryRecord:
     def key(self) -> tuple[str, date]:
         """Natural key of the perfusion: (patient_id, ilp_date)."""
         return (self.perfusion.patient_id, self.perfusion.ilp_date)
-
-
-_EVENT_FIELDS = (
-    ("resection_date", "resection"),
-    ("amputation_date", "amputation"),
-    ("local_recurrence_date", "local recurrence"),
-    ("distant_metastasis_date", "distant metastasis"),
-)
 
 
 def parse_record(
@@ -179,9 +172,10 @@ def _cross_field_problems(
 def _chronology_problems(
     v: Mapping[str, object], raw: Mapping[str, str], line: int | None
 ) -> list[Problem]:
+    """The dates of one row: the earliest birth date, then the order rules of
+    :data:`ilpkit.domain.date_rules.DATE_RULES` (at most one problem per column)."""
     out: list[Problem] = []
-    birth, ilp = v.get("birth_date"), v.get("ilp_date")
-    death, last = v.get("death_date"), v.get("last_followup_date")
+    birth = v.get("birth_date")
     if isinstance(birth, date) and birth < limits.EARLIEST_BIRTH_DATE:
         out.append(
             Problem(
@@ -191,51 +185,15 @@ def _chronology_problems(
                 f"is before {limits.EARLIEST_BIRTH_DATE.isoformat()}; check the year",
             )
         )
-    if isinstance(birth, date) and isinstance(ilp, date) and not birth < ilp:
-        out.append(
-            Problem(line, "ilp_date", raw.get("ilp_date", ""), "must be after the birth date")
-        )
-    if isinstance(death, date) and isinstance(last, date) and death != last:
-        out.append(
-            Problem(
-                line,
-                "death_date",
-                raw.get("death_date", ""),
-                f"must equal the date of last follow-up ({last.isoformat()}) for a patient who "
-                "died",
-            )
-        )
-    if isinstance(ilp, date) and isinstance(last, date) and last < ilp:
-        out.append(
-            Problem(
-                line,
-                "last_followup_date",
-                raw.get("last_followup_date", ""),
-                f"is before the perfusion date ({ilp.isoformat()})",
-            )
-        )
-    for name, words in _EVENT_FIELDS:
-        event = v.get(name)
-        if not isinstance(event, date):
+    reported: set[str] = set()
+    for rule in DATE_RULES:
+        first, then = v.get(rule.first), v.get(rule.then)
+        if rule.field in reported or not (isinstance(first, date) and isinstance(then, date)):
             continue
-        if isinstance(ilp, date) and event < ilp:
-            out.append(
-                Problem(
-                    line,
-                    name,
-                    raw.get(name, ""),
-                    f"the {words} date is before the perfusion date ({ilp.isoformat()})",
-                )
-            )
-        elif isinstance(last, date) and event > last:
-            out.append(
-                Problem(
-                    line,
-                    name,
-                    raw.get(name, ""),
-                    f"the {words} date is after the date of last follow-up ({last.isoformat()})",
-                )
-            )
+        if not rule.holds(first, then):
+            reported.add(rule.field)
+            message = rule.message.format(first=first.isoformat(), then=then.isoformat())
+            out.append(Problem(line, rule.field, raw.get(rule.field, ""), message))
     return out
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ilpkit.errors import IlpkitError
+
 MAX_PROBLEMS_SHOWN = 20
 """At most this many problems are listed in one error message."""
 
 
-class PlanningError(ValueError):
+class PlanningError(IlpkitError, ValueError):
     """Base class: an input to a planning calculator cannot be used.
 
     The message (``str(error)``) names the value and the reason.

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ilpkit.reporting import formatting as fmt
 from ilpkit.reporting.published import PublishedSeries
+from ilpkit.stats.results import AnalysisResults, Proportion
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Headline:
     @property
     def text(self) -> str:
         """``69.7% (63.3–75.6)``."""
-        return fmt.estimate_ci({"estimate": self.estimate, "ci95": list(self.ci95)})
+        return fmt.estimate_ci(self)
 
     @property
     def published_text(self) -> str:
@@ -55,13 +55,13 @@ class Headline:
         return lo <= self.published <= hi
 
 
-def headline_figures(results: dict[str, Any], seed: PublishedSeries | None) -> list[Headline]:
+def headline_figures(results: AnalysisResults, seed: PublishedSeries | None) -> list[Headline]:
     """The six headline figures: ORR, CR, PR, crude local recurrence, 5-year OS, limb salvage.
 
     Parameters
     ----------
-    results : dict
-        ``ilpkit.results/1`` (:func:`ilpkit.stats.analysis.analyze`); sections not analysed
+    results : AnalysisResults
+        From :func:`ilpkit.stats.analysis.analyze`; sections not analysed
         are left out.
     seed : PublishedSeries, optional
         Published values to put beside them.
@@ -69,39 +69,37 @@ def headline_figures(results: dict[str, Any], seed: PublishedSeries | None) -> l
     pub = {} if seed is None else {k: v / 100.0 for k, v in seed.pct.items()}
     out: list[Headline] = []
 
-    def prop(key: str, label: str, unit: str, entry: dict[str, Any] | None) -> None:
-        if not entry or not entry.get("n"):
+    def prop(key: str, label: str, unit: str, entry: Proportion) -> None:
+        if not entry.n:
             return
-        lo, hi = entry["ci95"]
         out.append(
-            Headline(key, label, unit, entry["estimate"], (lo, hi), fmt.n_of(entry), pub.get(key))
+            Headline(key, label, unit, entry.estimate, entry.ci95, fmt.n_of(entry), pub.get(key))
         )
 
-    resp = results.get("response")
+    resp = results.response
     if resp:
-        prop("orr", "Overall response (CR + PR)", "perfusion", resp["orr"])
-        prop("cr", "Complete response", "perfusion", resp["cr"])
-        prop("pr", "Partial response", "perfusion", resp["pr"])
-    lr = results.get("local_recurrence")
+        prop("orr", "Overall response (CR + PR)", "perfusion", resp.orr)
+        prop("cr", "Complete response", "perfusion", resp.cr)
+        prop("pr", "Partial response", "perfusion", resp.pr)
+    lr = results.local_recurrence
     if lr:
-        prop("local_recurrence", "Local recurrence (crude)", "perfusion", lr["crude"])
-    os_ = results.get("overall_survival")
+        prop("local_recurrence", "Local recurrence (crude)", "perfusion", lr.crude)
+    os_ = results.overall_survival
     if os_:
-        s5 = os_["at_years"].get("5")
-        if s5 is not None and s5.get("estimate") is not None:
-            lo, hi = s5["ci95"]
+        s5 = os_.at_years.get("5")
+        if s5 is not None and s5.estimate is not None:
             out.append(
                 Headline(
                     "os_5y",
                     "5-year overall survival",
                     "patient",
-                    s5["estimate"],
-                    (lo, hi),
-                    f"n = {fmt.count(os_['n'])}",
+                    s5.estimate,
+                    s5.ci95,
+                    f"n = {fmt.count(os_.n)}",
                     pub.get("os_5y"),
                 )
             )
-    ls = results.get("limb_salvage")
+    ls = results.limb_salvage
     if ls:
-        prop("limb_salvage", "Limb salvage", "perfusion", ls["per_perfusion"])
+        prop("limb_salvage", "Limb salvage", "perfusion", ls.per_perfusion)
     return out

@@ -1,6 +1,6 @@
 """Assemble the study report: sections of text, numbered figures and numbered tables.
 
-:func:`build_document` takes :class:`ReportInputs` — the results dict of
+:func:`build_document` takes :class:`ReportInputs` — the :class:`AnalysisResults` of
 ``ilpkit.stats.analysis.analyze``, the analysis datasets, the study flow and the curves the
 statistics layer estimated — and lays them out as a :class:`ReportDocument`, which
 :mod:`ilpkit.reporting.html` renders. Numbers are only formatted here, never computed.
@@ -15,17 +15,30 @@ from typing import Any
 
 import pandas as pd
 
+from ilpkit.progress import StageProgress
 from ilpkit.reporting import figures as figs
 from ilpkit.reporting import formatting as fmt
 from ilpkit.reporting import tables
 from ilpkit.reporting.comparison import Headline, headline_figures
-from ilpkit.reporting.labels import level_label, variable_label
+from ilpkit.reporting.labels import level_label, term_label, variable_label
 from ilpkit.reporting.published import PublishedSeries, load_published_series
 from ilpkit.reporting.text import WrittenText, lower_first, written_text
 from ilpkit.stats.descriptive import StudyFlow
+from ilpkit.stats.results import (
+    AnalysisResults,
+    Cohort,
+    ComparisonTest,
+    CoxModel,
+    CoxModelNotEstimable,
+    LimbSalvage,
+    LocalRecurrence,
+    OverallSurvival,
+    Proportion,
+    Response,
+)
 
-Progress = Callable[[str, int, int], None]
-"""Called with (stage, done, total)."""
+Progress = StageProgress
+"""Called with (stage, done, total); the report draws its figures as stage ``figures``."""
 
 OS_FIGURE_BY: tuple[str, ...] = ("tumor_size_group", "leiomyosarcoma", "multifocal")
 """Subgroups drawn as Kaplan-Meier figures of overall survival (the seed study's factors)."""
@@ -41,8 +54,8 @@ class ReportInputs:
 
     Attributes
     ----------
-    results : dict
-        ``ilpkit.results/1`` from :func:`ilpkit.stats.analysis.analyze`.
+    results : AnalysisResults
+        From :func:`ilpkit.stats.analysis.analyze`.
     frame : DataFrame
         The registry, one row per perfusion.
     os_data, lr_data : DataFrame
@@ -63,11 +76,13 @@ class ReportInputs:
         The seed ``ilp synth`` made a SYNTHETIC registry with, when recorded.
     min_at_risk : int
         The curves stop where fewer than this many remain at risk (said in each caption).
+    p_style : {"plain", "journal"}
+        How p-values are written (:func:`ilpkit.reporting.formatting.pvalue`).
     source, version, generated, title : str
         Registry (URL without password), ilpkit version, timestamp, report title.
     """
 
-    results: dict[str, Any]
+    results: AnalysisResults
     frame: pd.DataFrame
     os_data: pd.DataFrame
     lr_data: pd.DataFrame
@@ -84,6 +99,7 @@ class ReportInputs:
     title: str = "TM-ILP outcome study report"
     synthetic_seed: int | None = None
     min_at_risk: int = figs.MIN_AT_RISK
+    p_style: fmt.PStyle = "plain"
 
 
 @dataclass
@@ -106,7 +122,7 @@ class ReportDocument:
     version: str
     generated: str
     synthetic: bool
-    results: dict[str, Any]
+    results: AnalysisResults
     headlines: tuple[Headline, ...]
     seed: PublishedSeries | None
     summary: tuple[str, ...]
@@ -116,65 +132,71 @@ class ReportDocument:
     tables: tuple[tables.ReportTable, ...]
 
 
-class _Numbering:
-    def __init__(self, synthetic: bool, progress: Progress | None, total: int):
-        self.figures: list[figs.RenderedFigure] = []
-        self.tables: list[tables.ReportTable] = []
-        self.synthetic = synthetic
-        self.progress = progress
-        self.total = total
+@dataclass(frozen=True)
+class _PendingFigure:
+    """A figure laid out but not drawn yet: its number, file slug, title, caption and drawer."""
 
-    def figure(self, slug: str, title: str, caption: str, draw: Callable[[], Any]) -> Any:
-        number = len(self.figures) + 1
-        rendered = figs.render(
-            draw(), key=f"fig{number:02d}-{slug}", number=number, title=title, caption=caption
-        )
-        self.figures.append(rendered)
-        if self.progress is not None:
-            self.progress("figures", len(self.figures), self.total)
-        return rendered
+    number: int
+    slug: str
+    title: str
+    caption: str
+    draw: Callable[[], Any]
+
+
+class _Layout:
+    """Numbers tables as they are built and figures as they are laid out; the figures are
+    drawn afterwards (:meth:`draw_figures`), once their total is known for progress."""
+
+    def __init__(self) -> None:
+        self.pending: list[_PendingFigure] = []
+        self.tables: list[tables.ReportTable] = []
+
+    def figure(
+        self, slug: str, title: str, caption: str, draw: Callable[[], Any]
+    ) -> _PendingFigure:
+        pending = _PendingFigure(len(self.pending) + 1, slug, title, caption, draw)
+        self.pending.append(pending)
+        return pending
 
     def table(self, build: Callable[[int], tables.ReportTable]) -> tables.ReportTable:
         t = build(len(self.tables) + 1)
         self.tables.append(t)
         return t
 
+    def draw_figures(
+        self, sections: Sequence[Section], progress: Progress | None
+    ) -> tuple[figs.RenderedFigure, ...]:
+        """Draw every figure in order and put it in its section in place of its layout."""
+        rendered: dict[int, figs.RenderedFigure] = {}
+        for f in self.pending:
+            rendered[f.number] = figs.render(
+                f.draw(),
+                key=f"fig{f.number:02d}-{f.slug}",
+                number=f.number,
+                title=f.title,
+                caption=f.caption,
+            )
+            if progress is not None:
+                progress("figures", f.number, len(self.pending))
+        for sec in sections:
+            sec.items = [
+                rendered[item.number] if isinstance(item, _PendingFigure) else item
+                for item in sec.items
+            ]
+        return tuple(rendered[f.number] for f in self.pending)
 
-def _test_line(name: str, test: dict[str, Any]) -> str:
-    if test.get("p") is None and test.get("note"):
-        return f"{name}: not tested ({test['note']})"
-    return f"{name} {fmt.p_equals(test.get('p'))}"
 
-
-def _p_lines(entry: dict[str, Any], kind: str) -> list[str]:
-    if kind == "os":
-        lines = [_test_line("Log-rank", entry["logrank"])]
-        if "trend" in entry:
-            lines.append(_test_line("Test for trend", entry["trend"]))
-        return lines
-    return [_test_line("Gray's test", entry["gray"])]
-
-
-def _n_figures(inputs: ReportInputs) -> int:
-    r = inputs.results
-    n = 1  # flow
-    if "response" in r:
-        n += 2
-    if "local_recurrence" in r and inputs.lr_overall is not None:
-        n += 1 + len(inputs.lr_by)
-    if "overall_survival" in r and inputs.os_overall is not None:
-        n += 1 + len(inputs.os_by)
-        if (r["overall_survival"].get("cox") or {}).get("terms"):
-            n += 1
-    return n
+def _test_line(name: str, test: ComparisonTest, p_style: fmt.PStyle) -> str:
+    if test.p is None and test.note:
+        return f"{name}: not tested ({test.note})"
+    return f"{name} {fmt.p_equals(test.p, p_style)}"
 
 
 def _plural(n: int, word: str) -> str:
     return f"{fmt.count(n)} {word}{'' if n == 1 else 's'}"
 
 
-def _flow_boxes(flow: StudyFlow, results: dict[str, Any]) -> list[figs.FlowBox]:
-    c = results["cohort"]
+def _flow_boxes(flow: StudyFlow, c: Cohort) -> list[figs.FlowBox]:
     m = flow.resection_margins
     margin_text = ", ".join(f"{k} {fmt.count(v)}" for k, v in m.items() if v)
     h = f"{flow.horizon_years:g}"
@@ -184,8 +206,8 @@ def _flow_boxes(flow: StudyFlow, results: dict[str, Any]) -> list[figs.FlowBox]:
         figs.FlowBox(
             f"Patients in the registry: {fmt.count(flow.n_patients)}",
             (
-                f"{_plural(c['n_centers'], 'centre')}; perfusions {c['first_ilp_date']} to "
-                f"{c['last_ilp_date']}",
+                f"{_plural(c.n_centers, 'centre')}; perfusions {c.first_ilp_date} to "
+                f"{c.last_ilp_date}",
             ),
         ),
         figs.FlowBox(
@@ -214,7 +236,7 @@ def _flow_boxes(flow: StudyFlow, results: dict[str, Any]) -> list[figs.FlowBox]:
             f"Followed to death or {h} years: {_plural(flow.n_followed, 'patient')}",
             (
                 f"of {fmt.count(flow.n_patients)} patients; {fmt.count(flow.n_dead)} died",
-                "median follow-up " + fmt.years(c["median_followup_years"]) + " years "
+                "median follow-up " + fmt.years(c.median_followup_years) + " years "
                 "(reverse Kaplan–Meier)",
             ),
             side=(f"{_plural(flow.n_censored_early, 'patient')} (censored)",),
@@ -223,291 +245,295 @@ def _flow_boxes(flow: StudyFlow, results: dict[str, Any]) -> list[figs.FlowBox]:
     ]
 
 
-def build_document(inputs: ReportInputs, progress: Progress | None = None) -> ReportDocument:
-    """Lay out the report; figures are drawn here (matplotlib) and held as PNG/SVG bytes.
-
-    Must run inside :func:`ilpkit.reporting.figures.figure_style` (the service does this).
-    """
-    r = inputs.results
-    syn = inputs.synthetic
-    series = load_published_series()
-    seed = next((s for s in series if s.seed), None)
-    num = _Numbering(syn, progress, _n_figures(inputs))
-
-    def stops(unit: str) -> str:
-        return (
-            f"Each curve stops where fewer than {inputs.min_at_risk} {unit} remain at risk; "
-            f"the axis ends at the last tick with at least {figs.MIN_AT_RISK} at risk."
-        )
-
-    text = written_text(r, inputs.version)
-    sections: list[Section] = []
-    c = r["cohort"]
-
-    # ---- methods
-    sections.append(Section("methods", 1, "Methods", list(text.methods)))
-
-    # ---- cohort
-    sec = Section("cohort", 2, "Cohort and follow-up")
-    fu = c["median_followup_years"]
-    sec.paragraphs.append(
-        f"The registry holds {fmt.count(c['n_patients'])} patients and "
-        f"{fmt.count(c['n_perfusions'])} perfusions from {_plural(c['n_centers'], 'centre')}, "
-        "performed "
-        f"between {c['first_ilp_date']} and {c['last_ilp_date']}; the latest follow-up is dated "
-        f"{c['last_followup_date']}. Median follow-up was {fmt.years(fu)} years by the reverse "
-        "Kaplan–Meier method (95% CI in brackets)."
+def _stops(inputs: ReportInputs, unit: str) -> str:
+    return (
+        f"Each curve stops where fewer than {inputs.min_at_risk} {unit} remain at risk; "
+        f"the axis ends at the last tick with at least {figs.MIN_AT_RISK} at risk."
     )
-    flow = inputs.flow
+
+
+def _cohort_section(inputs: ReportInputs, layout: _Layout, number: int) -> Section:
+    c = inputs.results.cohort
+    sec = Section("cohort", number, "Cohort and follow-up")
+    sec.paragraphs.append(
+        f"The registry holds {fmt.count(c.n_patients)} patients and "
+        f"{fmt.count(c.n_perfusions)} perfusions from {_plural(c.n_centers, 'centre')}, "
+        "performed "
+        f"between {c.first_ilp_date} and {c.last_ilp_date}; the latest follow-up is dated "
+        f"{c.last_followup_date}. Median follow-up was {fmt.years(c.median_followup_years)} "
+        "years by the reverse Kaplan–Meier method (95% CI in brackets)."
+    )
+    boxes = _flow_boxes(inputs.flow, c)
     sec.items.append(
-        num.figure(
+        layout.figure(
             "study-flow",
             "Study flow",
             "Numbers of patients and perfusions at each stage (STROBE). Response, resection and "
             "amputation are counted per perfusion; follow-up per patient.",
-            lambda: figs.flow_figure(_flow_boxes(flow, r), synthetic=syn),
+            lambda: figs.flow_figure(boxes, synthetic=inputs.synthetic),
         )
     )
-    sec.items.append(num.table(lambda n: tables.baseline_table(inputs.os_data, inputs.frame, n)))
-    sec.items.append(num.table(lambda n: tables.perfusion_table(inputs.frame, inputs.lr_data, n)))
-    sections.append(sec)
+    sec.items.append(layout.table(lambda n: tables.baseline_table(inputs.os_data, inputs.frame, n)))
+    sec.items.append(
+        layout.table(lambda n: tables.perfusion_table(inputs.frame, inputs.lr_data, n))
+    )
+    return sec
 
-    # ---- response
-    if "response" in r:
-        resp = r["response"]
-        sec = Section("response", len(sections) + 1, "Tumour response")
-        sec.paragraphs.append(
-            f"{fmt.count(resp['n_evaluable'])} perfusions had an evaluable response. The overall "
-            f"response rate was {fmt.proportion(resp['orr'])}, with complete responses in "
-            f"{fmt.proportion(resp['cr'])} and partial responses in {fmt.proportion(resp['pr'])}."
+
+RESPONSE_CATEGORIES: tuple[tuple[str, str], ...] = (
+    ("cr", "Complete (CR)"),
+    ("pr", "Partial (PR)"),
+    ("nc", "No change (NC)"),
+    ("pd", "Progression (PD)"),
+    ("orr", "Overall (CR + PR)"),
+)
+"""Rows of the response figure: field of :class:`Response` and label."""
+
+
+def _proportion_row(
+    label: str, p: Proportion, reference: float | None = None
+) -> figs.ProportionRow:
+    return figs.ProportionRow(
+        label,
+        p.estimate,
+        p.ci95[0],
+        p.ci95[1],
+        f"{fmt.n_of(p)}  {fmt.percent(p.estimate)}",
+        reference=reference,
+    )
+
+
+def _response_subgroup_rows(resp: Response, p_style: fmt.PStyle) -> list[figs.ProportionRow]:
+    rows: list[figs.ProportionRow] = []
+    for var, entry in resp.by.items():
+        if var in RESPONSE_FIGURE_SKIP:
+            continue
+        test = {"chi2": "χ²", "fisher": "Fisher"}.get(entry.test or "", "")
+        right = (
+            f"{test} {fmt.p_equals(entry.p, p_style)}"
+            if test
+            else f"not tested ({entry.note})"
+            if entry.note
+            else ""
         )
-        sec.items.append(num.table(lambda n: tables.response_table(r, n)))
-        pub = {} if seed is None else seed.pct
-        rows = [
-            figs.ProportionRow(
-                label,
-                resp[k]["estimate"],
-                resp[k]["ci95"][0],
-                resp[k]["ci95"][1],
-                f"{fmt.n_of(resp[k])}  {fmt.percent(resp[k]['estimate'])}",
-                reference=pub[k] / 100 if k in pub else None,
-            )
-            for k, label in (
-                ("cr", "Complete (CR)"),
-                ("pr", "Partial (PR)"),
-                ("nc", "No change (NC)"),
-                ("pd", "Progression (PD)"),
-                ("orr", "Overall (CR + PR)"),
-            )
-        ]
-        ref_label = f"Published: {seed.label}" if seed else ""
+        rows.append(
+            figs.ProportionRow(variable_label(var), None, None, None, header=True, right=right)
+        )
+        for lv, g in entry.groups.items():
+            rows.append(_proportion_row("   " + level_label(var, lv), g.orr))
+    return rows
+
+
+def _response_section(
+    inputs: ReportInputs, resp: Response, seed: PublishedSeries | None, layout: _Layout, number: int
+) -> Section:
+    syn = inputs.synthetic
+    sec = Section("response", number, "Tumour response")
+    sec.paragraphs.append(
+        f"{fmt.count(resp.n_evaluable)} perfusions had an evaluable response. The overall "
+        f"response rate was {fmt.proportion(resp.orr)}, with complete responses in "
+        f"{fmt.proportion(resp.cr)} and partial responses in {fmt.proportion(resp.pr)}."
+    )
+    sec.items.append(layout.table(lambda n: tables.response_table(resp, n)))
+    pub = {} if seed is None else seed.pct
+    rows = [
+        _proportion_row(label, getattr(resp, k), pub[k] / 100 if k in pub else None)
+        for k, label in RESPONSE_CATEGORIES
+    ]
+    ref_label = f"Published: {seed.label}" if seed else ""
+    sec.items.append(
+        layout.figure(
+            "response",
+            "Tumour response",
+            "Share of evaluable perfusions in each WHO response category, with exact "
+            "(Clopper–Pearson) 95% CIs"
+            + (f"; diamonds: the figures published by {seed.label}." if seed else "."),
+            lambda: figs.response_figure(rows, reference_label=ref_label, synthetic=syn),
+        )
+    )
+    sec.items.append(layout.table(lambda n: tables.response_by_table(resp, n, inputs.p_style)))
+    sub_rows = _response_subgroup_rows(resp, inputs.p_style)
+    if sub_rows:
+        overall = resp.orr.estimate
         sec.items.append(
-            num.figure(
-                "response",
-                "Tumour response",
-                "Share of evaluable perfusions in each WHO response category, with exact "
-                "(Clopper–Pearson) 95% CIs"
-                + (f"; diamonds: the figures published by {seed.label}." if seed else "."),
-                lambda: figs.response_figure(rows, reference_label=ref_label, synthetic=syn),
+            layout.figure(
+                "response-by-subgroup",
+                "Overall response rate by subgroup",
+                "Overall response rate (CR + PR) per level with exact 95% CIs; dashed line: "
+                "all evaluable perfusions. The test (χ² or Fisher's exact) and its p-value "
+                "are given per variable; histology is in the table only.",
+                lambda: figs.subgroup_figure(
+                    sub_rows,
+                    overall=overall,
+                    xlabel="Overall response rate (95% CI)",
+                    synthetic=syn,
+                ),
             )
         )
-        sec.items.append(num.table(lambda n: tables.response_by_table(r, n)))
-        sub_rows: list[figs.ProportionRow] = []
-        for var, entry in resp["by"].items():
-            if var in RESPONSE_FIGURE_SKIP:
-                continue
-            test = {"chi2": "χ²", "fisher": "Fisher"}.get(entry.get("test") or "", "")
-            sub_rows.append(
-                figs.ProportionRow(
-                    variable_label(var),
-                    None,
-                    None,
-                    None,
-                    header=True,
-                    right=(
-                        f"{test} {fmt.p_equals(entry.get('p'))}"
-                        if test
-                        else f"not tested ({entry['note']})"
-                        if entry.get("note")
-                        else ""
-                    ),
-                )
-            )
-            for lv, g in entry["groups"].items():
-                o = g["orr"]
-                sub_rows.append(
-                    figs.ProportionRow(
-                        "   " + level_label(var, lv),
-                        o["estimate"],
-                        o["ci95"][0],
-                        o["ci95"][1],
-                        f"{fmt.n_of(o)}  {fmt.percent(o['estimate'])}",
-                    )
-                )
-        if sub_rows:
-            overall = resp["orr"]["estimate"]
-            sec.items.append(
-                num.figure(
-                    "response-by-subgroup",
-                    "Overall response rate by subgroup",
-                    "Overall response rate (CR + PR) per level with exact 95% CIs; dashed line: "
-                    "all evaluable perfusions. The test (χ² or Fisher's exact) and its p-value "
-                    "are given per variable; histology is in the table only.",
-                    lambda: figs.subgroup_figure(
-                        sub_rows,
-                        overall=overall,
-                        xlabel="Overall response rate (95% CI)",
-                        synthetic=syn,
-                    ),
-                )
-            )
-        sections.append(sec)
+    return sec
 
-    # ---- local recurrence
-    if "local_recurrence" in r:
-        lr = r["local_recurrence"]
-        sec = Section("local-recurrence", len(sections) + 1, "Local recurrence")
-        five = lr["at_years"].get("5")
-        sec.paragraphs.append(
-            f"Local recurrence followed {fmt.proportion(lr['crude'])} of perfusions (crude). "
-            f"Counting death without local recurrence as a competing event "
-            f"({fmt.count(lr['deaths_without_lr'])} perfusions), the 5-year cumulative incidence "
-            f"was {fmt.estimate_ci(five)}."
+
+def _local_recurrence_section(
+    inputs: ReportInputs, lr: LocalRecurrence, layout: _Layout, number: int
+) -> Section:
+    syn = inputs.synthetic
+    sec = Section("local-recurrence", number, "Local recurrence")
+    sec.paragraphs.append(
+        f"Local recurrence followed {fmt.proportion(lr.crude)} of perfusions (crude). "
+        f"Counting death without local recurrence as a competing event "
+        f"({fmt.count(lr.deaths_without_lr)} perfusions), the 5-year cumulative incidence "
+        f"was {fmt.estimate_ci(lr.at_years.get('5'))}."
+    )
+    if inputs.lr_overall is not None:
+        lr_overall = inputs.lr_overall
+        extra = () if inputs.lr_death is None else (inputs.lr_death,)
+        sec.items.append(
+            layout.figure(
+                "local-recurrence",
+                "Cumulative incidence of local recurrence",
+                "Aalen–Johansen cumulative incidence of local recurrence per perfusion "
+                "(shaded: pointwise 95% CI, log(−log) transform), with death without local "
+                "recurrence as the competing event (dashed). Numbers at risk: perfusions "
+                "still followed. " + _stops(inputs, "perfusions"),
+                lambda: figs.curve_figure(
+                    [lr_overall],
+                    kind="incidence",
+                    ylabel="Cumulative incidence",
+                    xlabel="Years since perfusion",
+                    extra=extra,
+                    synthetic=syn,
+                ),
+            )
         )
-        if inputs.lr_overall is not None:
-            lr_overall = inputs.lr_overall
-            extra = () if inputs.lr_death is None else (inputs.lr_death,)
-            sec.items.append(
-                num.figure(
-                    "local-recurrence",
-                    "Cumulative incidence of local recurrence",
-                    "Aalen–Johansen cumulative incidence of local recurrence per perfusion "
-                    "(shaded: pointwise 95% CI, log(−log) transform), with death without local "
-                    "recurrence as the competing event (dashed). Numbers at risk: perfusions "
-                    "still followed. " + stops("perfusions"),
-                    lambda: figs.curve_figure(
-                        [lr_overall],
-                        kind="incidence",
-                        ylabel="Cumulative incidence",
-                        xlabel="Years since perfusion",
-                        extra=extra,
-                        synthetic=syn,
-                    ),
-                )
+    for var, curves in inputs.lr_by.items():
+        label = lower_first(variable_label(var))
+        sec.items.append(
+            layout.figure(
+                f"local-recurrence-by-{var.replace('_', '-')}",
+                f"Local recurrence by {label}",
+                f"Cumulative incidence of local recurrence per perfusion by {label}"
+                " (death competing; shaded: 95% CI), compared with Gray's test. "
+                + _stops(inputs, "perfusions"),
+                partial(
+                    figs.curve_figure,
+                    curves,
+                    kind="incidence",
+                    ylabel="Cumulative incidence",
+                    xlabel="Years since perfusion",
+                    test_text=[_test_line("Gray's test", lr.by[var].gray, inputs.p_style)],
+                    synthetic=syn,
+                ),
             )
-        for var, curves in inputs.lr_by.items():
-            entry = lr["by"][var]
-            lines = _p_lines(entry, "lr")
-            sec.items.append(
-                num.figure(
-                    f"local-recurrence-by-{var.replace('_', '-')}",
-                    f"Local recurrence by {lower_first(variable_label(var))}",
-                    "Cumulative incidence of local recurrence per perfusion by "
-                    + lower_first(variable_label(var))
-                    + " (death competing; shaded: 95% CI), compared with Gray's test. "
-                    + stops("perfusions"),
-                    partial(
-                        figs.curve_figure,
-                        curves,
-                        kind="incidence",
-                        ylabel="Cumulative incidence",
-                        xlabel="Years since perfusion",
-                        test_text=lines,
-                        synthetic=syn,
-                    ),
-                )
-            )
-        sec.items.append(num.table(lambda n: tables.local_recurrence_table(r, n)))
-        sections.append(sec)
-
-    # ---- overall survival
-    if "overall_survival" in r:
-        os_ = r["overall_survival"]
-        sec = Section("overall-survival", len(sections) + 1, "Overall survival")
-        s5 = os_["at_years"].get("5")
-        sec.paragraphs.append(
-            f"{fmt.count(os_['events'])} of {fmt.count(os_['n'])} patients died. Overall survival "
-            f"at 5 years was {fmt.estimate_ci(s5)}; median survival "
-            f"{fmt.years(os_['median_years'])} years."
         )
-        if inputs.os_overall is not None:
-            os_overall = inputs.os_overall
-            sec.items.append(
-                num.figure(
-                    "overall-survival",
-                    "Overall survival",
-                    "Kaplan–Meier estimate of overall survival per patient from the first "
-                    "perfusion; shaded: pointwise 95% CI (Greenwood variance, log(−log) "
-                    "transform); tick marks: censored patients. " + stops("patients"),
-                    lambda: figs.curve_figure(
-                        [os_overall],
-                        kind="survival",
-                        ylabel="Overall survival",
-                        xlabel="Years since first perfusion",
-                        synthetic=syn,
-                    ),
-                )
-            )
-        for var, curves in inputs.os_by.items():
-            entry = os_["by"][var]
-            lines = _p_lines(entry, "os")
-            sec.items.append(
-                num.figure(
-                    f"overall-survival-by-{var.replace('_', '-')}",
-                    f"Overall survival by {lower_first(variable_label(var))}",
-                    "Kaplan–Meier estimates of overall survival by "
-                    + lower_first(variable_label(var))
-                    + " (tick marks: censored), compared with the log-rank test"
-                    + (" and the test for trend. " if "trend" in entry else ". ")
-                    + stops("patients"),
-                    partial(
-                        figs.curve_figure,
-                        curves,
-                        kind="survival",
-                        ylabel="Overall survival",
-                        xlabel="Years since first perfusion",
-                        test_text=lines,
-                        band=False,
-                        synthetic=syn,
-                    ),
-                )
-            )
-        sec.items.append(num.table(lambda n: tables.survival_table(r, n)))
-        cox = os_.get("cox") or {}
-        any_uni = any(u.get("terms") for u in cox.get("univariable", {}).values())
-        if cox.get("note") and not cox.get("terms"):
-            sec.paragraphs.append(
-                f"The multivariable Cox model of overall survival was {cox['note']}."
-            )
-        if cox.get("terms") or any_uni:
-            sec.items.append(num.table(lambda n: tables.cox_table(r, n)))
-        if cox.get("terms"):
-            forest_rows = _forest_rows(cox)
-            sec.items.append(
-                num.figure(
-                    "cox-forest",
-                    "Hazard ratios for death (Cox regression)",
-                    "Hazard ratios with 95% CIs on a log scale: multivariable model (squares) "
-                    "and one model per term (circles). Right of 1: higher risk of death.",
-                    lambda: figs.forest_figure(forest_rows, synthetic=syn),
-                )
-            )
-        sections.append(sec)
+    sec.items.append(layout.table(lambda n: tables.local_recurrence_table(lr, n, inputs.p_style)))
+    return sec
 
-    # ---- limb salvage
-    if "limb_salvage" in r:
-        ls = r["limb_salvage"]
-        sec = Section("limb-salvage", len(sections) + 1, "Limb salvage")
-        sec.paragraphs.append(
-            f"The limb was saved after {fmt.proportion(ls['per_perfusion'])} of perfusions and in "
-            f"{fmt.proportion(ls['per_patient'])} of patients."
+
+def _overall_survival_section(
+    inputs: ReportInputs, os_: OverallSurvival, layout: _Layout, number: int
+) -> Section:
+    syn = inputs.synthetic
+    sec = Section("overall-survival", number, "Overall survival")
+    sec.paragraphs.append(
+        f"{fmt.count(os_.events)} of {fmt.count(os_.n)} patients died. Overall survival "
+        f"at 5 years was {fmt.estimate_ci(os_.at_years.get('5'))}; median survival "
+        f"{fmt.years(os_.median_years)} years."
+    )
+    if inputs.os_overall is not None:
+        os_overall = inputs.os_overall
+        sec.items.append(
+            layout.figure(
+                "overall-survival",
+                "Overall survival",
+                "Kaplan–Meier estimate of overall survival per patient from the first "
+                "perfusion; shaded: pointwise 95% CI (Greenwood variance, log(−log) "
+                "transform); tick marks: censored patients. " + _stops(inputs, "patients"),
+                lambda: figs.curve_figure(
+                    [os_overall],
+                    kind="survival",
+                    ylabel="Overall survival",
+                    xlabel="Years since first perfusion",
+                    synthetic=syn,
+                ),
+            )
         )
-        sec.items.append(num.table(lambda n: tables.limb_salvage_table(r, n)))
-        sections.append(sec)
+    for var, curves in inputs.os_by.items():
+        entry = os_.by[var]
+        label = lower_first(variable_label(var))
+        lines = [_test_line("Log-rank", entry.logrank, inputs.p_style)]
+        if entry.trend is not None:
+            lines.append(_test_line("Test for trend", entry.trend, inputs.p_style))
+        sec.items.append(
+            layout.figure(
+                f"overall-survival-by-{var.replace('_', '-')}",
+                f"Overall survival by {label}",
+                f"Kaplan–Meier estimates of overall survival by {label}"
+                " (tick marks: censored), compared with the log-rank test"
+                + (" and the test for trend. " if entry.trend is not None else ". ")
+                + _stops(inputs, "patients"),
+                partial(
+                    figs.curve_figure,
+                    curves,
+                    kind="survival",
+                    ylabel="Overall survival",
+                    xlabel="Years since first perfusion",
+                    test_text=lines,
+                    band=False,
+                    synthetic=syn,
+                ),
+            )
+        )
+    sec.items.append(layout.table(lambda n: tables.survival_table(os_, n, inputs.p_style)))
+    if os_.cox is not None:
+        _cox_items(sec, os_.cox, layout, syn, inputs.p_style)
+    return sec
 
-    # ---- published series
-    sec = Section("published", len(sections) + 1, "Comparison with published series")
-    headlines = headline_figures(r, seed)
+
+def _cox_items(
+    sec: Section,
+    cox: CoxModel | CoxModelNotEstimable,
+    layout: _Layout,
+    syn: bool,
+    p_style: fmt.PStyle,
+) -> None:
+    """The Cox table and forest plot, or why the multivariable model is missing."""
+    any_uni = any(u.terms for u in (cox.univariable or {}).values())
+    if cox.note and not cox.terms:
+        sec.paragraphs.append(f"The multivariable Cox model of overall survival was {cox.note}.")
+    if cox.terms or any_uni:
+        sec.items.append(layout.table(lambda n: tables.cox_table(cox, n, p_style)))
+    if cox.terms:
+        forest_rows = _forest_rows(cox, p_style)
+        sec.items.append(
+            layout.figure(
+                "cox-forest",
+                "Hazard ratios for death (Cox regression)",
+                "Hazard ratios with 95% CIs on a log scale: multivariable model (squares) "
+                "and one model per term (circles). Right of 1: higher risk of death.",
+                lambda: figs.forest_figure(forest_rows, synthetic=syn),
+            )
+        )
+
+
+def _limb_salvage_section(ls: LimbSalvage, layout: _Layout, number: int) -> Section:
+    sec = Section("limb-salvage", number, "Limb salvage")
+    sec.paragraphs.append(
+        f"The limb was saved after {fmt.proportion(ls.per_perfusion)} of perfusions and in "
+        f"{fmt.proportion(ls.per_patient)} of patients."
+    )
+    sec.items.append(layout.table(lambda n: tables.limb_salvage_table(ls, n)))
+    return sec
+
+
+def _published_section(
+    inputs: ReportInputs,
+    series: Sequence[PublishedSeries],
+    seed: PublishedSeries | None,
+    headlines: Sequence[Headline],
+    layout: _Layout,
+    number: int,
+) -> Section:
+    sec = Section("published", number, "Comparison with published series")
     if seed is not None:
         inside = [h for h in headlines if h.published_inside_ci is True]
         with_pub = [h for h in headlines if h.published is not None]
@@ -515,26 +541,58 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
             f"{len(inside)} of the {len(with_pub)} headline figures of the seed study "
             f"({seed.label}) lie inside this registry's 95% confidence intervals."
         )
-    if syn:
+    if inputs.synthetic:
         sec.paragraphs.append(synthetic_calibration_note(inputs.synthetic_seed))
-    label = "This registry (SYNTHETIC)" if syn else "This registry"
-    sec.items.append(num.table(lambda n: tables.comparison_table(r, series, label, n)))
-    sections.append(sec)
+    label = "This registry (SYNTHETIC)" if inputs.synthetic else "This registry"
+    sec.items.append(
+        layout.table(lambda n: tables.comparison_table(inputs.results, series, label, n))
+    )
+    return sec
 
+
+def build_document(inputs: ReportInputs, progress: Progress | None = None) -> ReportDocument:
+    """Lay out the report; figures are drawn here (matplotlib) and held as PNG/SVG bytes.
+
+    Must run inside :func:`ilpkit.reporting.figures.figure_style` (the service does this).
+    """
+    r = inputs.results
+    series = load_published_series()
+    seed = next((s for s in series if s.seed), None)
+    layout = _Layout()
+    text = written_text(r, inputs.version, inputs.p_style)
+    sections = [
+        Section("methods", 1, "Methods", list(text.methods)),
+        _cohort_section(inputs, layout, 2),
+    ]
+    if r.response is not None:
+        sections.append(_response_section(inputs, r.response, seed, layout, len(sections) + 1))
+    if r.local_recurrence is not None:
+        sections.append(
+            _local_recurrence_section(inputs, r.local_recurrence, layout, len(sections) + 1)
+        )
+    if r.overall_survival is not None:
+        sections.append(
+            _overall_survival_section(inputs, r.overall_survival, layout, len(sections) + 1)
+        )
+    if r.limb_salvage is not None:
+        sections.append(_limb_salvage_section(r.limb_salvage, layout, len(sections) + 1))
+    headlines = headline_figures(r, seed)
+    sections.append(_published_section(inputs, series, seed, headlines, layout, len(sections) + 1))
+    figures = layout.draw_figures(sections, progress)
     return ReportDocument(
         title=inputs.title,
         source=inputs.source,
         version=inputs.version,
         generated=inputs.generated,
-        synthetic=syn,
+        synthetic=inputs.synthetic,
         results=r,
         headlines=tuple(headlines),
         seed=seed,
         summary=text.results,
         sections=tuple(sections),
         text=text,
-        figures=tuple(num.figures),
-        tables=tuple(num.tables),
+        figures=figures,
+        tables=tuple(layout.tables),
     )
 
 
@@ -561,28 +619,22 @@ def synthetic_calibration_note(seed: int | None) -> str:
     )
 
 
-def _forest_rows(cox: dict[str, Any]) -> list[figs.ForestRow]:
-    from ilpkit.reporting.labels import term_label
-
-    uni: dict[str, Any] = {}
-    refs: dict[str, str] = dict(cox.get("reference_levels", {}))
-    for u in cox.get("univariable", {}).values():
-        uni.update(u.get("terms", {}))
-        refs.update(u.get("reference_levels", {}))
+def _forest_rows(cox: CoxModel | CoxModelNotEstimable, p_style: fmt.PStyle) -> list[figs.ForestRow]:
+    uni = cox.univariable_terms()
+    refs = cox.all_reference_levels()
     rows = []
-    for term, v in cox.get("terms", {}).items():
-        u = uni.get(term, {})
-        lo, hi = v.get("ci95") or (None, None)
-        ulo, uhi = u.get("ci95") or (None, None)
+    for term, v in cox.terms.items():
+        u = uni.get(term)
+        ulo, uhi = (None, None) if u is None else u.ci95
         rows.append(
             figs.ForestRow(
                 label=term_label(term, refs),
-                hr=v.get("hr"),
-                lower=lo,
-                upper=hi,
-                p=fmt.pvalue(v.get("p")),
+                hr=v.hr,
+                lower=v.ci95[0],
+                upper=v.ci95[1],
+                p=fmt.pvalue(v.p, p_style),
                 hr_text=fmt.hazard_ratio(v),
-                uni_hr=u.get("hr"),
+                uni_hr=None if u is None else u.hr,
                 uni_lower=ulo,
                 uni_upper=uhi,
                 uni_text=fmt.hazard_ratio(u),
@@ -591,13 +643,13 @@ def _forest_rows(cox: dict[str, Any]) -> list[figs.ForestRow]:
     return rows
 
 
-def figure_variables(results: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def figure_variables(results: AnalysisResults) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The subgroup variables to draw (those analysed): (overall survival, local recurrence)."""
-    os_by = results.get("overall_survival", {}).get("by", {})
-    lr_by = results.get("local_recurrence", {}).get("by", {})
+    os_by = {} if results.overall_survival is None else results.overall_survival.by
+    lr_by = {} if results.local_recurrence is None else results.local_recurrence.by
     return (
-        tuple(v for v in OS_FIGURE_BY if v in os_by and len(os_by[v]["groups"]) >= 2),
-        tuple(v for v in LR_FIGURE_BY if v in lr_by and len(lr_by[v]["groups"]) >= 2),
+        tuple(v for v in OS_FIGURE_BY if v in os_by and len(os_by[v].groups) >= 2),
+        tuple(v for v in LR_FIGURE_BY if v in lr_by and len(lr_by[v].groups) >= 2),
     )
 
 

@@ -7,6 +7,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from ilpkit.errors import IlpkitError
+
 CHROMIUM = Path("/usr/bin/chromium")
 """Where Debian's ``chromium`` package installs the browser."""
 
@@ -26,7 +28,7 @@ FLAGS: tuple[str, ...] = (
 TIMEOUT_S = 180.0
 
 
-class PdfError(RuntimeError):
+class PdfError(IlpkitError, RuntimeError):
     """Chromium is missing or could not print the report."""
 
 

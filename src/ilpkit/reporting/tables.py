@@ -1,4 +1,4 @@
-"""The report's numbered tables, built from the results dict and descriptive summaries.
+"""The report's numbered tables, built from the analysis results and descriptive summaries.
 
 A :class:`ReportTable` is plain text cells (already formatted) with a kind per row, rendered to
 HTML by the template and written to CSV as is. No statistics here: every number comes from
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -19,6 +19,22 @@ from ilpkit.reporting import formatting as fmt
 from ilpkit.reporting.labels import level_label, term_label, variable_label
 from ilpkit.reporting.published import PublishedSeries
 from ilpkit.stats import descriptive as desc
+from ilpkit.stats.results import (
+    AnalysisResults,
+    ChiSquaredTest,
+    ComparisonTest,
+    CoxModel,
+    CoxModelNotEstimable,
+    LimbSalvage,
+    LocalRecurrence,
+    OverallSurvival,
+    Proportion,
+    ProportionalHazardsTest,
+    RecurrenceGroup,
+    Response,
+    ResponseComparison,
+    SurvivalGroup,
+)
 
 
 @dataclass(frozen=True)
@@ -291,9 +307,8 @@ def perfusion_table(frame: pd.DataFrame, lr_data: pd.DataFrame, number: int) -> 
 # ------------------------------------------------------------------------------ results
 
 
-def response_table(results: dict[str, Any], number: int) -> ReportTable:
+def response_table(r: Response, number: int) -> ReportTable:
     """Response categories with exact CIs."""
-    r = results["response"]
     b = _Builder(("Response (WHO)", "n/N", "% (95% CI)"), (False, True, True))
     names = {
         "cr": "Complete response (CR)",
@@ -303,27 +318,28 @@ def response_table(results: dict[str, Any], number: int) -> ReportTable:
         "orr": "Overall response (CR + PR)",
     }
     for key, label in names.items():
-        b.add(
-            label, fmt.n_of(r[key]), fmt.estimate_ci(r[key]), kind="total" if key == "orr" else ""
-        )
+        p: Proportion = getattr(r, key)
+        b.add(label, fmt.n_of(p), fmt.estimate_ci(p), kind="total" if key == "orr" else "")
     return b.table(
         "table3-response",
         number,
         "Tumour response, per perfusion",
-        f"Denominator: {fmt.count(r['n_evaluable'])} perfusions with an evaluable response; "
-        f"{fmt.count(r['n_not_evaluable'])} not evaluable (NE) and {fmt.count(r['n_missing'])} "
+        f"Denominator: {fmt.count(r.n_evaluable)} perfusions with an evaluable response; "
+        f"{fmt.count(r.n_not_evaluable)} not evaluable (NE) and {fmt.count(r.n_missing)} "
         "without a recorded response are left out. Exact (Clopper–Pearson) 95% CIs.",
         merge_label=False,
     )
 
 
-def untested_note(tests: dict[str, dict[str, Any] | None], what: str = "Not tested") -> str:
+def untested_note(
+    tests: Mapping[str, ComparisonTest | ResponseComparison | None], what: str = "Not tested"
+) -> str:
     """``Not tested: Sex (only one response class present).`` for the comparisons that could
     not be made (p-value null with a ``note``), or an empty string."""
     parts = [
-        f"{variable_label(var)} ({t['note']})"
+        f"{variable_label(var)} ({t.note})"
         for var, t in tests.items()
-        if t and t.get("p") is None and t.get("note")
+        if t is not None and t.p is None and t.note
     ]
     return f" {what}: " + "; ".join(parts) + "." if parts else ""
 
@@ -332,32 +348,28 @@ def _test_name(test: str | None) -> str:
     return {"chi2": "χ²", "fisher": "Fisher exact"}.get(test or "", fmt.DASH)
 
 
-def response_by_table(results: dict[str, Any], number: int) -> ReportTable:
+def response_by_table(r: Response, number: int, p_style: fmt.PStyle = "plain") -> ReportTable:
     """Overall response by subgroup, with the test used."""
-    r = results["response"]
     b = _Builder(
         ("Subgroup", "Level", "Responders/evaluable", "ORR % (95% CI)", "Test", "p"),
         (False, False, True, True, False, True),
     )
-    for var, entry in r["by"].items():
-        missing = f" ({fmt.count(entry['n_missing'])} missing)" if entry["n_missing"] else ""
+    for var, entry in r.by.items():
         b.add(
-            variable_label(var) + missing,
+            variable_label(var) + _missing(entry.n_missing),
             "",
             "",
             "",
-            _test_name(entry["test"])
-            if entry["p"] is not None or not entry.get("note")
-            else "not tested",
-            fmt.pvalue(entry["p"]),
+            _test_name(entry.test) if entry.p is not None or not entry.note else "not tested",
+            fmt.pvalue(entry.p, p_style),
             kind="group",
         )
-        for lv, g in entry["groups"].items():
+        for lv, g in entry.groups.items():
             b.add(
                 "",
                 level_label(var, lv),
-                fmt.n_of(g["orr"]),
-                fmt.estimate_ci(g["orr"]),
+                fmt.n_of(g.orr),
+                fmt.estimate_ci(g.orr),
                 "",
                 "",
                 kind="level",
@@ -369,40 +381,40 @@ def response_by_table(results: dict[str, Any], number: int) -> ReportTable:
         "Exact (Clopper–Pearson) 95% CIs. Test: Pearson χ² without continuity correction when "
         "every expected count is at least 5, otherwise Fisher's exact test (two-sided, r × c). "
         "Perfusions with the subgroup variable missing are left out of that comparison."
-        + untested_note({v: e for v, e in r["by"].items()}),
+        + untested_note(r.by),
     )
 
 
-def _years(results_section: dict[str, Any]) -> list[str]:
-    return list(results_section.get("at_years", {}).keys())
+def _missing(n_missing: int) -> str:
+    return f" ({fmt.count(n_missing)} missing)" if n_missing else ""
 
 
-def local_recurrence_table(results: dict[str, Any], number: int) -> ReportTable:
+def local_recurrence_table(
+    lr: LocalRecurrence, number: int, p_style: fmt.PStyle = "plain"
+) -> ReportTable:
     """Crude local recurrence and cumulative incidence at fixed times, by subgroup with Gray."""
-    lr = results["local_recurrence"]
-    ys = _years(lr)
+    ys = list(lr.at_years)
     cols = ["Subgroup", "Level", "LR / perfusions; crude % (95% CI)"]
     cols += [f"{y}-year CIF" for y in ys] + ["Gray p"]
     b = _Builder(cols, (False, False, True, *([True] * len(ys)), True))
 
-    def cells(entry: dict[str, Any]) -> list[str]:
-        crude = entry["crude"]
+    def cells(entry: LocalRecurrence | RecurrenceGroup) -> list[str]:
+        crude = entry.crude
         return [f"{fmt.n_of(crude)}; {fmt.estimate_ci(crude)}"] + [
-            fmt.estimate_ci(entry["at_years"].get(y)) for y in ys
+            fmt.estimate_ci(entry.at_years.get(y)) for y in ys
         ]
 
     b.add("All perfusions", "", *cells(lr), "", kind="total")
-    for var, entry in lr["by"].items():
-        missing = f" ({fmt.count(entry['n_missing'])} missing)" if entry["n_missing"] else ""
+    for var, entry in lr.by.items():
         b.add(
-            variable_label(var) + missing,
+            variable_label(var) + _missing(entry.n_missing),
             "",
             "",
             *([""] * len(ys)),
-            fmt.pvalue(entry["gray"]["p"]),
+            fmt.pvalue(entry.gray.p, p_style),
             kind="group",
         )
-        for lv, g in entry["groups"].items():
+        for lv, g in entry.groups.items():
             b.add("", level_label(var, lv), *cells(g), "", kind="level")
     return b.table(
         "table5-local-recurrence",
@@ -411,47 +423,44 @@ def local_recurrence_table(results: dict[str, Any], number: int) -> ReportTable:
         "Crude: exact (Clopper–Pearson) 95% CI. "
         "CIF: cumulative incidence of local recurrence, % (95% CI), Aalen–Johansen estimate with "
         "death without local recurrence as a competing event "
-        f"({fmt.count(lr['deaths_without_lr'])} perfusions) and the log(−log) CI, which is "
+        f"({fmt.count(lr.deaths_without_lr)} perfusions) and the log(−log) CI, which is "
         "undefined (not shown) where the incidence is 0 or 100% or has no variance. After the "
         "last follow-up of a group the CIF keeps its last value only when that follow-up ended "
         "in local recurrence or death with no one left at risk (the estimate can no longer "
         "change); otherwise it is unknown and shown as a dash. Gray p: Gray's test comparing "
         "the cumulative incidence between the levels."
-        + untested_note({v: e["gray"] for v, e in lr["by"].items()}, "Gray's test not done"),
+        + untested_note({v: e.gray for v, e in lr.by.items()}, "Gray's test not done"),
     )
 
 
-def survival_table(results: dict[str, Any], number: int) -> ReportTable:
+def survival_table(os_: OverallSurvival, number: int, p_style: fmt.PStyle = "plain") -> ReportTable:
     """Overall survival at fixed times and median, overall and by subgroup."""
-    os_ = results["overall_survival"]
-    ys = _years(os_)
+    ys = list(os_.at_years)
     cols = ["Subgroup", "Level", "Deaths / patients"]
     cols += [f"{y}-year OS" for y in ys]
     cols += ["Median, years", "Log-rank p", "Trend p"]
     b = _Builder(cols, (False, False, True, *([True] * len(ys)), True, True, True))
 
-    def cells(entry: dict[str, Any]) -> list[str]:
+    def cells(entry: OverallSurvival | SurvivalGroup) -> list[str]:
         return (
-            [f"{fmt.count(entry['events'])} / {fmt.count(entry['n'])}"]
-            + [fmt.estimate_ci(entry["at_years"].get(y)) for y in ys]
-            + [fmt.years(entry["median_years"])]
+            [f"{fmt.count(entry.events)} / {fmt.count(entry.n)}"]
+            + [fmt.estimate_ci(entry.at_years.get(y)) for y in ys]
+            + [fmt.years(entry.median_years)]
         )
 
     b.add("All patients", "", *cells(os_), "", "", kind="total")
-    for var, entry in os_["by"].items():
-        missing = f" ({fmt.count(entry['n_missing'])} missing)" if entry["n_missing"] else ""
-        trend = entry["trend"].get("p") if "trend" in entry else None
+    for var, entry in os_.by.items():
         b.add(
-            variable_label(var) + missing,
+            variable_label(var) + _missing(entry.n_missing),
             "",
             "",
             *([""] * len(ys)),
             "",
-            fmt.pvalue(entry["logrank"]["p"]),
-            fmt.pvalue(trend) if "trend" in entry else "",
+            fmt.pvalue(entry.logrank.p, p_style),
+            "" if entry.trend is None else fmt.pvalue(entry.trend.p, p_style),
             kind="group",
         )
-        for lv, g in entry["groups"].items():
+        for lv, g in entry.groups.items():
             b.add("", level_label(var, lv), *cells(g), "", "", kind="level")
     return b.table(
         "table6-overall-survival",
@@ -462,16 +471,15 @@ def survival_table(results: dict[str, Any], number: int) -> ReportTable:
         "lies beyond the last follow-up of a group with patients still alive. Median survival "
         "in years with the Brookmeyer–Crowley 95% CI (NR: not reached). Log-rank test between "
         "the levels; test for trend (scores 1, 2, …) for ordered variables."
-        + untested_note({v: e["logrank"] for v, e in os_["by"].items()}, "Log-rank test not done")
-        + untested_note(
-            {v: e.get("trend") for v, e in os_["by"].items()}, "Test for trend not done"
-        ),
+        + untested_note({v: e.logrank for v, e in os_.by.items()}, "Log-rank test not done")
+        + untested_note({v: e.trend for v, e in os_.by.items()}, "Test for trend not done"),
     )
 
 
-def cox_table(results: dict[str, Any], number: int) -> ReportTable:
+def cox_table(
+    cox: CoxModel | CoxModelNotEstimable, number: int, p_style: fmt.PStyle = "plain"
+) -> ReportTable:
     """Univariable and multivariable Cox models of overall survival."""
-    cox = results["overall_survival"].get("cox") or {}
     b = _Builder(
         (
             "Term",
@@ -483,44 +491,44 @@ def cox_table(results: dict[str, Any], number: int) -> ReportTable:
         ),
         (False, True, True, True, True, True),
     )
-    uni: dict[str, Any] = {}
-    refs: dict[str, str] = dict(cox.get("reference_levels", {}))
-    for u in cox.get("univariable", {}).values():
-        uni.update(u.get("terms", {}))
-        refs.update(u.get("reference_levels", {}))
-    ph = (cox.get("ph_test") or {}).get("rows", {})
-    multi = cox.get("terms", {})
+    uni = cox.univariable_terms()
+    refs = cox.all_reference_levels()
+    estimated = isinstance(cox, CoxModel)
+    ph: dict[str, ChiSquaredTest] = {}
+    if isinstance(cox, CoxModel) and isinstance(cox.ph_test, ProportionalHazardsTest):
+        ph = cox.ph_test.rows
+    multi = cox.terms
     names = list(multi) + [t for t in uni if t not in multi]
     for term in names:
-        v = multi.get(term, {})
-        u = uni.get(term, {})
-        ph_term = ph.get(term) or ph.get(term.split("[")[0]) or {}
+        v = multi.get(term)
+        u = uni.get(term)
+        ph_term = ph.get(term) or ph.get(term.split("[")[0])
         b.add(
             term_label(term, refs),
             fmt.hazard_ratio(u),
-            fmt.pvalue(u.get("p")),
+            fmt.pvalue(None if u is None else u.p, p_style),
             fmt.hazard_ratio(v),
-            fmt.pvalue(v.get("p")),
-            fmt.pvalue(ph_term.get("p")),
+            fmt.pvalue(None if v is None else v.p, p_style),
+            fmt.pvalue(None if ph_term is None else ph_term.p, p_style),
         )
     if "GLOBAL" in ph:
-        b.add("Global PH test", "", "", "", "", fmt.pvalue(ph["GLOBAL"]["p"]), kind="total")
-    lr_test = cox.get("lr_test") or {}
+        b.add("Global PH test", "", "", "", "", fmt.pvalue(ph["GLOBAL"].p, p_style), kind="total")
+    lr_p = cox.lr_test.p if isinstance(cox, CoxModel) else None
     note = (
         "Cox proportional-hazards models of overall survival, "
-        f"{str(cox.get('ties', 'efron')).capitalize()} method for ties; multivariable model on "
-        f"{fmt.count(cox.get('n'))} patients with "
-        f"{fmt.count(cox.get('events'))} deaths ({fmt.count(cox.get('n_excluded'))} left out "
-        f"for a missing value); likelihood-ratio test {fmt.p_equals(lr_test.get('p'))}. Wald "
+        f"{cox.ties.capitalize()} method for ties; multivariable model on "
+        f"{fmt.count(cox.n)} patients with "
+        f"{fmt.count(cox.events)} deaths ({fmt.count(cox.n_excluded)} left out "
+        f"for a missing value); likelihood-ratio test {fmt.p_equals(lr_p, p_style)}. Wald "
         "95% CIs and p-values. PH test: score test of proportional hazards on scaled Schoenfeld "
         "residuals (R cox.zph, Kaplan–Meier time transform), per term and global."
     )
-    if cox.get("error"):
-        note += f" The multivariable model is not estimable: {cox['error']}."
+    if not estimated and isinstance(cox, CoxModelNotEstimable):
+        note += f" The multivariable model is not estimable: {cox.error}."
     uni_notes = [
-        f"{term_label(t, refs)} ({u['error']})"
-        for t, u in cox.get("univariable", {}).items()
-        if u.get("error")
+        f"{term_label(t, refs)} ({u.error})"
+        for t, u in (cox.univariable or {}).items()
+        if isinstance(u, CoxModelNotEstimable)
     ]
     if uni_notes:
         note += " Univariable model not estimable: " + "; ".join(uni_notes) + "."
@@ -529,28 +537,27 @@ def cox_table(results: dict[str, Any], number: int) -> ReportTable:
     )
 
 
-def limb_salvage_table(results: dict[str, Any], number: int) -> ReportTable:
+def limb_salvage_table(ls: LimbSalvage, number: int) -> ReportTable:
     """Limb salvage per perfusion and per patient, and amputation-free survival."""
-    ls = results["limb_salvage"]
     b = _Builder(("Outcome", "Unit", "n/N", "% (95% CI)"), (False, False, True, True))
     b.add(
         "Limb salvage (no amputation after the perfusion)",
         "perfusion",
-        fmt.n_of(ls["per_perfusion"]),
-        fmt.estimate_ci(ls["per_perfusion"]),
+        fmt.n_of(ls.per_perfusion),
+        fmt.estimate_ci(ls.per_perfusion),
     )
     b.add(
         "Limb salvage (never amputated)",
         "patient",
-        fmt.n_of(ls["per_patient"]),
-        fmt.estimate_ci(ls["per_patient"]),
+        fmt.n_of(ls.per_patient),
+        fmt.estimate_ci(ls.per_patient),
     )
-    afs = ls["amputation_free_survival"]
-    for y, s in afs["at_years"].items():
+    afs = ls.amputation_free_survival
+    for y, s in afs.at_years.items():
         b.add(
             f"Amputation-free survival at {y} years",
             "perfusion",
-            f"n = {fmt.count(afs['n'])}",
+            f"n = {fmt.count(afs.n)}",
             fmt.estimate_ci(s),
         )
     return b.table(
@@ -559,14 +566,14 @@ def limb_salvage_table(results: dict[str, Any], number: int) -> ReportTable:
         "Limb salvage and amputation-free survival",
         "Exact (Clopper–Pearson) 95% CIs for limb salvage. Amputation-free survival: "
         "Kaplan–Meier, amputation or death as the event, log(−log) 95% CIs "
-        f"({fmt.count(afs['events'])} events); 0% without a CI once every perfusion has had "
+        f"({fmt.count(afs.events)} events); 0% without a CI once every perfusion has had "
         "the event, and a dash for a time beyond the last follow-up otherwise.",
         merge_label=False,
     )
 
 
 def comparison_table(
-    results: dict[str, Any],
+    results: AnalysisResults,
     series: Sequence[PublishedSeries],
     registry_label: str,
     number: int,
@@ -583,21 +590,18 @@ def comparison_table(
         "5-year OS",
     )
     b = _Builder(cols, (False,) * len(cols))
-    c = results["cohort"]
-    resp = results.get("response", {})
-    lr = results.get("local_recurrence", {})
-    ls = results.get("limb_salvage", {})
-    os5 = results.get("overall_survival", {}).get("at_years", {}).get("5")
+    c = results.cohort
+    resp, lr, ls = results.response, results.local_recurrence, results.limb_salvage
+    os_ = results.overall_survival
     b.add(
-        f"{registry_label}\nperfusions {c['first_ilp_date'][:4]}–{c['last_ilp_date'][:4]}; "
-        "% (95% CI)",
-        f"{fmt.count(c['n_patients'])} / {fmt.count(c['n_perfusions'])}",
+        f"{registry_label}\nperfusions {c.first_ilp_date.year}–{c.last_ilp_date.year}; % (95% CI)",
+        f"{fmt.count(c.n_patients)} / {fmt.count(c.n_perfusions)}",
         "",
-        fmt.estimate_ci(resp.get("cr")),
-        fmt.estimate_ci(resp.get("orr")),
-        fmt.estimate_ci(lr.get("crude")),
-        fmt.estimate_ci(ls.get("per_perfusion")),
-        fmt.estimate_ci(os5),
+        fmt.estimate_ci(resp.cr if resp else None),
+        fmt.estimate_ci(resp.orr if resp else None),
+        fmt.estimate_ci(lr.crude if lr else None),
+        fmt.estimate_ci(ls.per_perfusion if ls else None),
+        fmt.estimate_ci(os_.at_years.get("5") if os_ else None),
         kind="total",
     )
     for s in series:

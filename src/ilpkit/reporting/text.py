@@ -1,6 +1,6 @@
 """The report's written parts: the methods paragraph, the results paragraph and the references.
 
-Both paragraphs are generated from the results dict, so they name exactly the methods that were
+Both paragraphs are generated from the analysis results, so they name exactly the methods that were
 used (e.g. Fisher's exact test only when a comparison needed it) and quote the numbers that the
 tables show.
 """
@@ -8,10 +8,10 @@ tables show.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ilpkit.reporting import formatting as fmt
 from ilpkit.reporting.labels import variable_label
+from ilpkit.stats.results import AnalysisResults
 
 R_VALIDATION = "R survival 3.5-3 / cmprsk 2.2-11"
 """The R versions ilpkit's statistics are tested against (tests/reference/)."""
@@ -111,22 +111,20 @@ def lower_first(label: str) -> str:
     return label[:1].lower() + label[1:]
 
 
-def _tests_used(results: dict[str, Any]) -> set[str]:
-    used = set()
-    for entry in results.get("response", {}).get("by", {}).values():
-        if entry.get("test"):
-            used.add(entry["test"])
-    return used
+def _tests_used(results: AnalysisResults) -> set[str]:
+    if results.response is None:
+        return set()
+    return {entry.test for entry in results.response.by.values() if entry.test}
 
 
-def methods_paragraphs(results: dict[str, Any], version: str, cite: _Cites) -> list[str]:
+def methods_paragraphs(results: AnalysisResults, version: str, cite: _Cites) -> list[str]:
     """The statistical methods, naming every method the results used, with citations."""
-    c = results["cohort"]
+    c = results.cohort
     paras = [
-        f"All {fmt.count(c['n_patients'])} patients and {fmt.count(c['n_perfusions'])} "
-        f"perfusions in the registry ({c['n_centers']} centre{'s' if c['n_centers'] != 1 else ''}; "
-        f"perfusions from {c['first_ilp_date']} to {c['last_ilp_date']}; last follow-up "
-        f"{c['last_followup_date']}) were analysed, and the report follows the STROBE items for "
+        f"All {fmt.count(c.n_patients)} patients and {fmt.count(c.n_perfusions)} "
+        f"perfusions in the registry ({c.n_centers} centre{'s' if c.n_centers != 1 else ''}; "
+        f"perfusions from {c.first_ilp_date} to {c.last_ilp_date}; last follow-up "
+        f"{c.last_followup_date}) were analysed, and the report follows the STROBE items for "
         f"cohort studies {cite('strobe')}. Baseline characteristics are given per patient at "
         "the first perfusion and perfusion characteristics per perfusion, as n (%) of the "
         "recorded values and median [interquartile range; quartiles by linear interpolation, "
@@ -135,23 +133,23 @@ def methods_paragraphs(results: dict[str, Any], version: str, cite: _Cites) -> l
         f"toxicity is graded after Wieberdink {cite('wieberdink')}."
     ]
     ep = []
-    if "response" in results:
+    if results.response is not None:
         ep.append(
             f"tumour response per perfusion (best WHO response {cite('who')}; CR + PR is the "
             "overall response rate, ORR; not-evaluable and unrecorded responses are left out of "
             "the denominator)"
         )
-    if "local_recurrence" in results:
+    if results.local_recurrence is not None:
         ep.append(
             "local recurrence per perfusion, from the perfusion, with death without local "
             "recurrence as a competing event"
         )
-    if "overall_survival" in results:
+    if results.overall_survival is not None:
         ep.append(
             "overall survival per patient, from the first perfusion to death from any cause, "
             "censored at the date of last follow-up"
         )
-    if "limb_salvage" in results:
+    if results.limb_salvage is not None:
         ep.append(
             "limb salvage per perfusion (no amputation after it) and per patient (never "
             "amputated), and amputation-free survival"
@@ -178,9 +176,9 @@ def methods_paragraphs(results: dict[str, Any], version: str, cite: _Cites) -> l
         f"estimated by the reverse Kaplan–Meier method {cite('schemper')}, with a log(−log) "
         "95% confidence interval."
     )
-    if "overall_survival" in results:
-        os_ = results["overall_survival"]
-        trend = any("trend" in e for e in os_.get("by", {}).values())
+    os_ = results.overall_survival
+    if os_ is not None:
+        trend = any(e.trend is not None for e in os_.by.values())
         s = f"Survival curves were compared with the log-rank test {cite('logrank')}"
         if trend:
             s += (
@@ -188,9 +186,9 @@ def methods_paragraphs(results: dict[str, Any], version: str, cite: _Cites) -> l
                 f"for trend with scores 1, 2, … {cite('peto')}"
             )
         stats.append(s + ".")
-        cox = os_.get("cox") or {}
-        if cox:
-            ties = cox.get("ties", "efron")
+        cox = os_.cox
+        if cox is not None:
+            ties = cox.ties
             tie_ref = cite("efron") if ties == "efron" else cite("breslow")
             stats.append(
                 f"Hazard ratios were estimated with Cox proportional-hazards regression "
@@ -201,7 +199,7 @@ def methods_paragraphs(results: dict[str, Any], version: str, cite: _Cites) -> l
                 "Proportional hazards were checked with the score test on scaled Schoenfeld "
                 f"residuals (cox.zph, Kaplan–Meier time transform) {cite('grambsch')}."
             )
-    if "local_recurrence" in results:
+    if results.local_recurrence is not None:
         stats.append(
             "The cumulative incidence of local recurrence was estimated with the Aalen–Johansen "
             f"estimator {cite('aalen')}, treating death without local recurrence as a competing "
@@ -221,72 +219,72 @@ def methods_paragraphs(results: dict[str, Any], version: str, cite: _Cites) -> l
     return paras
 
 
-def results_paragraphs(results: dict[str, Any]) -> list[str]:
-    """A short results paragraph with the headline numbers."""
-    c = results["cohort"]
-    fu = c["median_followup_years"]
-    parts = [
-        f"{fmt.count(c['n_patients'])} patients underwent {fmt.count(c['n_perfusions'])} "
-        f"perfusions between {c['first_ilp_date']} and {c['last_ilp_date']}; median follow-up "
-        f"was {fmt.years(fu)} years."
+def _differences(p_by_variable: dict[str, float | None], p_style: fmt.PStyle) -> list[str]:
+    """``FNCLCC grade (p = 0.010)`` for each variable whose comparison has p < 0.05."""
+    return [
+        f"{lower_first(variable_label(v))} ({fmt.p_equals(p, p_style)})"
+        for v, p in p_by_variable.items()
+        if p is not None and p < 0.05
     ]
-    r = results.get("response")
+
+
+def results_paragraphs(results: AnalysisResults, p_style: fmt.PStyle = "plain") -> list[str]:
+    """A short results paragraph with the headline numbers."""
+    c = results.cohort
+    parts = [
+        f"{fmt.count(c.n_patients)} patients underwent {fmt.count(c.n_perfusions)} "
+        f"perfusions between {c.first_ilp_date} and {c.last_ilp_date}; median follow-up "
+        f"was {fmt.years(c.median_followup_years)} years."
+    ]
+    r = results.response
     if r:
         parts.append(
-            f"Of {fmt.count(r['n_evaluable'])} evaluable perfusions, "
-            f"{fmt.count(r['orr']['k'])} responded (ORR {fmt.estimate_ci(r['orr'])}): complete "
-            f"response {fmt.estimate_ci(r['cr'])}, partial response {fmt.estimate_ci(r['pr'])}."
+            f"Of {fmt.count(r.n_evaluable)} evaluable perfusions, "
+            f"{fmt.count(r.orr.k)} responded (ORR {fmt.estimate_ci(r.orr)}): complete "
+            f"response {fmt.estimate_ci(r.cr)}, partial response {fmt.estimate_ci(r.pr)}."
         )
-        sig = [
-            f"{lower_first(variable_label(v))} ({fmt.p_equals(e['p'])})"
-            for v, e in r.get("by", {}).items()
-            if e.get("p") is not None and e["p"] < 0.05
-        ]
+        sig = _differences({v: e.p for v, e in r.by.items()}, p_style)
         if sig:
             parts.append("Response differed by " + ", ".join(sig) + ".")
-    lr = results.get("local_recurrence")
+    lr = results.local_recurrence
     if lr:
-        five = lr["at_years"].get("5")
+        five = lr.at_years.get("5")
         text = (
-            f"Local recurrence followed {fmt.count(lr['crude']['k'])} of "
-            f"{fmt.count(lr['crude']['n'])} perfusions (crude {fmt.estimate_ci(lr['crude'])})"
+            f"Local recurrence followed {fmt.count(lr.crude.k)} of "
+            f"{fmt.count(lr.crude.n)} perfusions (crude {fmt.estimate_ci(lr.crude)})"
         )
-        if five and five.get("estimate") is not None:
+        if five and five.estimate is not None:
             text += f"; the 5-year cumulative incidence was {fmt.estimate_ci(five)}"
-        sig = [
-            f"{lower_first(variable_label(v))} ({fmt.p_equals(e['gray']['p'])})"
-            for v, e in lr.get("by", {}).items()
-            if e["gray"].get("p") is not None and e["gray"]["p"] < 0.05
-        ]
+        sig = _differences({v: e.gray.p for v, e in lr.by.items()}, p_style)
         if sig:
             text += "; it differed by " + ", ".join(sig) + " (Gray's test)"
         parts.append(text + ".")
-    os_ = results.get("overall_survival")
+    os_ = results.overall_survival
     if os_:
-        five = os_["at_years"].get("5")
-        text = f"{fmt.count(os_['events'])} of {fmt.count(os_['n'])} patients died"
-        if five and five.get("estimate") is not None:
-            text += f"; 5-year overall survival was {fmt.estimate_ci(five)}"
-        text += f" and median survival {fmt.years(os_['median_years'])} years"
-        sig = [
-            f"{lower_first(variable_label(v))} ({fmt.p_equals(e['logrank']['p'])})"
-            for v, e in os_.get("by", {}).items()
-            if e["logrank"].get("p") is not None and e["logrank"]["p"] < 0.05
-        ]
+        s5 = os_.at_years.get("5")
+        text = f"{fmt.count(os_.events)} of {fmt.count(os_.n)} patients died"
+        if s5 and s5.estimate is not None:
+            text += f"; 5-year overall survival was {fmt.estimate_ci(s5)}"
+        text += f" and median survival {fmt.years(os_.median_years)} years"
+        sig = _differences({v: e.logrank.p for v, e in os_.by.items()}, p_style)
         if sig:
             text += "; survival differed by " + ", ".join(sig) + " (log-rank)"
         parts.append(text + ".")
-    ls = results.get("limb_salvage")
+    ls = results.limb_salvage
     if ls:
         parts.append(
-            f"The limb was saved after {fmt.estimate_ci(ls['per_perfusion'])} of perfusions "
-            f"and in {fmt.estimate_ci(ls['per_patient'])} of patients."
+            f"The limb was saved after {fmt.estimate_ci(ls.per_perfusion)} of perfusions "
+            f"and in {fmt.estimate_ci(ls.per_patient)} of patients."
         )
     return [" ".join(parts)]
 
 
-def written_text(results: dict[str, Any], version: str) -> WrittenText:
+def written_text(
+    results: AnalysisResults, version: str, p_style: fmt.PStyle = "plain"
+) -> WrittenText:
     """Methods and results paragraphs with their numbered references."""
     cite = _Cites()
     methods = methods_paragraphs(results, version, cite)
-    return WrittenText(tuple(methods), tuple(results_paragraphs(results)), tuple(cite.references()))
+    return WrittenText(
+        tuple(methods), tuple(results_paragraphs(results, p_style)), tuple(cite.references())
+    )

@@ -1,7 +1,7 @@
 """Use case: build the outcome study report of a registry (HTML, JSON, figures, tables, PDF).
 
 Steps: load the registry as one DataFrame; run :func:`ilpkit.stats.analysis.analyze` once (its
-dict is written as ``results.json`` and every number of the report is read from it); derive the
+results are written as ``results.json`` and every number of the report is read from it); derive the
 analysis datasets (:mod:`ilpkit.stats.cohort`), the study flow and Table 1 summaries
 (:mod:`ilpkit.stats.descriptive`), and the curves the figures draw (Kaplan-Meier, cumulative
 incidence); lay out and draw the report (:mod:`ilpkit.reporting`); write the files; optionally
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -29,10 +28,11 @@ import numpy as np
 import pandas as pd
 
 from ilpkit import __version__
+from ilpkit.progress import StageProgress
+from ilpkit.reporting.formatting import PStyle
+from ilpkit.stats.results import AnalysisResults
 
-StageProgress = Callable[[str, int, int], None]
-"""Called with (stage, done, total). Stages: ``load``, ``analyze``, ``curves``, ``figures``,
-``write``, ``pdf``."""
+# Progress stages: ``load``, ``analyze``, ``curves``, ``figures``, ``write``, ``pdf``.
 
 SYNTHETIC_ID_PREFIX = "SYN-"
 SYNTHETIC_CENTER = "SYNTH"
@@ -51,8 +51,8 @@ class ReportFiles:
     figures, tables : tuple of Path
         Every figure file (PNG and SVG) and table file (CSV).
     synthetic : bool
-    results : dict
-        The ``ilpkit.results/1`` dict (also in ``results.json``).
+    results : AnalysisResults
+        The analysis (schema ``ilpkit.results/1``, also in ``results.json``).
     seconds : dict
         Time per stage.
     """
@@ -64,7 +64,7 @@ class ReportFiles:
     figures: tuple[Path, ...]
     tables: tuple[Path, ...]
     synthetic: bool
-    results: dict[str, Any] = field(repr=False)
+    results: AnalysisResults = field(repr=False)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -80,17 +80,13 @@ def is_synthetic(frame: pd.DataFrame) -> bool:
 
 
 def _safe_source(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
+    from ilpkit.adapters.db.engine import safe_url
     from ilpkit.config import sqlite_path
 
     path = sqlite_path(url)
     if path is not None:  # folder and file name only: a shared report must not reveal full paths
         return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+    return safe_url(url)
 
 
 DEFAULT_MIN_AT_RISK = 10
@@ -98,7 +94,7 @@ DEFAULT_MIN_AT_RISK = 10
 
 
 def _curves(
-    frame: pd.DataFrame, results: dict[str, Any], min_at_risk: int = DEFAULT_MIN_AT_RISK
+    frame: pd.DataFrame, results: AnalysisResults, min_at_risk: int = DEFAULT_MIN_AT_RISK
 ) -> dict[str, Any]:
     """The curves the figures draw, estimated by the statistics layer, each cut where fewer
     than ``min_at_risk`` remain at risk."""
@@ -124,7 +120,7 @@ def _curves(
         "lr_death": None,
         "lr_by": {},
     }
-    if "overall_survival" in results and len(os_data):
+    if results.overall_survival is not None and len(os_data):
         t = os_data["time_years"].to_numpy()
         e = os_data["event"].to_numpy()
         out["os_overall"] = stop(
@@ -133,12 +129,12 @@ def _curves(
         for var in os_vars:
             values = os_data[var].astype(object).to_numpy()
             curves = []
-            for level in results["overall_survival"]["by"][var]["groups"]:
+            for level in results.overall_survival.by[var].groups:
                 sel = values == level
                 km = kaplan_meier(t[sel], e[sel], conf_type="log-log")
                 curves.append(stop(figs.km_curve(km, curve_label(var, level))))
             out["os_by"][var] = tuple(curves)
-    if "local_recurrence" in results and len(lr_data):
+    if results.local_recurrence is not None and len(lr_data):
         t = lr_data["time_years"].to_numpy()
         s = lr_data["status"].to_numpy()
         if (s == 1).any():
@@ -154,7 +150,7 @@ def _curves(
                 )
         for var in lr_vars:
             values = lr_data[var].astype(object).to_numpy()
-            levels = list(results["local_recurrence"]["by"][var]["groups"])
+            levels = list(results.local_recurrence.by[var].groups)
             keep = np.isin(values, np.asarray(levels, dtype=object))
             if not (s[keep] == 1).any():
                 continue
@@ -204,6 +200,7 @@ def build_report_from_frame(
     chromium: Path | None = None,
     synthetic_seed: int | None = None,
     min_at_risk: int = DEFAULT_MIN_AT_RISK,
+    p_style: PStyle = "plain",
 ) -> ReportFiles:
     """Build the report of a registry already loaded as a DataFrame.
 
@@ -229,6 +226,8 @@ def build_report_from_frame(
         The seed ``ilp synth`` made a SYNTHETIC registry with (named in the report).
     min_at_risk : int
         Survival and incidence curves stop where fewer than this many remain at risk.
+    p_style : {"plain", "journal"}
+        P-values as ``p = 0.008`` (plain) or ``P = .008`` (journal style).
 
     Raises
     ------
@@ -287,6 +286,7 @@ def build_report_from_frame(
         synthetic=syn,
         synthetic_seed=synthetic_seed if syn else None,
         min_at_risk=min_at_risk,
+        p_style=p_style,
         source=source,
         version=__version__,
         generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
@@ -316,13 +316,13 @@ def build_report_from_frame(
         path.write_text(t.to_csv(), encoding="utf-8")
         table_files.append(path)
     results_json = out_dir / "results.json"
-    results_json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    results_json.write_text(json.dumps(results.to_json_dict(), indent=2) + "\n", encoding="utf-8")
     html = out_dir / "report.html"
     html.write_text(html_text, encoding="utf-8")
     manifest = {
         "report": "ilpkit outcome study report",
         "ilpkit_version": __version__,
-        "schema": results.get("schema"),
+        "schema": results.schema_,
         "synthetic": syn,
         "source": source,
         "generated": doc.generated,
@@ -364,6 +364,7 @@ def build_report(
     progress: StageProgress | None = None,
     chromium: Path | None = None,
     min_at_risk: int = DEFAULT_MIN_AT_RISK,
+    p_style: PStyle = "plain",
 ) -> ReportFiles:
     """Build the outcome study report of the registry at ``url`` into ``out_dir``.
 
@@ -395,6 +396,7 @@ def build_report(
         chromium=chromium,
         synthetic_seed=registry.synthetic_seed,
         min_at_risk=min_at_risk,
+        p_style=p_style,
     )
     files.seconds["load"] = loaded
     return files

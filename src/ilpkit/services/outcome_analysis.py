@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 
@@ -11,6 +10,7 @@ from ilpkit.adapters.db import registry_info
 from ilpkit.adapters.db.registry_frame import load_registry_frame
 from ilpkit.services.unit_of_work import UnitOfWork
 from ilpkit.stats.analysis import AnalysisOptions, analyze
+from ilpkit.stats.results import AnalysisResults
 
 
 def load_frame(url: str) -> pd.DataFrame:
@@ -48,8 +48,8 @@ def load_registry(url: str) -> LoadedRegistry:
         )
 
 
-def analyze_registry(url: str, options: AnalysisOptions | None = None) -> dict[str, Any]:
-    """Results (schema ``ilpkit.results/1``) of the registry at ``url``; ``"synthetic"`` is
+def analyze_registry(url: str, options: AnalysisOptions | None = None) -> AnalysisResults:
+    """Results (schema ``ilpkit.results/1``) of the registry at ``url``; ``synthetic`` is
     true for a registry made by ``ilp synth``."""
     loaded = load_registry(url)
     return analyze(loaded.frame, options, synthetic=loaded.synthetic)

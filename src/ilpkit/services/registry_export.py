@@ -10,6 +10,7 @@ from ilpkit.adapters.csv.registry_csv import write_registry_csv
 from ilpkit.adapters.db import registry_repository as repo
 from ilpkit.domain.fields import FIELDS
 from ilpkit.domain.validation import record_values
+from ilpkit.errors import IlpkitError
 from ilpkit.services.unit_of_work import UnitOfWork
 
 AUDIT_KEY_CHARS = 128
@@ -17,7 +18,7 @@ AUDIT_KEY_CHARS = 128
 is kept in the entry's details)."""
 
 
-class ExportFileExistsError(Exception):
+class ExportFileExistsError(IlpkitError):
     """The export file exists and ``replace`` was not given (nothing was written)."""
 
     def __init__(self, path: Path):

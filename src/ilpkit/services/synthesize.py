@@ -11,29 +11,27 @@ place only when complete.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from sqlalchemy.engine import make_url
 
 from ilpkit import __version__
 from ilpkit.adapters.db import bulk, registry_info
 from ilpkit.adapters.db import registry_repository as repo
+from ilpkit.adapters.db.engine import safe_url
+from ilpkit.errors import IlpkitError
+from ilpkit.progress import StageProgress
 from ilpkit.services.unit_of_work import UnitOfWork
 from ilpkit.synthetic import generate_cohort
 from ilpkit.synthetic.calibration import TARGETS, cohort_figures
 from ilpkit.synthetic.cohort import CENTER_CODE, SyntheticCohort
 from ilpkit.synthetic.registry_text import write_cohort_csv
 
-StageProgress = Callable[[str, int, int], None]
-"""Called with (stage, done, total): stages ``generate``, ``csv`` (rows) and ``database``
-(patient and perfusion rows)."""
+# Progress stages: ``generate``, ``csv`` (rows) and ``database`` (patient and perfusion rows).
 
 AUDIT_ACTION = "synth"
 
 
-class RegistryNotEmptyError(Exception):
+class RegistryNotEmptyError(IlpkitError):
     """The target registry already holds data and ``replace`` was not given."""
 
     def __init__(self, n_patients: int, n_perfusions: int):
@@ -44,7 +42,7 @@ class RegistryNotEmptyError(Exception):
         )
 
 
-class OutputFileExistsError(Exception):
+class OutputFileExistsError(IlpkitError):
     """The CSV file exists and ``replace`` was not given."""
 
     def __init__(self, path: Path):
@@ -98,10 +96,6 @@ class SynthReport:
             "figures": self.figures,
             "seconds": self.seconds,
         }
-
-
-def _safe_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def _generate(
@@ -226,7 +220,7 @@ def synthesize(
         n_perfusions=cohort.n_perfusions,
         seed=seed,
         csv_path=csv_path,
-        database=None if url is None else _safe_url(url),
+        database=None if url is None else safe_url(url),
         replaced_patients=replaced[0],
         replaced_perfusions=replaced[1],
         figures={t.name: figures[t.name] for t in TARGETS},

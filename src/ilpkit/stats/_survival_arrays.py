@@ -109,16 +109,21 @@ def check_times(time: Any) -> np.ndarray:
     t = np.asarray(time, dtype=float)
     if t.ndim != 1:
         raise ValueError(f"time must be one-dimensional; got shape {t.shape}")
+    return _check_finite_non_negative(t, "time")
+
+
+def _check_finite_non_negative(t: np.ndarray, name: str) -> np.ndarray:
+    """``t`` (float) when every value is finite and ``>= 0``; else the first bad row."""
     bad = ~np.isfinite(t)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"time has {int(bad.sum())} missing or infinite value(s) (first at row {i}); "
+            f"{name} has {int(bad.sum())} missing or infinite value(s) (first at row {i}); "
             "drop or complete those rows first"
         )
     if (t < 0).any():
         i = int(np.flatnonzero(t < 0)[0])
-        raise ValueError(f"time must be >= 0; row {i} has {float(t[i])!r}")
+        raise ValueError(f"{name} must be >= 0; row {i} has {float(t[i])!r}")
     return t
 
 
@@ -156,33 +161,25 @@ def check_time_event(
     if t.shape[0] == 0:
         raise ValueError(f"no observations: {time_name} is empty")
     if t.dtype.kind == "f":
-        finite = np.isfinite(t)
-        if not finite.all():
-            bad = ~finite
-            i = _first(bad)
-            n_bad = int(bad.sum())
-            raise ValueError(
-                f"{time_name} has {n_bad} missing or non-finite value(s), first at position "
-                f"{i} ({t[i]!r}); drop or complete these rows before the analysis"
-            )
-    if t.min() < 0:
+        _check_finite_non_negative(t, time_name)
+    elif t.min() < 0:
         i = _first(t < 0)
-        raise ValueError(f"{time_name} must be >= 0; found {t[i]!r} at position {i}")
+        raise ValueError(f"{time_name} must be >= 0; row {i} has {t[i].item()!r}")
     if e.dtype.kind == "b":
         return t, e
     e = _numeric(e, event_name)
     if e.dtype.kind == "f" and np.isnan(e).any():
-        i = _first(np.isnan(e))
+        bad = np.isnan(e)
         raise ValueError(
-            f"{event_name} has missing values, first at position {i}; "
-            "drop or complete these rows before the analysis"
+            f"{event_name} has {int(bad.sum())} missing value(s) (first at row {_first(bad)}); "
+            "drop or complete those rows first"
         )
     ok = (e == 0) | (e == 1)
     if not ok.all():
         i = _first(~ok)
         raise ValueError(
-            f"{event_name} must be coded 0 (censored) or 1 (event); found {e[i]!r} at "
-            f"position {i} (for R-style 1/2 status coding use status - 1)"
+            f"{event_name} must be coded 0 (censored) or 1 (event); row {i} has {e[i].item()!r} "
+            "(for R-style 1/2 status coding use status - 1)"
         )
     return t, e.astype(bool)
 
@@ -221,15 +218,15 @@ def factorize(
         codes = np.asarray(codes, dtype=np.intp)
         labels = list(np.asarray(uniq, dtype=object))
     if codes.shape[0] and codes.min() < 0:
-        i = _first(codes < 0)
+        bad = codes < 0
         raise ValueError(
-            f"{name} has missing values, first at position {i}; "
-            "drop or complete these rows before the analysis"
+            f"{name} has {int(bad.sum())} missing value(s) (first at row {_first(bad)}); "
+            "drop or complete those rows first"
         )
-    labels = [_plain(v) for v in labels]
+    labels = [python_scalar(v) for v in labels]
     present = np.bincount(codes, minlength=len(labels)) > 0 if codes.shape[0] else None
     if order is not None:
-        order = [_plain(v) for v in order]
+        order = [python_scalar(v) for v in order]
         if len(set(order)) != len(order):
             raise ValueError(f"order for {name} lists a label twice: {order!r}")
         pos = {v: i for i, v in enumerate(order)}
@@ -255,9 +252,17 @@ def factorize(
     return codes, labels
 
 
-def _plain(v: Any) -> Any:
-    """numpy scalar → Python scalar (JSON-friendly labels)."""
+def python_scalar(v: Any) -> Any:
+    """numpy scalar → Python scalar (JSON-friendly labels); anything else as it is."""
     return v.item() if isinstance(v, np.generic) else v
+
+
+def finite_or_none(x: Any) -> float | None:
+    """A plain float, or None for a missing, NaN or infinite value."""
+    if x is None:
+        return None
+    v = float(x)
+    return v if math.isfinite(v) else None
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The outcome study: every statistic of ``ilp analyze`` and the report, as one results object.
 
 :func:`analyze` takes the registry DataFrame (one row per perfusion, as loaded by
-``ilpkit.adapters.db.registry_frame.load_registry_frame``) and returns a plain-Python dict with
-the schema ``ilpkit.results/1`` (documented in docs/results-schema.md): cohort and follow-up,
+``ilpkit.adapters.db.registry_frame.load_registry_frame``) and returns an
+:class:`~ilpkit.stats.results.AnalysisResults` (schema ``ilpkit.results/1``, models in
+:mod:`ilpkit.stats.results`, documented in docs/results-schema.md): cohort and follow-up,
 response, overall survival with Kaplan-Meier, log-rank and Cox models, local recurrence with
 cumulative incidence (death competing) and Gray's test, and limb salvage. Rendering is elsewhere
 (``ilpkit.cli``, ``ilpkit.reporting``).
@@ -10,7 +11,6 @@ cumulative incidence (death competing) and Gray's test, and limb salvage. Render
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,14 +19,45 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ilpkit.errors import IlpkitError
 from ilpkit.stats import cohort
+from ilpkit.stats._survival_arrays import finite_or_none
 from ilpkit.stats.competing_risks import cif_confidence_interval, cumulative_incidence
 from ilpkit.stats.cox import CoxResult, cox_zph, fit_cox
 from ilpkit.stats.kaplan_meier import KaplanMeierResult, kaplan_meier, median_follow_up
 from ilpkit.stats.logrank import logrank_test
 from ilpkit.stats.proportions import compare_groups, proportion
+from ilpkit.stats.results import (
+    SCHEMA,
+    AmputationFreeSurvival,
+    AnalysisResults,
+    ChiSquaredTest,
+    Cohort,
+    ComparisonTest,
+    CoxModel,
+    CoxModelNotEstimable,
+    CoxTerm,
+    IncidenceAt,
+    LimbSalvage,
+    LocalRecurrence,
+    MedianFollowUp,
+    MedianTime,
+    OverallSurvival,
+    Proportion,
+    ProportionalHazardsTest,
+    ProportionalHazardsTestError,
+    RecurrenceComparison,
+    RecurrenceGroup,
+    Response,
+    ResponseComparison,
+    ResponseGroup,
+    SurvivalAt,
+    SurvivalComparison,
+    SurvivalGroup,
+    TrendTest,
+)
 
-SCHEMA = "ilpkit.results/1"
+__all__ = ["SCHEMA", "AnalysisError", "AnalysisOptions", "AnalysisResults", "analyze"]
 ENDPOINTS = ("os", "lr", "response", "limb_salvage")
 DEFAULT_BY: tuple[str, ...] = (
     "multifocal",
@@ -75,7 +106,7 @@ FISHER_WORK_CAP = 300_000
 the reproducible Monte Carlo p-value (stats.proportions.fisher_monte_carlo)."""
 
 
-class AnalysisError(ValueError):
+class AnalysisError(IlpkitError, ValueError):
     """The requested analysis cannot be done (unknown variable, empty registry...)."""
 
 
@@ -105,27 +136,20 @@ class AnalysisOptions:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _f(x: Any) -> float | None:
-    """Plain float, NaN/inf -> None."""
-    if x is None:
-        return None
-    v = float(x)
-    return v if math.isfinite(v) else None
+_f = finite_or_none
 
 
-def _p(result: Any) -> dict[str, Any]:
-    return {
-        "k": int(result.successes),
-        "n": int(result.n),
-        "estimate": _f(result.estimate),
-        "ci95": [_f(result.lower), _f(result.upper)],
-    }
-
-
-def _prop(k: int, n: int) -> dict[str, Any]:
+def _prop(k: int, n: int) -> Proportion:
+    """k/n with the exact 95% CI; all null for n = 0."""
     if n == 0:
-        return {"k": 0, "n": 0, "estimate": None, "ci95": [None, None]}
-    return _p(proportion(int(k), int(n)))
+        return Proportion(k=0, n=0, estimate=None, ci95=(None, None))
+    result = proportion(int(k), int(n))
+    return Proportion(
+        k=int(result.successes),
+        n=int(result.n),
+        estimate=_f(result.estimate),
+        ci95=(_f(result.lower), _f(result.upper)),
+    )
 
 
 def check_variables(by: Sequence[str], cox: Sequence[str]) -> None:
@@ -172,9 +196,9 @@ def _split(data: pd.DataFrame, var: str) -> _Split:
     return _Split(known, _levels(known[var], var), text)
 
 
-def _untested(note: str) -> dict[str, Any]:
+def _untested(note: str) -> ComparisonTest:
     """A comparison that cannot be made: statistic and p-value null, with the reason."""
-    return {"statistic": None, "df": None, "p": None, "note": note}
+    return ComparisonTest(statistic=None, df=None, p=None, note=note)
 
 
 def _levels_note(levels: Sequence[str]) -> str | None:
@@ -189,176 +213,174 @@ def _levels_note(levels: Sequence[str]) -> str | None:
 # ------------------------------------------------------------------------------ cohort
 
 
-def cohort_section(frame: pd.DataFrame, os_data: pd.DataFrame) -> dict[str, Any]:
+def cohort_section(frame: pd.DataFrame, os_data: pd.DataFrame) -> Cohort:
     """Counts, accrual dates and median follow-up by reverse Kaplan-Meier (years)."""
     fu = median_follow_up(os_data["time_years"], os_data["event"], conf_type="log-log")
-    return {
-        "n_patients": int(frame["patient_id"].nunique()),
-        "n_perfusions": len(frame),
-        "n_centers": int(frame["center"].nunique()),
-        "first_ilp_date": frame["ilp_date"].min().date().isoformat(),
-        "last_ilp_date": frame["ilp_date"].max().date().isoformat(),
-        "last_followup_date": frame["last_followup_date"].max().date().isoformat(),
-        "median_followup_years": {
-            "estimate": _f(fu.median),
-            "ci95": [_f(fu.lower), _f(fu.upper)],
-            "method": fu.method,
-        },
-    }
+    return Cohort(
+        n_patients=int(frame["patient_id"].nunique()),
+        n_perfusions=len(frame),
+        n_centers=int(frame["center"].nunique()),
+        first_ilp_date=frame["ilp_date"].min().date(),
+        last_ilp_date=frame["ilp_date"].max().date(),
+        last_followup_date=frame["last_followup_date"].max().date(),
+        median_followup_years=MedianFollowUp(
+            estimate=_f(fu.median), ci95=(_f(fu.lower), _f(fu.upper)), method=fu.method
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------- response
 
 
-def response_section(frame: pd.DataFrame, by: Sequence[str]) -> dict[str, Any]:
+def response_section(frame: pd.DataFrame, by: Sequence[str]) -> Response:
     """Response categories and ORR with exact CIs; ORR by subgroup with chi2 or Fisher."""
     data = cohort.response(frame)
     ev = data.evaluable
     n = len(ev)
     counts = ev["response"].value_counts()
-    out: dict[str, Any] = {
-        "unit": "perfusion",
-        "n_evaluable": n,
-        "n_not_evaluable": data.n_not_evaluable,
-        "n_missing": data.n_missing,
+    return Response(
+        unit="perfusion",
+        n_evaluable=n,
+        n_not_evaluable=data.n_not_evaluable,
+        n_missing=data.n_missing,
+        cr=_prop(int(counts.get("CR", 0)), n),
+        pr=_prop(int(counts.get("PR", 0)), n),
+        nc=_prop(int(counts.get("NC", 0)), n),
+        pd=_prop(int(counts.get("PD", 0)), n),
+        orr=_prop(int(ev["objective"].sum()), n),
+        by={var: _response_comparison(ev, var) for var in by},
+    )
+
+
+def _response_comparison(ev: pd.DataFrame, var: str) -> ResponseComparison:
+    """ORR by the levels of ``var`` among evaluable perfusions, with chi2 or Fisher."""
+    split = _split(ev, var)
+    sub, levels = split.known, split.levels
+    groups = {
+        lv: ResponseGroup(orr=_prop(int(g["objective"].sum()), len(g)))
+        for lv, g in split.level_rows()
     }
-    for cat in ("CR", "PR", "NC", "PD"):
-        out[cat.lower()] = _prop(int(counts.get(cat, 0)), n)
-    out["orr"] = _prop(int(ev["objective"].sum()), n)
-    out["by"] = {}
-    for var in by:
-        split = _split(ev, var)
-        sub, levels = split.known, split.levels
-        groups = {}
-        for lv, g in split.level_rows():
-            groups[lv] = {"orr": _prop(int(g["objective"].sum()), len(g))}
-        entry: dict[str, Any] = {"groups": groups, "n_missing": int(ev[var].isna().sum())}
-        note = "no evaluable response" if n == 0 else _levels_note(levels)
-        if note is None and sub["objective"].nunique() < 2:
-            note = "only one response class present"
-        if note is None:
-            try:
-                cmp = compare_groups(
-                    split.text.to_numpy(),
-                    sub["objective"].to_numpy(),
-                    row_order=levels,
-                    col_order=[0, 1],
-                    max_work=FISHER_WORK_CAP,
-                )
-            except ValueError as exc:
-                note = str(exc)
-            else:
-                entry.update(
-                    {
-                        "test": cmp.test,
-                        "statistic": _f(cmp.statistic),
-                        "df": cmp.df,
-                        "p": _f(cmp.p_value),
-                        "note": None,
-                    }
-                )
-        if note is not None:
-            entry.update({"test": None, **_untested(note)})
-        out["by"][var] = entry
-    return out
+    n_missing = int(ev[var].isna().sum())
+    note = "no evaluable response" if len(ev) == 0 else _levels_note(levels)
+    if note is None and sub["objective"].nunique() < 2:
+        note = "only one response class present"
+    if note is None:
+        try:
+            cmp = compare_groups(
+                split.text.to_numpy(),
+                sub["objective"].to_numpy(),
+                row_order=levels,
+                col_order=[0, 1],
+                max_work=FISHER_WORK_CAP,
+            )
+        except ValueError as exc:
+            note = str(exc)
+        else:
+            return ResponseComparison(
+                groups=groups,
+                n_missing=n_missing,
+                test=cmp.test,
+                statistic=_f(cmp.statistic),
+                df=cmp.df,
+                p=_f(cmp.p_value),
+                note=None,
+            )
+    return ResponseComparison(
+        groups=groups, n_missing=n_missing, test=None, statistic=None, df=None, p=None, note=note
+    )
 
 
 # -------------------------------------------------------------------------- survival
 
 
-def _survival_at(km: KaplanMeierResult, years: Sequence[int]) -> dict[str, Any]:
+def _survival_at(km: KaplanMeierResult, years: Sequence[int]) -> dict[str, SurvivalAt]:
     """Survival at each time, as R ``summary(fit, times, extend = TRUE)`` where the curve has
     reached 0 (every patient of the group has had the event, so S(t) = 0 from then on, with no
     CI), and unknown (null) after the last follow-up of a curve that has not reached 0."""
-    out: dict[str, Any] = {}
+    out: dict[str, SurvivalAt] = {}
     last = float(km.time[-1]) if len(km.time) else 0.0
     reached_zero = bool(len(km.surv)) and float(km.surv[-1]) == 0.0
     for y in years:
         if y > last:
-            out[str(y)] = {
-                "estimate": 0.0 if reached_zero else None,
-                "ci95": [None, None],
-                "n_at_risk": 0,
-            }
+            out[str(y)] = SurvivalAt(
+                estimate=0.0 if reached_zero else None, ci95=(None, None), n_at_risk=0
+            )
             continue
         s = km.survival_at([float(y)])
-        out[str(y)] = {
-            "estimate": _f(s.surv[0]),
-            "ci95": [_f(s.lower[0]), _f(s.upper[0])],
-            "n_at_risk": int(s.n_risk[0]),
-        }
+        out[str(y)] = SurvivalAt(
+            estimate=_f(s.surv[0]),
+            ci95=(_f(s.lower[0]), _f(s.upper[0])),
+            n_at_risk=int(s.n_risk[0]),
+        )
     return out
+
+
+def _median(km: KaplanMeierResult) -> MedianTime:
+    med = km.median()
+    return MedianTime(estimate=_f(med.time), ci95=(_f(med.lower), _f(med.upper)))
 
 
 def survival_section(
-    data: pd.DataFrame, by: Sequence[str], years: Sequence[int], unit: str
-) -> dict[str, Any]:
-    """Kaplan-Meier (log-log CIs) overall and by subgroup with the log-rank test (and trend)."""
+    data: pd.DataFrame, by: Sequence[str], years: Sequence[int], unit: Literal["patient"]
+) -> OverallSurvival:
+    """Kaplan-Meier (log-log CIs) overall and by subgroup with the log-rank test (and trend);
+    ``cox`` is left None (see :func:`cox_section`)."""
     km = kaplan_meier(data["time_years"], data["event"], conf_type="log-log")
-    med = km.median()
-    out: dict[str, Any] = {
-        "unit": unit,
-        "n": len(data),
-        "events": int(data["event"].sum()),
-        "at_years": _survival_at(km, years),
-        "median_years": {"estimate": _f(med.time), "ci95": [_f(med.lower), _f(med.upper)]},
-        "by": {},
-    }
-    for var in by:
-        split = _split(data, var)
-        sub, levels = split.known, split.levels
-        groups = {}
-        for lv, g in split.level_rows():
-            gkm = kaplan_meier(g["time_years"], g["event"], conf_type="log-log")
-            gmed = gkm.median()
-            groups[lv] = {
-                "n": len(g),
-                "events": int(g["event"].sum()),
-                "at_years": _survival_at(gkm, years),
-                "median_years": {
-                    "estimate": _f(gmed.time),
-                    "ci95": [_f(gmed.lower), _f(gmed.upper)],
-                },
-            }
-        entry: dict[str, Any] = {"groups": groups, "n_missing": int(data[var].isna().sum())}
-        note = _levels_note(levels)
-        if note is None and sub["event"].sum() == 0:
-            note = "no deaths"
-        lr = None
-        if note is None:
-            try:
-                lr = logrank_test(
-                    sub["time_years"].to_numpy(),
-                    sub["event"].to_numpy(),
-                    split.text.to_numpy(),
-                    order=levels,
-                )
-            except ValueError as exc:
-                note = str(exc)
-        if lr is None:
-            entry["logrank"] = _untested(note or "not testable")
+    return OverallSurvival(
+        unit=unit,
+        n=len(data),
+        events=int(data["event"].sum()),
+        at_years=_survival_at(km, years),
+        median_years=_median(km),
+        by={var: _survival_comparison(data, var, years) for var in by},
+    )
+
+
+def _survival_comparison(data: pd.DataFrame, var: str, years: Sequence[int]) -> SurvivalComparison:
+    """Kaplan-Meier by the levels of ``var`` with the log-rank test (and trend if ordered)."""
+    split = _split(data, var)
+    sub, levels = split.known, split.levels
+    groups = {}
+    for lv, g in split.level_rows():
+        gkm = kaplan_meier(g["time_years"], g["event"], conf_type="log-log")
+        groups[lv] = SurvivalGroup(
+            n=len(g),
+            events=int(g["event"].sum()),
+            at_years=_survival_at(gkm, years),
+            median_years=_median(gkm),
+        )
+    note = _levels_note(levels)
+    if note is None and sub["event"].sum() == 0:
+        note = "no deaths"
+    lr = None
+    if note is None:
+        try:
+            lr = logrank_test(
+                sub["time_years"].to_numpy(),
+                sub["event"].to_numpy(),
+                split.text.to_numpy(),
+                order=levels,
+            )
+        except ValueError as exc:
+            note = str(exc)
+    if lr is None:
+        logrank = _untested(note or "not testable")
+    else:
+        logrank = ComparisonTest(statistic=_f(lr.chisq), df=int(lr.df), p=_f(lr.p_value), note=None)
+    trend = None
+    if lr is not None and var in ORDERED and len(levels) >= 3:
+        scores = {lv: i + 1 for i, lv in enumerate(levels)}
+        try:
+            tr = lr.trend()
+        except ValueError as exc:
+            trend = TrendTest(statistic=None, df=None, p=None, note=str(exc), scores=scores)
         else:
-            entry["logrank"] = {
-                "statistic": _f(lr.chisq),
-                "df": int(lr.df),
-                "p": _f(lr.p_value),
-                "note": None,
-            }
-        if lr is not None and var in ORDERED and len(levels) >= 3:
-            scores = {lv: i + 1 for i, lv in enumerate(levels)}
-            try:
-                tr = lr.trend()
-                entry["trend"] = {
-                    "statistic": _f(tr.chisq),
-                    "df": int(tr.df),
-                    "p": _f(tr.p_value),
-                    "note": None,
-                    "scores": scores,
-                }
-            except ValueError as exc:
-                entry["trend"] = {**_untested(str(exc)), "scores": scores}
-        out["by"][var] = entry
-    return out
+            trend = TrendTest(
+                statistic=_f(tr.chisq), df=int(tr.df), p=_f(tr.p_value), note=None, scores=scores
+            )
+    return SurvivalComparison(
+        groups=groups, n_missing=int(data[var].isna().sum()), logrank=logrank, trend=trend
+    )
 
 
 # ------------------------------------------------------------------------------- Cox
@@ -412,48 +434,55 @@ def cox_design(data: pd.DataFrame, terms: Sequence[str]) -> Design:
     return Design(x, tuple(names), term_map, keep, int((~keep).sum()), reference)
 
 
-def _cox_dict(fit: CoxResult, design: Design) -> dict[str, Any]:
-    terms = {}
-    for i, name in enumerate(fit.columns):
-        terms[name] = {
-            "coef": _f(fit.coef[i]),
-            "se": _f(fit.se[i]),
-            "hr": _f(fit.hazard_ratio[i]),
-            "ci95": [_f(fit.hr_lower[i]), _f(fit.hr_upper[i])],
-            "z": _f(fit.z[i]),
-            "p": _f(fit.p_value[i]),
-        }
-    out: dict[str, Any] = {
-        "ties": fit.ties,
-        "n": int(fit.n),
-        "events": int(fit.n_events),
-        "n_excluded": design.n_excluded,
-        "reference_levels": design.reference,
-        "terms": terms,
-        "loglik": _f(fit.loglik),
-        "loglik_null": _f(fit.loglik_null),
-        "lr_test": {
-            "statistic": _f(fit.lr_test.statistic),
-            "df": int(fit.lr_test.df),
-            "p": _f(fit.lr_test.p_value),
-        },
-        "converged": bool(fit.converged),
+def _cox_model(fit: CoxResult, design: Design) -> CoxModel:
+    terms = {
+        name: CoxTerm(
+            coef=_f(fit.coef[i]),
+            se=_f(fit.se[i]),
+            hr=_f(fit.hazard_ratio[i]),
+            ci95=(_f(fit.hr_lower[i]), _f(fit.hr_upper[i])),
+            z=_f(fit.z[i]),
+            p=_f(fit.p_value[i]),
+        )
+        for i, name in enumerate(fit.columns)
     }
+    ph_test: ProportionalHazardsTest | ProportionalHazardsTestError
     try:
         zph = cox_zph(fit)
-        out["ph_test"] = {
-            "transform": zph.transform,
-            "rows": {
-                r: {"statistic": _f(zph.chisq[i]), "df": int(zph.df[i]), "p": _f(zph.p_value[i])}
+        ph_test = ProportionalHazardsTest(
+            transform=zph.transform,
+            rows={
+                r: ChiSquaredTest(
+                    statistic=_f(zph.chisq[i]), df=int(zph.df[i]), p=_f(zph.p_value[i])
+                )
                 for i, r in enumerate(zph.rows)
             },
-        }
+        )
     except (ValueError, np.linalg.LinAlgError) as exc:
-        out["ph_test"] = {"error": str(exc)}
-    return out
+        ph_test = ProportionalHazardsTestError(error=str(exc))
+    return CoxModel(
+        ties=fit.ties,  # type: ignore[arg-type]
+        n=int(fit.n),
+        events=int(fit.n_events),
+        n_excluded=design.n_excluded,
+        reference_levels=design.reference,
+        terms=terms,
+        loglik=_f(fit.loglik),
+        loglik_null=_f(fit.loglik_null),
+        lr_test=ChiSquaredTest(
+            statistic=_f(fit.lr_test.statistic),
+            df=int(fit.lr_test.df),
+            p=_f(fit.lr_test.p_value),
+        ),
+        converged=bool(fit.converged),
+        ph_test=ph_test,
+        note=None,
+    )
 
 
-def _fit_cox_terms(data: pd.DataFrame, terms: Sequence[str], ties: Ties) -> dict[str, Any]:
+def _fit_cox_terms(
+    data: pd.DataFrame, terms: Sequence[str], ties: Ties
+) -> CoxModel | CoxModelNotEstimable:
     """One Cox model of ``terms``; a model that cannot be estimated is returned with empty
     ``terms`` and ``note`` ("not estimable: " and the reason) instead of raising."""
     keep = np.ones(len(data), dtype=bool)
@@ -478,40 +507,40 @@ def _fit_cox_terms(data: pd.DataFrame, terms: Sequence[str], ties: Ties) -> dict
                 terms=design.terms,
                 ties=ties,
             )
-            out = _cox_dict(fit, design)
-            out["note"] = None
-            return out
+            return _cox_model(fit, design)
         except (ValueError, np.linalg.LinAlgError) as exc:
             reason = str(exc)
-    return {
-        "ties": ties,
-        "n": int(keep.sum()),
-        "events": int(data.loc[keep, "event"].sum()),
-        "n_excluded": int((~keep).sum()),
-        "terms": {},
-        "error": reason,
-        "note": f"not estimable: {reason}",
-    }
+    return CoxModelNotEstimable(
+        ties=ties,
+        n=int(keep.sum()),
+        events=int(data.loc[keep, "event"].sum()),
+        n_excluded=int((~keep).sum()),
+        terms={},
+        error=reason,
+        note=f"not estimable: {reason}",
+    )
 
 
-def cox_section(data: pd.DataFrame, terms: Sequence[str], ties: Ties) -> dict[str, Any]:
+def cox_section(
+    data: pd.DataFrame, terms: Sequence[str], ties: Ties
+) -> CoxModel | CoxModelNotEstimable | None:
     """Multivariable Cox model of ``terms`` plus a univariable model per term.
 
     A model that cannot be estimated (no deaths, a term with one level, collinear terms) has
-    empty ``terms`` and a ``note`` saying why."""
+    empty ``terms`` and a ``note`` saying why. No terms: None (an empty object in the JSON)."""
     if not terms:
-        return {}
+        return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = _fit_cox_terms(data, terms, ties)
-        out["univariable"] = {t: _fit_cox_terms(data, [t], ties) for t in terms}
+        out.univariable = {t: _fit_cox_terms(data, [t], ties) for t in terms}
     return out
 
 
 # --------------------------------------------------------------------- competing risks
 
 
-def _cif_at(time_years: Any, status: Any, years: Sequence[int]) -> dict[str, Any]:
+def _cif_at(time_years: Any, status: Any, years: Sequence[int]) -> dict[str, IncidenceAt]:
     """Cumulative incidence of local recurrence (status 1; death, status 2, competing) at each
     time, as cmprsk ``timepoints`` within follow-up.
 
@@ -542,93 +571,100 @@ def _cif_at(time_years: Any, status: Any, years: Sequence[int]) -> dict[str, Any
     lo, hi = cif_confidence_interval(est, var)
     defined = (est > 0) & (est < 1) & (var > 0)
     return {
-        str(y): {
-            "estimate": _f(est[i]),
-            "variance": _f(var[i]),
-            "ci95": [_f(lo[i]), _f(hi[i])] if defined[i] else [None, None],
-        }
+        str(y): IncidenceAt(
+            estimate=_f(est[i]),
+            variance=_f(var[i]),
+            ci95=(_f(lo[i]), _f(hi[i])) if defined[i] else (None, None),
+        )
         for i, y in enumerate(years)
     }
 
 
 def local_recurrence_section(
     data: pd.DataFrame, by: Sequence[str], years: Sequence[int]
-) -> dict[str, Any]:
+) -> LocalRecurrence:
     """Crude LR and cumulative incidence (death competing), by subgroup with Gray's test."""
-    n = len(data)
-    k = int((data["status"] == 1).sum())
-    at_years = _cif_at(data["time_years"], data["status"], years)
-    out: dict[str, Any] = {
-        "unit": "perfusion",
-        "competing_risk": "death",
-        "crude": _prop(k, n),
-        "deaths_without_lr": int((data["status"] == 2).sum()),
-        "at_years": at_years,
-        "by": {},
+    return LocalRecurrence(
+        unit="perfusion",
+        competing_risk="death",
+        crude=_prop(int((data["status"] == 1).sum()), len(data)),
+        deaths_without_lr=int((data["status"] == 2).sum()),
+        at_years=_cif_at(data["time_years"], data["status"], years),
+        by={var: _recurrence_comparison(data, var, years) for var in by},
+    )
+
+
+def _recurrence_comparison(
+    data: pd.DataFrame, var: str, years: Sequence[int]
+) -> RecurrenceComparison:
+    """Local recurrence by the levels of ``var`` with Gray's test."""
+    split = _split(data, var)
+    sub, levels = split.known, split.levels
+    groups = {
+        lv: RecurrenceGroup(
+            crude=_prop(int((g["status"] == 1).sum()), len(g)),
+            at_years=_cif_at(g["time_years"], g["status"], years),
+        )
+        for lv, g in split.level_rows()
     }
-    for var in by:
-        split = _split(data, var)
-        sub, levels = split.known, split.levels
-        groups = {}
-        for lv, g in split.level_rows():
-            groups[lv] = {
-                "crude": _prop(int((g["status"] == 1).sum()), len(g)),
-                "at_years": _cif_at(g["time_years"], g["status"], years),
-            }
-        entry: dict[str, Any] = {"groups": groups, "n_missing": int(data[var].isna().sum())}
-        note = _levels_note(levels)
-        if note is None and not (sub["status"] == 1).any():
-            note = "no local recurrence"
-        if note is None:
-            try:
-                res = cumulative_incidence(
-                    sub["time_years"].to_numpy(),
-                    sub["status"].to_numpy(),
-                    split.text.to_numpy(),
-                )
-                gray = res.test(1)
-            except (ValueError, KeyError) as exc:
-                note = str(exc)
-            else:
-                entry["gray"] = {
-                    "statistic": _f(gray.statistic),
-                    "df": int(gray.df),
-                    "p": _f(gray.p_value),
-                    "note": None,
-                }
-        if note is not None:
-            entry["gray"] = _untested(note)
-        out["by"][var] = entry
-    return out
+    gray_test = None
+    note = _levels_note(levels)
+    if note is None and not (sub["status"] == 1).any():
+        note = "no local recurrence"
+    if note is None:
+        try:
+            res = cumulative_incidence(
+                sub["time_years"].to_numpy(),
+                sub["status"].to_numpy(),
+                split.text.to_numpy(),
+            )
+            gray = res.test(1)
+        except (ValueError, KeyError) as exc:
+            note = str(exc)
+        else:
+            gray_test = ComparisonTest(
+                statistic=_f(gray.statistic), df=int(gray.df), p=_f(gray.p_value), note=None
+            )
+    return RecurrenceComparison(
+        groups=groups,
+        n_missing=int(data[var].isna().sum()),
+        gray=gray_test if gray_test is not None else _untested(note or "not testable"),
+    )
 
 
 # ------------------------------------------------------------------------ limb salvage
 
 
-def limb_salvage_section(frame: pd.DataFrame, years: Sequence[int]) -> dict[str, Any]:
+def limb_salvage_section(frame: pd.DataFrame, years: Sequence[int]) -> LimbSalvage:
     """Limb salvage per perfusion and per patient (exact CIs), and amputation-free survival."""
     afs = cohort.amputation_free_survival(frame)
     per_patient = cohort.limb_salvage_per_patient(frame)
     km = kaplan_meier(afs["time_years"], afs["event"], conf_type="log-log")
-    return {
-        "per_perfusion": _prop(int(afs["limb_salvaged"].sum()), len(afs)),
-        "per_patient": _prop(int(per_patient["limb_salvaged"].sum()), len(per_patient)),
-        "amputation_free_survival": {
-            "unit": "perfusion",
-            "n": len(afs),
-            "events": int(afs["event"].sum()),
-            "at_years": _survival_at(km, years),
-        },
-    }
+    return LimbSalvage(
+        per_perfusion=_prop(int(afs["limb_salvaged"].sum()), len(afs)),
+        per_patient=_prop(int(per_patient["limb_salvaged"].sum()), len(per_patient)),
+        amputation_free_survival=AmputationFreeSurvival(
+            unit="perfusion",
+            n=len(afs),
+            events=int(afs["event"].sum()),
+            at_years=_survival_at(km, years),
+        ),
+    )
 
 
 # ----------------------------------------------------------------------------- whole
 
 
+def _overall_survival(os_data: pd.DataFrame, opts: AnalysisOptions) -> OverallSurvival:
+    section = survival_section(os_data, opts.by, opts.years, unit="patient")
+    section.cox = cox_section(os_data, opts.cox, opts.ties)
+    return section
+
+
 def analyze(
     frame: pd.DataFrame, options: AnalysisOptions | None = None, *, synthetic: bool = False
-) -> dict[str, Any]:
-    """Run the outcome study on a registry frame and return the ``ilpkit.results/1`` dict.
+) -> AnalysisResults:
+    """Run the outcome study on a registry frame (schema ``ilpkit.results/1``).
 
     Parameters
     ----------
@@ -637,7 +673,12 @@ def analyze(
     options : AnalysisOptions, optional
         Endpoints, subgroup variables, Cox terms and ties; defaults analyse everything.
     synthetic : bool
-        The registry is SYNTHETIC (made by ``ilp synth``): copied to ``results["synthetic"]``.
+        The registry is SYNTHETIC (made by ``ilp synth``): copied to ``results.synthetic``.
+
+    Returns
+    -------
+    AnalysisResults
+        ``model_dump(mode="json")`` is the JSON of ``ilp analyze --json`` and ``results.json``.
 
     Raises
     ------
@@ -654,21 +695,19 @@ def analyze(
         )
     check_variables(opts.by, opts.cox)
     os_data = cohort.overall_survival(frame)
-    results: dict[str, Any] = {
-        "schema": SCHEMA,
-        "synthetic": bool(synthetic),
-        "cohort": cohort_section(frame, os_data),
-    }
-    if "response" in opts.endpoints:
-        results["response"] = response_section(frame, opts.by)
-    if "os" in opts.endpoints:
-        section = survival_section(os_data, opts.by, opts.years, unit="patient")
-        section["cox"] = cox_section(os_data, opts.cox, opts.ties)
-        results["overall_survival"] = section
-    if "lr" in opts.endpoints:
-        results["local_recurrence"] = local_recurrence_section(
-            cohort.local_recurrence(frame), opts.by, opts.years
-        )
-    if "limb_salvage" in opts.endpoints:
-        results["limb_salvage"] = limb_salvage_section(frame, opts.years)
-    return results
+    endpoints = opts.endpoints
+    return AnalysisResults(
+        schema=SCHEMA,
+        synthetic=bool(synthetic),
+        cohort=cohort_section(frame, os_data),
+        response=response_section(frame, opts.by) if "response" in endpoints else None,
+        overall_survival=_overall_survival(os_data, opts) if "os" in endpoints else None,
+        local_recurrence=(
+            local_recurrence_section(cohort.local_recurrence(frame), opts.by, opts.years)
+            if "lr" in endpoints
+            else None
+        ),
+        limb_salvage=limb_salvage_section(frame, opts.years)
+        if "limb_salvage" in endpoints
+        else None,
+    )

@@ -50,31 +50,15 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from ilpkit.stats._survival_arrays import check_times
+from ilpkit.stats._survival_arrays import check_times, factorize
+from ilpkit.stats._survival_arrays import jsonable as _plain
+from ilpkit.stats._survival_arrays import python_scalar as _label
 
 if TYPE_CHECKING:
     import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-
-def _plain(value: Any) -> Any:
-    """numpy containers and NaN -> JSON-serialisable Python (NaN/inf -> None)."""
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _label(value: Any) -> Any:
-    """A group or cause label as plain Python (numpy scalars unwrapped)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def cif_confidence_interval(
@@ -326,21 +310,10 @@ class CumulativeIncidenceResult:
 # ---------------------------------------------------------------------------------------------
 def _factorize(values: Any, what: str, n: int) -> tuple[IntArray, tuple[Any, ...]]:
     """Codes 0..k-1 in sorted-label order (category order for a pandas Categorical)."""
-    import pandas as pd
-
-    arr = values if isinstance(values, pd.Series | pd.Categorical) else np.asarray(values)
-    if len(arr) != n:
-        raise ValueError(f"{what} has {len(arr)} values but time has {n}")
-    missing = pd.isna(arr)
-    if np.any(missing):
-        i = int(np.flatnonzero(np.asarray(missing))[0])
-        raise ValueError(
-            f"{what} has {int(np.sum(missing))} missing value(s) (first at row {i}); "
-            "drop or complete those rows first"
-        )
-    codes, uniques = pd.factorize(arr, sort=True)
-    labels = tuple(_label(u) for u in np.asarray(uniques, dtype=object))
-    return codes.astype(np.int64), labels
+    if len(values) != n:
+        raise ValueError(f"{what} has {len(values)} values but time has {n}")
+    codes, labels = factorize(values, name=what)
+    return codes.astype(np.int64), tuple(labels)
 
 
 def _prepare(

@@ -57,7 +57,8 @@ import numpy.typing as npt
 from scipy import special
 
 from ilpkit.stats import _cox_engine as engine
-from ilpkit.stats._survival_arrays import check_times
+from ilpkit.stats._survival_arrays import check_time_event
+from ilpkit.stats._survival_arrays import jsonable as _plain
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,21 +79,6 @@ def _chisq_sf(stat: float, df: float) -> float:
     if not math.isfinite(stat):
         return math.nan
     return float(special.chdtrc(df, stat))
-
-
-def _plain(value: Any) -> Any:
-    """Convert numpy containers and NaN to JSON-serialisable Python (NaN/inf -> None)."""
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 @dataclass(frozen=True)
@@ -246,25 +232,8 @@ class CoxResult:
 # input checks
 # ---------------------------------------------------------------------------------------------
 def _as_time_event(time: npt.ArrayLike, event: npt.ArrayLike) -> tuple[FloatArray, Any]:
-    t = check_times(time)
-    e_raw = np.asarray(event)
-    if e_raw.shape != t.shape:
-        raise ValueError(f"event has {e_raw.size} values but time has {t.size}")
-    if e_raw.dtype == bool:
-        e = e_raw
-    else:
-        try:
-            e_num = e_raw.astype(float)
-        except (TypeError, ValueError) as exc:
-            raise ValueError("event must be 0/1 or True/False") from exc
-        ok = (e_num == 0) | (e_num == 1)
-        if not ok.all():
-            i = int(np.flatnonzero(~ok)[0])
-            raise ValueError(
-                f"event must be 0 (censored) or 1 (event); row {i} has {e_raw[i].item()!r}"
-            )
-        e = e_num == 1
-    return t, e
+    t, e = check_time_event(time, event)
+    return t.astype(np.float64), e
 
 
 def _as_design(

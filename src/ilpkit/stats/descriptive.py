@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ilpkit.stats._survival_arrays import finite_or_none
+
 __all__ = [
     "LEAKAGE_GROUPS",
     "TNF_DOSE_GROUPS",
@@ -64,9 +66,7 @@ Groningen series, an early-warning level (inference from that series). The middl
 2 < x < 10; the last includes 10."""
 
 
-def _plain(x: float) -> float | None:
-    v = float(x)
-    return v if math.isfinite(v) else None
+_plain = finite_or_none
 
 
 @dataclass(frozen=True)

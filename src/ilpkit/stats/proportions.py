@@ -31,6 +31,7 @@ from scipy.special import (
     gammaln,
 )
 
+from ilpkit.errors import IlpkitError
 from ilpkit.stats._survival_arrays import column, factorize, jsonable, readonly
 
 __all__ = [
@@ -215,7 +216,7 @@ class GroupComparisonResult:
         Why this test was chosen.
     """
 
-    test: str
+    test: Literal["chi2", "fisher"]
     statistic: float | None
     df: int | None
     p_value: float
@@ -443,7 +444,7 @@ def _unique_rows(a: np.ndarray, max_value: int) -> tuple[np.ndarray, np.ndarray]
     return keys, inverse.reshape(-1)
 
 
-class FisherTooLargeError(ValueError):
+class FisherTooLargeError(IlpkitError, ValueError):
     """The exact r x c enumeration would exceed its work cap."""
 
 
@@ -633,6 +634,7 @@ def compare_groups(
     t, rk, ck = _nonempty(raw)
     e = _expected(t)
     min_e = float(e.min())
+    use: Literal["chi2", "fisher"]
     if test == "auto":
         use = "chi2" if min_e >= 5 else "fisher"
         reason = (

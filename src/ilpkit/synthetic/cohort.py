@@ -24,6 +24,7 @@ from datetime import date
 import numpy as np
 
 from ilpkit.domain import limits
+from ilpkit.domain.date_rules import DATE_RULES
 from ilpkit.domain.fields import FIELDS, PATIENT_COLUMNS
 from ilpkit.domain.limits import Range
 from ilpkit.domain.perfusion import LEVELS_BY_LIMB
@@ -220,33 +221,22 @@ def registry_rule_violations(cohort: SyntheticCohort, today: date) -> list[str]:
         out,
     )
 
-    birth, ilp = cols["birth_date"], cols["ilp_date"]
-    death, last = cols["death_date"], cols["last_followup_date"]
     _count(
         "birth date before the earliest allowed",
-        birth < np.datetime64(limits.EARLIEST_BIRTH_DATE, "D"),
+        cols["birth_date"] < np.datetime64(limits.EARLIEST_BIRTH_DATE, "D"),
         out,
     )
-    _count("ilp_date not after the birth date", ~(birth < ilp), out)
-    _count("death_date differs from last_followup_date", ~np.isnat(death) & (death != last), out)
-    _count("last_followup_date before the perfusion", last < ilp, out)
-    for name in (
-        "resection_date",
-        "amputation_date",
-        "local_recurrence_date",
-        "distant_metastasis_date",
-    ):
-        event = cols[name]
-        present = ~np.isnat(event)
-        _count(f"{name} before the perfusion", present & (event < ilp), out)
-        _count(f"{name} after the last follow-up", present & (event > last), out)
+    for rule in DATE_RULES:
+        first, then = cols[rule.first], cols[rule.then]
+        recorded = ~np.isnat(first) & ~np.isnat(then)
+        _count(rule.name, recorded & ~rule.holds(first, then), out)
 
     order = cohort.perfusion_patient
     _count("perfusions not ordered by patient", np.diff(order) < 0, out)
     same = np.diff(order) == 0
     _count(
         "two perfusions of a patient not in date order",
-        same & (np.diff(ilp) <= np.timedelta64(0, "D")),
+        same & (np.diff(cols["ilp_date"]) <= np.timedelta64(0, "D")),
         out,
     )
     for name in PATIENT_COLUMNS:

@@ -364,7 +364,6 @@ def generate_cohort(
         raise ValueError("n_patients must be at least 1")
     if seed < 0:
         raise ValueError("seed must not be negative")
-    p = params
     n = int(n_patients)
     rngs = dict(
         zip(
@@ -373,9 +372,48 @@ def generate_cohort(
             strict=True,
         )
     )
+    pat = _draw_patients(rngs["patient"], params, n)
+    tum = _draw_tumours(rngs["tumour"], params, n)
+    surv = _draw_survival(rngs["survival"], params, pat, tum)
+    ep1 = _episode(
+        rngs["episode_1"],
+        params,
+        pat.ilp_day,
+        surv.last_day,
+        _Tumour(multifocal=tum.multifocal, prior_rt=tum.prior_rt),
+        first=True,
+    )
+    volume1 = _round_to(pat.base_volume_l, 1)
+    first = _Perfusions(
+        ilp_day=pat.ilp_day,
+        episode=ep1,
+        size_cm=tum.size_cm,
+        volume_l=volume1,
+        prior_rt=tum.prior_rt,
+        conduct=_conduct(rngs["conduct_1"], params, pat.ilp_day, pat.is_arm, volume1),
+    )
+    second = _second_perfusions(rngs, params, pat, tum, surv, ep1)
+    met1, met2 = _draw_metastasis(rngs["metastasis"], params, pat, surv, second)
+    cohort = _assemble(seed, params, pat, tum, surv, first, second, met1, met2)
+    if check:
+        check_cohort(cohort, today=date.today())
+    return cohort
 
-    # 1. patient and tumour
-    r = rngs["patient"]
+
+@dataclass(frozen=True)
+class _Patients:
+    """Patient-level draws: first perfusion day, age, sex, limb and its volume."""
+
+    ilp_day: np.ndarray
+    age_years: np.ndarray
+    birth_day: np.ndarray
+    sex: np.ndarray
+    is_arm: np.ndarray
+    level: np.ndarray
+    base_volume_l: np.ndarray
+
+
+def _draw_patients(r: np.random.Generator, p: CohortParameters, n: int) -> _Patients:
     start, end = _day(p.accrual_start), _day(p.accrual_end)
     ilp1 = r.integers(start, end + 1, n).astype(np.int64)
     lo = special.ndtr((p.age_min_years - p.age_mean_years) / p.age_sd_years)
@@ -387,8 +425,26 @@ def generate_cohort(
     level, median_volume_l = _levels(r.random(n), is_arm, p)
     base_volume_l = median_volume_l * np.exp(p.limb_volume_sd_log * r.standard_normal(n))
     base_volume_l = np.clip(base_volume_l, 0.6, 25.0)
+    return _Patients(ilp1, age_years, birth, sex, is_arm, level, base_volume_l)
 
-    r = rngs["tumour"]
+
+@dataclass(frozen=True)
+class _Tumours:
+    """Tumour draws at the first perfusion, and the draws its second perfusion will use."""
+
+    histology: np.ndarray
+    grade: np.ndarray
+    size_cm: np.ndarray
+    multifocal: np.ndarray
+    recurrent: np.ndarray
+    prior_rt: np.ndarray
+    adjuvant_rt_u: np.ndarray
+    size2_z: np.ndarray
+    size2_persist: np.ndarray
+    volume2_z: np.ndarray
+
+
+def _draw_tumours(r: np.random.Generator, p: CohortParameters, n: int) -> _Tumours:
     hist_names = np.array([h for h, _ in p.histology_shares], dtype=object)
     hist_shares = np.array([s for _, s in p.histology_shares])
     histology = hist_names[_categorical(r.random(n), hist_shares)]
@@ -414,48 +470,104 @@ def generate_cohort(
     size2_z = r.standard_normal(n)
     size2_persist = r.uniform(0.8, 1.3, n)
     volume2_z = r.standard_normal(n)
+    return _Tumours(
+        histology,
+        grade,
+        size1,
+        multifocal,
+        recurrent1,
+        prior_rt1,
+        adjuvant_rt_u,
+        size2_z,
+        size2_persist,
+        volume2_z,
+    )
 
-    # 2. survival: lognormal accelerated failure time, censoring by loss and data lock
-    r = rngs["survival"]
-    eta = os_linear_predictor(p, histology, size1, grade, age_years)
+
+@dataclass(frozen=True)
+class _Survival:
+    """Death day (if within follow-up), whether it happened, and the last day followed."""
+
+    death_day: np.ndarray
+    dead: np.ndarray
+    last_day: np.ndarray
+
+
+def _draw_survival(
+    r: np.random.Generator, p: CohortParameters, pat: _Patients, tum: _Tumours
+) -> _Survival:
+    """Lognormal accelerated failure time; censoring by loss to follow-up and the data lock."""
+    n = len(pat.ilp_day)
+    eta = os_linear_predictor(p, tum.histology, tum.size_cm, tum.grade, pat.age_years)
     log_t_years = p.os_log_median_years + eta + p.os_sd_log * r.standard_normal(n)
     t_days = np.exp(np.minimum(log_t_years, np.log(200.0))) * DAYS_PER_YEAR
-    death_day = ilp1 + np.maximum(np.ceil(t_days), 1).astype(np.int64)
+    death_day = pat.ilp_day + np.maximum(np.ceil(t_days), 1).astype(np.int64)
     loss_years = r.exponential(1.0 / p.loss_to_followup_per_year, n)
-    lost_day = ilp1 + np.maximum(np.ceil(np.minimum(loss_years, 200.0) * DAYS_PER_YEAR), 1).astype(
-        np.int64
-    )
-    lock_day = _day(p.data_lock)
-    censor_day = np.minimum(lost_day, lock_day)
+    lost_day = pat.ilp_day + np.maximum(
+        np.ceil(np.minimum(loss_years, 200.0) * DAYS_PER_YEAR), 1
+    ).astype(np.int64)
+    censor_day = np.minimum(lost_day, _day(p.data_lock))
     dead = death_day <= censor_day
-    last_day = np.where(dead, death_day, censor_day)
+    return _Survival(death_day, dead, np.where(dead, death_day, censor_day))
 
-    # 3. first perfusion and what followed it
-    tumour1 = _Tumour(multifocal=multifocal, prior_rt=prior_rt1)
-    ep1 = _episode(rngs["episode_1"], p, ilp1, last_day, tumour1, first=True)
-    volume1 = _round_to(base_volume_l, 1)
-    conduct1 = _conduct(rngs["conduct_1"], p, ilp1, is_arm, volume1)
 
-    # 4. second perfusions
-    has2 = ep1.next_ilp_day < _NEVER
-    idx2 = np.flatnonzero(has2)
+@dataclass(frozen=True)
+class _Perfusions:
+    """First or second perfusions: day, what followed, tumour size, limb volume, conduct."""
+
+    ilp_day: np.ndarray
+    episode: _Episode
+    size_cm: np.ndarray
+    volume_l: np.ndarray
+    prior_rt: np.ndarray
+    conduct: dict[str, np.ndarray]
+    patient: np.ndarray | None = None
+    """Patient index of each second perfusion (None for first perfusions: one per patient)."""
+    after_lr: np.ndarray | None = None
+    """Second perfusions: given for a local recurrence."""
+
+
+def _second_perfusions(
+    rngs: dict[str, np.random.Generator],
+    p: CohortParameters,
+    pat: _Patients,
+    tum: _Tumours,
+    surv: _Survival,
+    ep1: _Episode,
+) -> _Perfusions:
+    idx2 = np.flatnonzero(ep1.next_ilp_day < _NEVER)
     ilp2 = ep1.next_ilp_day[idx2]
     after_lr = ep1.next_after_lr[idx2]
     resected1 = ep1.resection_day[idx2] < _NEVER
-    prior_rt2 = prior_rt1[idx2] | (
-        resected1 & (adjuvant_rt_u[idx2] < p.adjuvant_radiotherapy_share)
+    prior_rt2 = tum.prior_rt[idx2] | (
+        resected1 & (tum.adjuvant_rt_u[idx2] < p.adjuvant_radiotherapy_share)
     )
-    size_recurrence = p.recurrence_size_median_cm * np.exp(p.recurrence_size_sd_log * size2_z[idx2])
-    size2 = np.where(after_lr, size_recurrence, size1[idx2] * size2_persist[idx2])
+    size_recurrence = p.recurrence_size_median_cm * np.exp(
+        p.recurrence_size_sd_log * tum.size2_z[idx2]
+    )
+    size2 = np.where(after_lr, size_recurrence, tum.size_cm[idx2] * tum.size2_persist[idx2])
     size2 = _round_to(np.clip(size2, p.size_min_cm, p.size_max_cm), 1)
-    tumour2 = _Tumour(multifocal=multifocal[idx2], prior_rt=prior_rt2)
-    ep2 = _episode(rngs["episode_2"], p, ilp2, last_day[idx2], tumour2, first=False)
-    volume2 = base_volume_l[idx2] * np.exp(p.limb_volume_remeasure_sd_log * volume2_z[idx2])
+    tumour2 = _Tumour(multifocal=tum.multifocal[idx2], prior_rt=prior_rt2)
+    ep2 = _episode(rngs["episode_2"], p, ilp2, surv.last_day[idx2], tumour2, first=False)
+    volume2 = pat.base_volume_l[idx2] * np.exp(p.limb_volume_remeasure_sd_log * tum.volume2_z[idx2])
     volume2 = _round_to(np.clip(volume2, 0.6, 25.0), 1)
-    conduct2 = _conduct(rngs["conduct_2"], p, ilp2, is_arm[idx2], volume2)
+    conduct2 = _conduct(rngs["conduct_2"], p, ilp2, pat.is_arm[idx2], volume2)
+    return _Perfusions(ilp2, ep2, size2, volume2, prior_rt2, conduct2, idx2, after_lr)
 
-    # 5. distant metastasis (patient level), recorded on the row of the perfusion it follows
-    r = rngs["metastasis"]
+
+def _draw_metastasis(
+    r: np.random.Generator,
+    p: CohortParameters,
+    pat: _Patients,
+    surv: _Survival,
+    second: _Perfusions,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distant metastasis (patient level), as the day on the first and on the second
+    perfusion's row (``_NEVER`` where none): on the row of the perfusion it follows."""
+    n = len(pat.ilp_day)
+    ilp1, dead, last_day = pat.ilp_day, surv.dead, surv.last_day
+    assert second.patient is not None
+    idx2 = second.patient
     u_met = r.random(n)
     gap_days = (
         np.exp(
@@ -464,7 +576,7 @@ def generate_cohort(
         )
     ).astype(np.int64)
     followup_days = last_day - ilp1
-    met_day_dead = np.maximum(death_day - gap_days, ilp1 + 30)
+    met_day_dead = np.maximum(surv.death_day - gap_days, ilp1 + 30)
     alive_offset = np.floor(30 + r.random(n) * np.maximum(followup_days - 30, 0)).astype(np.int64)
     met_day_alive = ilp1 + alive_offset
     met_day = np.where(
@@ -478,19 +590,34 @@ def generate_cohort(
     )
     met_day = np.where(met_day <= last_day, met_day, _NEVER)
     second_of_patient = np.full(n, _NEVER)
-    second_of_patient[idx2] = ilp2
+    second_of_patient[idx2] = second.ilp_day
     met_on_2 = met_day >= second_of_patient
-    met1 = np.where(met_on_2, _NEVER, met_day)
-    met2 = np.where(met_on_2[idx2], met_day[idx2], _NEVER)
+    return np.where(met_on_2, _NEVER, met_day), np.where(met_on_2[idx2], met_day[idx2], _NEVER)
 
-    # assemble: rows ordered by patient, first perfusion before second
+
+def _assemble(
+    seed: int,
+    p: CohortParameters,
+    pat: _Patients,
+    tum: _Tumours,
+    surv: _Survival,
+    first: _Perfusions,
+    second: _Perfusions,
+    met1: np.ndarray,
+    met2: np.ndarray,
+) -> SyntheticCohort:
+    """Registry columns: rows ordered by patient, first perfusion before second."""
+    n = len(pat.ilp_day)
+    assert second.patient is not None and second.after_lr is not None
+    idx2 = second.patient
+    ep1, ep2 = first.episode, second.episode
     patients = {
         "patient_id": patient_ids(n),
         "center": np.full(n, CENTER_CODE, dtype=object),
-        "sex": sex,
-        "birth_date": _to_dates(birth),
-        "death_date": _to_dates(np.where(dead, death_day, _NEVER)),
-        "last_followup_date": _to_dates(last_day),
+        "sex": pat.sex,
+        "birth_date": _to_dates(pat.birth_day),
+        "death_date": _to_dates(np.where(surv.dead, surv.death_day, _NEVER)),
+        "last_followup_date": _to_dates(surv.last_day),
     }
     # row of each first perfusion: its patient index plus the second perfusions before it
     row1 = np.arange(n) + np.searchsorted(idx2, np.arange(n), side="left")
@@ -505,26 +632,27 @@ def generate_cohort(
         out[row2] = second_values
         return out
 
-    presentation1 = np.where(recurrent1, "recurrent", "primary").astype(object)
-    presentation2 = np.where(after_lr, "recurrent", presentation1[idx2]).astype(object)
+    is_arm, level, histology, grade = pat.is_arm, pat.level, tum.histology, tum.grade
+    presentation1 = np.where(tum.recurrent, "recurrent", "primary").astype(object)
+    presentation2 = np.where(second.after_lr, "recurrent", presentation1[idx2]).astype(object)
     margin_all = both(ep1.margin, ep2.margin)
     margin_labels = np.full(len(margin_all), None, dtype=object)
     has_margin = margin_all != _NO_MARGIN
     margin_labels[has_margin] = MARGIN_LABELS[margin_all[has_margin]]
     perfusions: dict[str, np.ndarray] = {
-        "ilp_date": _to_dates(both(ilp1, ilp2)),
+        "ilp_date": _to_dates(both(first.ilp_day, second.ilp_day)),
         "limb": both(
             np.where(is_arm, "arm", "leg").astype(object),
             np.where(is_arm[idx2], "arm", "leg").astype(object),
         ),
         "perfusion_level": both(level, level[idx2]),
-        "limb_volume_l": both(volume1, volume2),
+        "limb_volume_l": both(first.volume_l, second.volume_l),
         "histology": both(histology, histology[idx2]),
         "grade": both(grade, grade[idx2]),
-        "tumor_size_cm": both(size1, size2),
-        "multifocal": both(multifocal, multifocal[idx2]),
+        "tumor_size_cm": both(first.size_cm, second.size_cm),
+        "multifocal": both(tum.multifocal, tum.multifocal[idx2]),
         "presentation": both(presentation1, presentation2),
-        "prior_radiotherapy": both(prior_rt1, prior_rt2),
+        "prior_radiotherapy": both(first.prior_rt, second.prior_rt),
         "response": RESPONSE_LABELS[both(ep1.response, ep2.response)],
         "resection_date": _to_dates(both(ep1.resection_day, ep2.resection_day)),
         "resection_margin": margin_labels,
@@ -532,15 +660,12 @@ def generate_cohort(
         "local_recurrence_date": _to_dates(both(ep1.lr_day, ep2.lr_day)),
         "distant_metastasis_date": _to_dates(both(met1, met2)),
     }
-    for name in conduct1:
-        perfusions[name] = both(conduct1[name], conduct2[name])
-    cohort = SyntheticCohort(
+    for name in first.conduct:
+        perfusions[name] = both(first.conduct[name], second.conduct[name])
+    return SyntheticCohort(
         seed=seed,
         parameters=p,
         patients=patients,
         perfusions=perfusions,
         perfusion_patient=perfusion_patient,
     )
-    if check:
-        check_cohort(cohort, today=date.today())
-    return cohort

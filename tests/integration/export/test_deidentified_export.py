@@ -47,9 +47,7 @@ def test_deidentified_csv_imports_and_analyze_gives_identical_statistics(
 ):
     monkeypatch.setenv("ILP_PSEUDONYM_KEY", KEY)
     shared = tmp_path / "shared.csv"
-    result = ilp(
-        "export-as", "--db", str(synthetic), "--format", "csv", "--deidentify", str(shared)
-    )
+    result = ilp("export", "--db", str(synthetic), "--format", "csv", "--deidentify", str(shared))
     assert result.exit_code == 0, result.output
     copy_db = tmp_path / "copy.sqlite3"
     result = ilp("import", str(shared), "--db", str(copy_db))
@@ -65,7 +63,7 @@ def test_deidentified_csv_imports_and_analyze_gives_identical_statistics(
 
     # nothing of the original identifiers and dates is left
     plain = tmp_path / "plain.csv"
-    assert ilp("export-as", "--db", str(synthetic), str(plain)).exit_code == 0
+    assert ilp("export", "--db", str(synthetic), str(plain)).exit_code == 0
     before, after = _csv(plain), _csv(shared)
     assert len(before) == len(after)
     assert not {r["patient_id"] for r in before} & {r["patient_id"] for r in after}
@@ -127,10 +125,10 @@ def test_coarsened_spss_export(synthetic, tmp_path):
 def test_cli_refuses_without_key_and_writes_nothing(synthetic, tmp_path, monkeypatch):
     monkeypatch.delenv("ILP_PSEUDONYM_KEY", raising=False)
     target = tmp_path / "x.csv"
-    result = ilp("export-as", "--db", str(synthetic), "--deidentify", str(target))
+    result = ilp("export", "--db", str(synthetic), "--deidentify", str(target))
     assert result.exit_code == 1
     assert "ILP_PSEUDONYM_KEY" in " ".join(result.output.split())
     assert not target.exists()
-    result = ilp("export-as", "--db", str(synthetic), "--coarsen-age", str(target))
+    result = ilp("export", "--db", str(synthetic), "--coarsen-age", str(target))
     assert result.exit_code == 1 and "--deidentify" in result.output
     assert os.listdir(tmp_path) == []

@@ -15,18 +15,24 @@ from ilpkit.reporting.labels import curve_label, level_label, term_label
 from ilpkit.reporting.published import load_published_series, seed_series
 from ilpkit.reporting.tables import ReportTable
 from ilpkit.reporting.text import lower_first, written_text
+from ilpkit.stats.results import AnalysisResults, CoxTerm, MedianTime, Proportion
 
 
 def P(k: int, n: int, lo: float, hi: float) -> dict[str, Any]:
     return {"k": k, "n": n, "estimate": k / n, "ci95": [lo, hi]}
 
 
+def median(estimate: float | None, lo: float | None, hi: float | None) -> MedianTime:
+    return MedianTime(estimate=estimate, ci95=(lo, hi))
+
+
 def test_percent_interval_and_proportion():
     assert fmt.percent(0.6969) == "69.7%"
     assert fmt.percent(None) == "–"
-    assert fmt.proportion(P(161, 231, 0.633, 0.756)) == "161/231 = 69.7% (63.3–75.6)"
-    assert fmt.estimate_ci({"estimate": 0.5, "ci95": [None, None]}) == "50.0%"
-    assert fmt.estimate_ci({"estimate": None, "ci95": [None, None]}) == "–"
+    p = Proportion.model_validate(P(161, 231, 0.633, 0.756))
+    assert fmt.proportion(p) == "161/231 = 69.7% (63.3–75.6)"
+    assert fmt.estimate_ci(median(0.5, None, None)) == "50.0%"
+    assert fmt.estimate_ci(median(None, None, None)) == "–"
 
 
 @pytest.mark.parametrize(
@@ -40,9 +46,10 @@ def test_pvalue(p, text):
 def test_p_equals_and_hazard_ratio_and_years():
     assert fmt.p_equals(0.0001) == "p < 0.001"
     assert fmt.p_equals(0.01) == "p = 0.010"
-    assert fmt.hazard_ratio({"hr": 2.466, "ci95": [1.59, 3.84]}) == "2.47 (1.59–3.84)"
-    assert fmt.years({"estimate": 12.57, "ci95": [11.69, None]}) == "12.6 (11.7–NR)"
-    assert fmt.years({"estimate": None, "ci95": [None, None]}) == "not reached"
+    term = CoxTerm(coef=0.9, se=0.2, hr=2.466, ci95=(1.59, 3.84), z=4.0, p=0.001)
+    assert fmt.hazard_ratio(term) == "2.47 (1.59–3.84)"
+    assert fmt.years(median(12.57, 11.69, None)) == "12.6 (11.7–NR)"
+    assert fmt.years(median(None, None, None)) == "not reached"
     assert fmt.count(1234567) == "1,234,567"
 
 
@@ -82,60 +89,100 @@ def test_published_series_file_holds_the_seed_study_figures():
     assert bonvalot.tnf_dose == "1 mg" and bonvalot.pct["limb_salvage"] == 87.0
 
 
-RESULTS: dict[str, Any] = {
-    "schema": "ilpkit.results/1",
-    "cohort": {
-        "n_patients": 10,
-        "n_perfusions": 12,
-        "n_centers": 1,
-        "first_ilp_date": "2000-01-01",
-        "last_ilp_date": "2001-01-01",
-        "last_followup_date": "2008-01-01",
-        "median_followup_years": {"estimate": 6.0, "ci95": [5.0, None], "method": "reverse KM"},
-    },
-    "response": {
-        "n_evaluable": 10,
-        "n_not_evaluable": 1,
-        "n_missing": 1,
-        "cr": P(2, 10, 0.03, 0.56),
-        "pr": P(5, 10, 0.19, 0.81),
-        "nc": P(2, 10, 0.03, 0.56),
-        "pd": P(1, 10, 0.003, 0.45),
-        "orr": P(7, 10, 0.35, 0.93),
-        "by": {
-            "multifocal": {
-                "groups": {"no": {"orr": P(4, 7, 0.18, 0.9)}, "yes": {"orr": P(3, 3, 0.29, 1)}},
-                "n_missing": 0,
-                "test": "fisher",
-                "statistic": None,
-                "df": None,
-                "p": 0.5,
-            }
+RESULTS = AnalysisResults.model_validate(
+    {
+        "schema": "ilpkit.results/1",
+        "synthetic": False,
+        "cohort": {
+            "n_patients": 10,
+            "n_perfusions": 12,
+            "n_centers": 1,
+            "first_ilp_date": "2000-01-01",
+            "last_ilp_date": "2001-01-01",
+            "last_followup_date": "2008-01-01",
+            "median_followup_years": {"estimate": 6.0, "ci95": [5.0, None], "method": "reverse KM"},
         },
-    },
-    "overall_survival": {
-        "n": 10,
-        "events": 6,
-        "at_years": {"5": {"estimate": 0.45, "ci95": [0.2, 0.7], "n_at_risk": 4}},
-        "median_years": {"estimate": 4.0, "ci95": [2.0, None]},
-        "by": {
-            "grade": {
-                "groups": {},
-                "n_missing": 0,
-                "logrank": {"statistic": 9.0, "df": 2, "p": 0.01},
-                "trend": {"statistic": 8.0, "df": 1, "p": 0.004},
-            }
+        "response": {
+            "unit": "perfusion",
+            "n_evaluable": 10,
+            "n_not_evaluable": 1,
+            "n_missing": 1,
+            "cr": P(2, 10, 0.03, 0.56),
+            "pr": P(5, 10, 0.19, 0.81),
+            "nc": P(2, 10, 0.03, 0.56),
+            "pd": P(1, 10, 0.003, 0.45),
+            "orr": P(7, 10, 0.35, 0.93),
+            "by": {
+                "multifocal": {
+                    "groups": {"no": {"orr": P(4, 7, 0.18, 0.9)}, "yes": {"orr": P(3, 3, 0.29, 1)}},
+                    "n_missing": 0,
+                    "test": "fisher",
+                    "statistic": None,
+                    "df": None,
+                    "p": 0.5,
+                    "note": None,
+                }
+            },
         },
-        "cox": {"ties": "efron", "terms": {"age_years": {"hr": 1.02}}},
-    },
-    "local_recurrence": {
-        "crude": P(3, 12, 0.05, 0.57),
-        "deaths_without_lr": 4,
-        "at_years": {"5": {"estimate": 0.26, "variance": 0.01, "ci95": [0.07, 0.5]}},
-        "by": {},
-    },
-    "limb_salvage": {"per_perfusion": P(10, 12, 0.5, 0.98), "per_patient": P(8, 10, 0.44, 0.97)},
-}
+        "overall_survival": {
+            "unit": "patient",
+            "n": 10,
+            "events": 6,
+            "at_years": {"5": {"estimate": 0.45, "ci95": [0.2, 0.7], "n_at_risk": 4}},
+            "median_years": {"estimate": 4.0, "ci95": [2.0, None]},
+            "by": {
+                "grade": {
+                    "groups": {},
+                    "n_missing": 0,
+                    "logrank": {"statistic": 9.0, "df": 2, "p": 0.01, "note": None},
+                    "trend": {
+                        "statistic": 8.0,
+                        "df": 1,
+                        "p": 0.004,
+                        "note": None,
+                        "scores": {"1": 1, "2": 2, "3": 3},
+                    },
+                }
+            },
+            "cox": {
+                "ties": "efron",
+                "n": 10,
+                "events": 6,
+                "n_excluded": 0,
+                "reference_levels": {},
+                "terms": {
+                    "age_years": {
+                        "coef": 0.02,
+                        "se": 0.01,
+                        "hr": 1.02,
+                        "ci95": [1.0, 1.04],
+                        "z": 2.0,
+                        "p": 0.05,
+                    }
+                },
+                "loglik": -10.0,
+                "loglik_null": -12.0,
+                "lr_test": {"statistic": 4.0, "df": 1, "p": 0.05},
+                "converged": True,
+                "ph_test": {"transform": "km", "rows": {}},
+                "note": None,
+            },
+        },
+        "local_recurrence": {
+            "unit": "perfusion",
+            "competing_risk": "death",
+            "crude": P(3, 12, 0.05, 0.57),
+            "deaths_without_lr": 4,
+            "at_years": {"5": {"estimate": 0.26, "variance": 0.01, "ci95": [0.07, 0.5]}},
+            "by": {},
+        },
+        "limb_salvage": {
+            "per_perfusion": P(10, 12, 0.5, 0.98),
+            "per_patient": P(8, 10, 0.44, 0.97),
+            "amputation_free_survival": {"unit": "perfusion", "n": 12, "events": 5, "at_years": {}},
+        },
+    }
+)
 
 
 def test_headline_figures_compare_with_the_seed_study():

@@ -34,6 +34,7 @@ def test_response_levels_in_clinical_order():
             "response": ["PR", "CR", "PD", "NC", "PR", "CR", "PD", "NC"],
         }
     )
-    groups = survival_section(data, ("response",), (1,), unit="patient")["by"]["response"]
-    assert list(groups["groups"]) == ["CR", "PR", "NC", "PD"]
-    assert "trend" not in groups
+    groups = survival_section(data, ("response",), (1,), unit="patient").by["response"]
+    assert list(groups.groups) == ["CR", "PR", "NC", "PD"]
+    assert groups.trend is None
+    assert "trend" not in groups.model_dump(mode="json")

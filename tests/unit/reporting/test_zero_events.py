@@ -8,11 +8,12 @@ import pandas as pd
 from ilpkit.reporting import formatting as fmt
 from ilpkit.reporting.tables import local_recurrence_table
 from ilpkit.stats.analysis import local_recurrence_section
+from ilpkit.stats.results import Proportion
 
 
 def test_positive_upper_limit_never_prints_as_zero():
     # 0/10000: Clopper-Pearson upper = 1 - 0.025 ** (1 / 10000) = 0.000368855 (by hand)
-    entry = {"k": 0, "n": 10000, "estimate": 0.0, "ci95": [0.0, 0.000368855]}
+    entry = Proportion(k=0, n=10000, estimate=0.0, ci95=(0.0, 0.000368855))
     assert fmt.proportion(entry) == "0/10,000 = 0.0% (0.0–0.037)"
 
 
@@ -21,8 +22,7 @@ def test_local_recurrence_table_gives_exact_ci_for_groups_without_recurrence():
     times = [6.0] * 10 + [0.5, 1.5, 2.0, 6.0, 6.0, 6.0]
     status = [0] * 10 + [1, 1, 2, 0, 0, 0]
     data = pd.DataFrame({"time_years": times, "status": status, "sex": ["M"] * 10 + ["F"] * 6})
-    results = {"local_recurrence": local_recurrence_section(data, ("sex",), (1, 2, 5))}
-    table = local_recurrence_table(results, 5)
+    table = local_recurrence_table(local_recurrence_section(data, ("sex",), (1, 2, 5)), 5)
     text = table.to_csv()
     assert "0.0–0.0" not in text
     men = next(r for r in table.rows if r[1] == "Male")

@@ -9,12 +9,29 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from ilpkit.stats.analysis import cox_section, local_recurrence_section, survival_section
+from ilpkit.stats import analysis
+
+
+def survival_section(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """The section as its JSON (what ``ilp analyze --json`` prints)."""
+    return analysis.survival_section(*args, **kwargs).model_dump(mode="json")
+
+
+def local_recurrence_section(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    return analysis.local_recurrence_section(*args, **kwargs).model_dump(mode="json")
+
+
+def cox_section(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    cox = analysis.cox_section(*args, **kwargs)
+    assert cox is not None
+    return cox.model_dump(mode="json")
+
 
 R = json.loads(
     (Path(__file__).resolve().parents[2] / "reference" / "r_after_curve_end.json").read_text()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ilpkit.errors import IlpkitError
 
-class RegistryDatabaseError(Exception):
+
+class RegistryDatabaseError(IlpkitError):
     """A database problem with a message for the user (no traceback) and an exit code."""
 
     exit_code = 3

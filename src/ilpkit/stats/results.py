@@ -1,0 +1,443 @@
+"""The results object ``ilpkit.results/1`` as typed models.
+
+:func:`ilpkit.stats.analysis.analyze` returns an :class:`AnalysisResults`; ``ilp analyze --json``
+and the report's ``results.json`` are its ``model_dump(mode="json")`` and ``ilp analyze``'s
+tables, the report and the web application read its attributes. docs/results-schema.md describes
+the same object and a test checks that it names every field of these models.
+
+Conventions of the schema: proportions are fractions (0-1), times are in years (days / 365.25),
+a missing or undefined number is ``null`` (never NaN), and every 95% interval is a pair
+``[lower, upper]`` whose limits are ``null`` where undefined. Keys of ``by`` are subgroup
+variables, keys of ``groups`` their levels as written in the registry, keys of ``at_years`` the
+times in years as text (``"1"``, ``"2"``, ``"5"``).
+
+A few keys are absent rather than ``null`` when they do not apply: ``trend`` of a subgroup
+comparison of overall survival (ordered variables with three or more levels only) and
+``univariable`` of a Cox model (the multivariable model only); they are left out of the dump
+when ``None``, so the JSON keeps its shape.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, ClassVar, Final, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    field_serializer,
+    field_validator,
+    model_serializer,
+)
+
+SCHEMA: Final = "ilpkit.results/1"
+
+CI95 = Annotated[
+    tuple[float | None, float | None],
+    Field(description="95% confidence interval [lower, upper]; a limit is null where undefined."),
+]
+Estimate = Annotated[float | None, Field(description="Point estimate; null where undefined.")]
+PValue = Annotated[
+    float | None, Field(description="Two-sided p-value; null when the test could not be made.")
+]
+Statistic = Annotated[
+    float | None,
+    Field(description="Chi-squared test statistic; null for Fisher's exact test or no test."),
+]
+DegreesOfFreedom = Annotated[
+    int | None, Field(description="Degrees of freedom; null for Fisher's exact test or no test.")
+]
+TestNote = Annotated[
+    str | None,
+    Field(
+        description="Why the comparison could not be made (e.g. 'no deaths', 'only one level "
+        "present (yes)'); null when the test was made."
+    ),
+]
+
+
+class ResultsModel(BaseModel):
+    """Base of the results models: unknown keys are refused; keys listed in
+    ``absent_when_none`` are left out of the dump when ``None``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    absent_when_none: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _leave_out_absent(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ):  # no return annotation: the JSON schema of the dump stays the model's
+        data = handler(self)
+        if isinstance(data, dict):
+            for key in self.absent_when_none:
+                if data.get(key, 0) is None:
+                    del data[key]
+        return data
+
+
+# ---------------------------------------------------------------------------- building blocks
+
+
+class Proportion(ResultsModel):
+    """A proportion k/n with the exact Clopper-Pearson 95% interval (R ``binom.test``)."""
+
+    k: int = Field(description="Number of records with the outcome.")
+    n: int = Field(description="Number of records (the denominator).")
+    estimate: float | None = Field(description="k / n as a fraction (0-1); null when n = 0.")
+    ci95: CI95
+
+
+class SurvivalAt(ResultsModel):
+    """Kaplan-Meier survival at one time, with the log-log 95% interval (R ``survfit``,
+    ``summary(fit, times =)``)."""
+
+    estimate: float | None = Field(
+        description="Survival (0-1). Beyond the last follow-up: 0 when every patient of the group "
+        "has had the event, otherwise null (unknown)."
+    )
+    ci95: CI95
+    n_at_risk: int = Field(description="Number at risk at that time.")
+
+
+class IncidenceAt(ResultsModel):
+    """Cumulative incidence at one time: Aalen-Johansen estimate with the variance of R
+    ``cmprsk::cuminc``/``timepoints`` and a log(-log) 95% interval (Choudhury 2002)."""
+
+    estimate: float | None = Field(
+        description="Cumulative incidence (0-1); null beyond the last follow-up unless it can no "
+        "longer change."
+    )
+    variance: float | None = Field(description="Variance of the estimate (cmprsk).")
+    ci95: CI95
+
+
+class MedianTime(ResultsModel):
+    """A median time in years with its 95% interval (Brookmeyer-Crowley)."""
+
+    estimate: float | None = Field(description="Median in years; null when not reached.")
+    ci95: CI95
+
+
+class MedianFollowUp(MedianTime):
+    """Median follow-up in years by the reverse Kaplan-Meier method."""
+
+    method: str = Field(description="How the median follow-up was estimated.")
+
+
+class ComparisonTest(ResultsModel):
+    """A test comparing the subgroups of one variable (log-rank or Gray's test)."""
+
+    statistic: Statistic
+    df: DegreesOfFreedom
+    p: PValue
+    note: TestNote
+
+
+class TrendTest(ComparisonTest):
+    """The log-rank test for trend across the ordered levels of a variable."""
+
+    scores: dict[str, int] = Field(description="Score of each level (1, 2, ... in level order).")
+
+
+class ChiSquaredTest(ResultsModel):
+    """A chi-squared test (likelihood-ratio test of a Cox model, proportional-hazards test)."""
+
+    statistic: float | None = Field(description="Chi-squared statistic.")
+    df: int = Field(description="Degrees of freedom (number of coefficients).")
+    p: float | None = Field(description="p-value.")
+
+
+# ---------------------------------------------------------------------------------- cohort
+
+
+class Cohort(ResultsModel):
+    """Who and what was analysed: counts, accrual dates and median follow-up."""
+
+    n_patients: int = Field(description="Number of patients.")
+    n_perfusions: int = Field(description="Number of perfusions.")
+    n_centers: int = Field(description="Number of centres.")
+    first_ilp_date: date = Field(description="Date of the first perfusion.")
+    last_ilp_date: date = Field(description="Date of the last perfusion.")
+    last_followup_date: date = Field(description="Latest date of last follow-up.")
+    median_followup_years: MedianFollowUp = Field(
+        description="Median follow-up (reverse Kaplan-Meier, log-log 95% interval)."
+    )
+
+
+# -------------------------------------------------------------------------------- response
+
+
+class ResponseGroup(ResultsModel):
+    """Response in one level of a subgroup variable."""
+
+    orr: Proportion = Field(description="Overall response rate (CR + PR) of evaluable perfusions.")
+
+
+class ResponseComparison(ResultsModel):
+    """Overall response rate by the levels of one variable, compared with Pearson's chi-squared
+    test (every expected count at least 5) or Fisher's exact test."""
+
+    groups: dict[str, ResponseGroup] = Field(description="Each level in clinical order.")
+    n_missing: int = Field(description="Evaluable perfusions with the variable not recorded.")
+    test: Literal["chi2", "fisher"] | None = Field(
+        description="The test used; null when no test could be made."
+    )
+    statistic: Statistic
+    df: DegreesOfFreedom
+    p: PValue
+    note: TestNote
+
+
+class Response(ResultsModel):
+    """Best WHO tumour response per perfusion, with exact 95% intervals."""
+
+    unit: Literal["perfusion"] = Field(description="What is counted.")
+    n_evaluable: int = Field(description="Perfusions with an evaluable response (CR, PR, NC, PD).")
+    n_not_evaluable: int = Field(description="Perfusions whose response was not evaluable (NE).")
+    n_missing: int = Field(description="Perfusions with no response recorded.")
+    cr: Proportion = Field(description="Complete response.")
+    pr: Proportion = Field(description="Partial response.")
+    nc: Proportion = Field(description="No change.")
+    pd: Proportion = Field(description="Progressive disease.")
+    orr: Proportion = Field(description="Overall response rate (CR + PR).")
+    by: dict[str, ResponseComparison] = Field(
+        description="Overall response rate by subgroup variable."
+    )
+
+
+# ------------------------------------------------------------------------ overall survival
+
+
+class SurvivalGroup(ResultsModel):
+    """Kaplan-Meier survival of one level of a subgroup variable."""
+
+    n: int = Field(description="Number of patients.")
+    events: int = Field(description="Number of deaths.")
+    at_years: dict[str, SurvivalAt] = Field(description="Survival at each reported year.")
+    median_years: MedianTime = Field(description="Median survival in years.")
+
+
+class SurvivalComparison(ResultsModel):
+    """Survival by the levels of one variable with the log-rank test (and the test for trend
+    for ordered variables)."""
+
+    absent_when_none: ClassVar[tuple[str, ...]] = ("trend",)
+
+    groups: dict[str, SurvivalGroup] = Field(description="Each level in clinical order.")
+    n_missing: int = Field(description="Patients with the variable not recorded.")
+    logrank: ComparisonTest = Field(description="Log-rank test across the levels.")
+    trend: TrendTest | None = Field(
+        default=None,
+        description="Log-rank test for trend (ordered variables with three or more levels "
+        "only; absent otherwise).",
+    )
+
+
+class CoxTerm(ResultsModel):
+    """One coefficient of a Cox model."""
+
+    coef: float | None = Field(description="Log hazard ratio.")
+    se: float | None = Field(description="Standard error of the coefficient.")
+    hr: float | None = Field(description="Hazard ratio, exp(coef).")
+    ci95: CI95
+    z: float | None = Field(description="Wald z statistic.")
+    p: float | None = Field(description="Wald p-value.")
+
+
+class ProportionalHazardsTest(ResultsModel):
+    """Score test of proportional hazards on scaled Schoenfeld residuals (R ``cox.zph``)."""
+
+    transform: str = Field(description="Time transform (``km``).")
+    rows: dict[str, ChiSquaredTest] = Field(
+        description="The test of each term and the global test (``GLOBAL``)."
+    )
+
+
+class ProportionalHazardsTestError(ResultsModel):
+    """The proportional-hazards test could not be computed."""
+
+    error: str = Field(description="Why.")
+
+
+class _CoxModelBase(ResultsModel):
+    """What every Cox model has, estimated or not."""
+
+    absent_when_none: ClassVar[tuple[str, ...]] = ("univariable",)
+
+    ties: Literal["efron", "breslow"] = Field(description="Method for tied death times.")
+    n: int = Field(description="Patients in the model.")
+    events: int = Field(description="Deaths in the model.")
+    n_excluded: int = Field(description="Patients left out for a missing value of a term.")
+
+    def univariable_terms(self) -> dict[str, CoxTerm]:
+        """The coefficients of every univariable model, in term order."""
+        out: dict[str, CoxTerm] = {}
+        for model in (getattr(self, "univariable", None) or {}).values():
+            out.update(model.terms)
+        return out
+
+    def all_reference_levels(self) -> dict[str, str]:
+        """Reference levels of this model and of its univariable models."""
+        refs: dict[str, str] = {}
+        models = [self, *(getattr(self, "univariable", None) or {}).values()]
+        for model in models:
+            if isinstance(model, CoxModel):
+                refs.update(model.reference_levels)
+        return refs
+
+
+class CoxModel(_CoxModelBase):
+    """A Cox proportional-hazards model of overall survival (Efron or Breslow ties)."""
+
+    reference_levels: dict[str, str] = Field(
+        description="Reference level of each categorical term (treatment contrasts)."
+    )
+    terms: dict[str, CoxTerm] = Field(
+        description="Coefficients: numeric and yes/no terms by name, categorical ones as "
+        "``NAME[LEVEL]``."
+    )
+    loglik: float | None = Field(description="Log partial likelihood of the model.")
+    loglik_null: float | None = Field(description="Log partial likelihood with no terms.")
+    lr_test: ChiSquaredTest = Field(description="Likelihood-ratio test of the model.")
+    converged: bool = Field(description="Whether the Newton-Raphson iterations converged.")
+    ph_test: ProportionalHazardsTest | ProportionalHazardsTestError = Field(
+        description="Test of proportional hazards, or why it could not be computed."
+    )
+    note: None = Field(description="Always null for an estimated model.")
+    univariable: dict[str, CoxModel | CoxModelNotEstimable] | None = Field(
+        default=None,
+        description="One model per term (multivariable model only; absent in those models).",
+    )
+
+
+class CoxModelNotEstimable(_CoxModelBase):
+    """A Cox model that could not be estimated (no deaths, a term with one level, collinear
+    terms, no patient with every term recorded)."""
+
+    terms: dict[str, CoxTerm] = Field(description="Always empty.")
+    error: str = Field(description="Why the model could not be estimated.")
+    note: str = Field(description="``not estimable: `` and the reason.")
+    univariable: dict[str, CoxModel | CoxModelNotEstimable] | None = Field(
+        default=None,
+        description="One model per term (multivariable model only; absent in those models).",
+    )
+
+
+class OverallSurvival(ResultsModel):
+    """Overall survival per patient from the first perfusion (Kaplan-Meier, log-rank, Cox)."""
+
+    unit: Literal["patient"] = Field(description="What is counted.")
+    n: int = Field(description="Number of patients.")
+    events: int = Field(description="Number of deaths.")
+    at_years: dict[str, SurvivalAt] = Field(description="Survival at each reported year.")
+    median_years: MedianTime = Field(description="Median survival in years.")
+    by: dict[str, SurvivalComparison] = Field(description="Survival by subgroup variable.")
+    cox: CoxModel | CoxModelNotEstimable | None = Field(
+        default=None,
+        description="Multivariable Cox model with its univariable models; an empty object "
+        "when no term was asked for.",
+    )
+
+    @field_validator("cox", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == {} else value
+
+    @field_serializer("cox", mode="wrap")
+    def _none_is_empty(self, value: Any, handler: SerializerFunctionWrapHandler):
+        return {} if value is None else handler(value)
+
+
+# ------------------------------------------------------------------------ local recurrence
+
+
+class RecurrenceGroup(ResultsModel):
+    """Local recurrence in one level of a subgroup variable."""
+
+    crude: Proportion = Field(description="Crude local recurrence rate.")
+    at_years: dict[str, IncidenceAt] = Field(
+        description="Cumulative incidence at each reported year."
+    )
+
+
+class RecurrenceComparison(ResultsModel):
+    """Local recurrence by the levels of one variable with Gray's test."""
+
+    groups: dict[str, RecurrenceGroup] = Field(description="Each level in clinical order.")
+    n_missing: int = Field(description="Perfusions with the variable not recorded.")
+    gray: ComparisonTest = Field(description="Gray's k-sample test (rho = 0).")
+
+
+class LocalRecurrence(ResultsModel):
+    """Local recurrence per perfusion, death without local recurrence competing."""
+
+    unit: Literal["perfusion"] = Field(description="What is counted.")
+    competing_risk: Literal["death"] = Field(description="The competing event.")
+    crude: Proportion = Field(description="Crude local recurrence rate.")
+    deaths_without_lr: int = Field(description="Deaths without local recurrence.")
+    at_years: dict[str, IncidenceAt] = Field(
+        description="Cumulative incidence at each reported year."
+    )
+    by: dict[str, RecurrenceComparison] = Field(
+        description="Local recurrence by subgroup variable."
+    )
+
+
+# ---------------------------------------------------------------------------- limb salvage
+
+
+class AmputationFreeSurvival(ResultsModel):
+    """Amputation-free survival per perfusion (Kaplan-Meier)."""
+
+    unit: Literal["perfusion"] = Field(description="What is counted.")
+    n: int = Field(description="Number of perfusions.")
+    events: int = Field(description="Amputations or deaths.")
+    at_years: dict[str, SurvivalAt] = Field(description="Survival at each reported year.")
+
+
+class LimbSalvage(ResultsModel):
+    """Limb salvage per perfusion and per patient, and amputation-free survival."""
+
+    per_perfusion: Proportion = Field(description="Perfusions not followed by an amputation.")
+    per_patient: Proportion = Field(description="Patients never amputated.")
+    amputation_free_survival: AmputationFreeSurvival = Field(
+        description="Amputation-free survival."
+    )
+
+
+# ----------------------------------------------------------------------------------- whole
+
+
+class AnalysisResults(ResultsModel):
+    """The outcome study of a registry (schema ``ilpkit.results/1``); a section is absent
+    when its endpoint was not analysed."""
+
+    absent_when_none: ClassVar[tuple[str, ...]] = (
+        "response",
+        "overall_survival",
+        "local_recurrence",
+        "limb_salvage",
+    )
+
+    schema_: Literal["ilpkit.results/1"] = Field(
+        alias="schema", description="Schema name and version."
+    )
+    synthetic: bool = Field(
+        description="True for a registry made by ``ilp synth`` (no real patient)."
+    )
+    cohort: Cohort = Field(description="Counts, dates and follow-up.")
+    response: Response | None = Field(default=None, description="Tumour response.")
+    overall_survival: OverallSurvival | None = Field(default=None, description="Overall survival.")
+    local_recurrence: LocalRecurrence | None = Field(default=None, description="Local recurrence.")
+    limb_salvage: LimbSalvage | None = Field(default=None, description="Limb salvage.")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The object as JSON types (what ``results.json`` and ``ilp analyze --json`` hold)."""
+        data: dict[str, Any] = self.model_dump(mode="json")
+        return data
