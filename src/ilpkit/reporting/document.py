@@ -120,8 +120,8 @@ class _Numbering:
 
     def figure(self, slug: str, title: str, caption: str, draw: Callable[[], Any]) -> Any:
         number = len(self.figures) + 1
-        rendered = figs.render(
-            draw(), key=f"fig{number:02d}-{slug}", number=number, title=title, caption=caption
+        rendered = figs.render_later(
+            draw, key=f"fig{number:02d}-{slug}", number=number, title=title, caption=caption
         )
         self.figures.append(rendered)
         if self.progress is not None:
