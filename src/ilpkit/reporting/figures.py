@@ -57,6 +57,9 @@ MAX_CENSOR_MARKS = 150
 MIN_AT_RISK = 10
 """The time axis of a curve plot ends at the last tick with at least this many at risk."""
 
+WORKERS_ENV = "ILP_FIGURE_WORKERS"
+"""Environment variable: how many processes draw report figures at once (1: no workers)."""
+
 FONT_CANDIDATES = ("Liberation Sans", "Nimbus Sans", "Arial", "Helvetica", "DejaVu Sans")
 
 
@@ -873,7 +876,8 @@ class FigureRenderer:
     Parameters
     ----------
     workers : int, optional
-        Processes drawing at once, this one included (default: the CPUs available).
+        Processes drawing at once, this one included (default: the environment variable
+        ``ILP_FIGURE_WORKERS`` if set, else the CPUs available).
     """
 
     def __init__(self, workers: int | None = None) -> None:
@@ -893,13 +897,20 @@ class FigureRenderer:
         jobs, self._jobs = self._jobs, []
         total = len(jobs)
         tick = progress or (lambda done, total: None)
-        processes = min(total, self.workers or available_cpus())
+        processes = min(total, self.workers or _workers_from_environment() or available_cpus())
         if processes < 2 or not _can_fork():
             for i, job in enumerate(jobs):
                 job.figure.files.update(_draw_and_save(job))
                 tick(i + 1, total)
             return
         _draw_in_parallel(jobs, processes, tick)
+
+
+def _workers_from_environment() -> int | None:
+    import os
+
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    return max(1, int(value)) if value.isdigit() else None
 
 
 def available_cpus() -> int:
