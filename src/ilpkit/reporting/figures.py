@@ -142,7 +142,14 @@ class RenderedFigure:
         try:
             return self.files[ext]
         except KeyError:
-            raise RuntimeError(f"figure {self.key} has not been drawn yet") from None
+            raise RuntimeError(
+                f"figure {self.key} has no {ext.upper()} file (not drawn yet, or drawn without it)"
+            ) from None
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """The formats the figure has been saved in."""
+        return tuple(self.files)
 
     @property
     def png(self) -> bytes:
@@ -177,11 +184,30 @@ def new_figure(width_in: float, height_in: float) -> Figure:
 
 def to_bytes(fig: Figure) -> tuple[bytes, bytes]:
     """PNG (``PNG_DPI``) and SVG (text as paths: no font needed to view it) of a figure."""
-    png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=PNG_DPI, metadata={"Software": None})
-    svg = io.BytesIO()
-    fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
-    return png.getvalue(), svg.getvalue()
+    files = save(fig, ("png", "svg"))
+    return files["png"], files["svg"]
+
+
+FORMATS = ("png", "svg")
+"""File formats a figure can be saved in."""
+
+
+def save(fig: Figure, formats: Sequence[str] = FORMATS) -> dict[str, bytes]:
+    """The figure's files, by format: ``png`` (``PNG_DPI``) and/or ``svg`` (text as paths).
+
+    Each format draws the whole figure again, so ask only for those that are needed.
+    """
+    files: dict[str, bytes] = {}
+    for ext in formats:
+        out = io.BytesIO()
+        if ext == "png":
+            fig.savefig(out, format="png", dpi=PNG_DPI, metadata={"Software": None})
+        elif ext == "svg":
+            fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None})
+        else:
+            raise ValueError(f"unknown figure format {ext!r}; choose from {', '.join(FORMATS)}")
+        files[ext] = out.getvalue()
+    return files
 
 
 def _watermark(fig: Figure, synthetic: bool) -> None:
@@ -860,6 +886,7 @@ def render(fig: Figure, *, key: str, number: int, title: str, caption: str) -> R
 class _Job:
     draw: Callable[[], Figure]
     figure: RenderedFigure
+    formats: tuple[str, ...] = FORMATS
 
 
 class FigureRenderer:
@@ -878,10 +905,13 @@ class FigureRenderer:
     workers : int, optional
         Processes drawing at once, this one included (default: the environment variable
         ``ILP_FIGURE_WORKERS`` if set, else the CPUs available).
+    formats : sequence of str
+        The files each figure is saved as: ``png`` and/or ``svg`` (default both).
     """
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, formats: Sequence[str] = FORMATS) -> None:
         self.workers = workers
+        self.formats = tuple(formats)
         self._jobs: list[_Job] = []
 
     def add(
@@ -889,7 +919,7 @@ class FigureRenderer:
     ) -> RenderedFigure:
         """Queue a figure; its files are there once :meth:`run` has returned."""
         figure = RenderedFigure(key, number, title, caption)
-        self._jobs.append(_Job(draw, figure))
+        self._jobs.append(_Job(draw, figure, self.formats))
         return figure
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> None:
@@ -932,9 +962,9 @@ def _can_fork() -> bool:
 
 def _draw_and_save(job: _Job) -> dict[str, bytes]:
     fig = job.draw()
-    png, svg = to_bytes(fig)
+    files = save(fig, job.formats)
     fig.clear()
-    return {"png": png, "svg": svg}
+    return files
 
 
 def _draw_in_parallel(jobs: list[_Job], processes: int, tick: Callable[[int, int], None]) -> None:

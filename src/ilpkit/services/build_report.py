@@ -48,7 +48,7 @@ class ReportFiles:
     out_dir, html, results_json : Path
     pdf : Path or None
     figures, tables : tuple of Path
-        Every figure file (PNG and SVG) and table file (CSV).
+        Every figure file (SVG, and PNG unless left out) and table file (CSV).
     synthetic : bool
     results : dict
         The ``ilpkit.results/1`` dict (also in ``results.json``).
@@ -177,6 +177,7 @@ def build_report_from_frame(
     progress: StageProgress | None = None,
     chromium: Path | None = None,
     figure_workers: int | None = None,
+    png: bool = True,
 ) -> ReportFiles:
     """Build the report of a registry already loaded as a DataFrame.
 
@@ -201,6 +202,9 @@ def build_report_from_frame(
     figure_workers : int, optional
         Processes drawing figures at once (default: one per CPU available; 1 draws them all in
         this process). The files are the same either way.
+    png : bool
+        Also save every figure as PNG (``figures/*.png``). The report itself shows the SVG;
+        without PNG each figure is drawn once instead of twice.
 
     Raises
     ------
@@ -260,7 +264,7 @@ def build_report_from_frame(
         version=__version__,
         generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
     )
-    renderer = figs.FigureRenderer(figure_workers)
+    renderer = figs.FigureRenderer(figure_workers, ("png", "svg") if png else ("svg",))
 
     def layout_progress(stage: str, done: int, total: int) -> None:
         if progress is not None and stage != "figures":  # the renderer reports figures
@@ -285,7 +289,7 @@ def build_report_from_frame(
     prefix = SYNTHETIC_PREFIX if syn else ""
     figure_files: list[Path] = []
     for f in doc.figures:
-        for ext, data in (("png", f.png), ("svg", f.svg)):
+        for ext, data in f.files.items():
             path = fig_dir / f"{prefix}{f.key}.{ext}"
             path.write_bytes(data)
             figure_files.append(path)
@@ -343,6 +347,7 @@ def build_report(
     progress: StageProgress | None = None,
     chromium: Path | None = None,
     figure_workers: int | None = None,
+    png: bool = True,
 ) -> ReportFiles:
     """Build the outcome study report of the registry at ``url`` into ``out_dir``.
 
@@ -373,6 +378,7 @@ def build_report(
         progress=progress,
         chromium=chromium,
         figure_workers=figure_workers,
+        png=png,
     )
     files.seconds["load"] = loaded
     return files

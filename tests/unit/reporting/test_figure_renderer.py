@@ -89,7 +89,28 @@ def test_render_later_draws_at_once_without_a_renderer_and_queues_with_one():
         renderer = figs.FigureRenderer(workers=1)
         with figs.deferred_rendering(renderer):
             later = figs.render_later(_draw("x"), key="k", number=1, title="T", caption="C")
-        with pytest.raises(RuntimeError, match="not been drawn yet"):
+        with pytest.raises(RuntimeError, match="has no PNG file"):
             _ = later.png
         renderer.run()
     assert (later.png, later.svg) == (now.png, now.svg)
+
+
+def test_ilp_figure_workers_1_draws_everything_in_this_process(tmp_path, monkeypatch):
+    monkeypatch.setenv("ILP_FIGURE_WORKERS", "1")
+    log = tmp_path / "drawn.log"
+    with figs.figure_style():
+        renderer = figs.FigureRenderer()
+        queued = _queue(renderer, [_draw(x, log) for x in ("a", "b", "c")])
+        renderer.run()
+    assert set(log.read_text().split()[1::2]) == {str(os.getpid())}
+    assert all(f.formats == ("png", "svg") for f in queued)
+
+
+def test_svg_only_draws_each_figure_once_without_png(tmp_path):
+    with figs.figure_style():
+        renderer = figs.FigureRenderer(workers=2, formats=("svg",))
+        queued = _queue(renderer, [_draw(x) for x in ("a", "b", "c")])
+        renderer.run()
+    assert all(f.formats == ("svg",) and f.svg.startswith(b"<?xml") for f in queued)
+    with pytest.raises(RuntimeError, match="has no PNG file"):
+        _ = queued[0].png
