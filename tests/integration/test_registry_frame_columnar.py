@@ -155,3 +155,47 @@ def test_empty_registry_keeps_the_column_types(sqlite_url):
     assert len(frame) == 0
     assert frame["ilp_date"].dtype == "M8[ns]" and frame["tumor_size_cm"].dtype == np.float64
     assert frame["multifocal"].dtype == bool and frame["grade"].dtype == "Int64"
+
+
+def test_sqlite_read_waits_for_another_process_commit(sqlite_url, row_factory, csv_file):
+    import subprocess
+    import sys
+
+    rows = _rows(row_factory)[EMPTY_UNTIL:]
+    import_registry(csv_file(rows), sqlite_url, date(2031, 1, 1), "tester")
+    load_frame(sqlite_url)  # every module the loader needs is imported before the clock starts
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, sqlite_url.removeprefix("sqlite:///")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "locked"
+        with UnitOfWork(sqlite_url, migrate=False) as uow:
+            frame = registry_frame.load_registry_frame(uow.connection)
+            assert writer.poll() is not None  # the read waited for the other process's commit
+    finally:
+        writer.wait(timeout=30)
+    _check(frame, rows)
+
+
+WRITER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN EXCLUSIVE")  # readers are locked out until the commit
+print("locked", flush=True)
+time.sleep(1.0)
+conn.commit()
+"""
+
+
+def test_sqlite_inside_a_write_transaction_reads_its_own_rows(sqlite_url, row_factory, csv_file):
+    rows = _rows(row_factory)[EMPTY_UNTIL:]
+    import_registry(csv_file(rows), sqlite_url, date(2031, 1, 1), "tester")
+    with UnitOfWork(sqlite_url, migrate=False) as uow:
+        uow.connection.execute(sa.text("DELETE FROM perfusions WHERE ilp_date < '2015-01-01'"))
+        frame = registry_frame.load_registry_frame(uow.connection)  # not committed: rolled back
+    kept = [r for r in rows if r["ilp_date"] >= "2015-01-01"]
+    assert 0 < len(kept) < len(rows)
+    _check(frame, kept)
+    _check(load_frame(sqlite_url), rows)

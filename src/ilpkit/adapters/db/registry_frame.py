@@ -33,6 +33,8 @@ SQLITE_BATCH_ROWS = 2**30
 """Rows per Arrow batch read from SQLite: all of them. The ADBC SQLite driver infers each
 column's type from the first batch only, so a column that is empty in the first rows of a smaller
 batch and filled later (a grade recorded only from some year on) would not load."""
+SQLITE_BUSY_TIMEOUT_MS = 5000
+"""How long a read waits for another process's write to finish (as Python's sqlite3 does)."""
 
 
 def load_registry_frame(conn: Connection) -> pd.DataFrame:
@@ -63,10 +65,17 @@ def load_registry_frame(conn: Connection) -> pd.DataFrame:
 
 
 def _sqlite_file(conn: Connection) -> str | None:
-    """The database file of a SQLite connection, or None (in memory, or a ``file:`` URI)."""
+    """The database file to read columnar, or None to read through ``conn`` itself.
+
+    None for SQLite in memory or by ``file:`` URI, and while ``conn`` has a transaction open in
+    SQLite (it may hold uncommitted rows or locks; the ADBC driver is a separate SQLite library
+    in this process, which must not open the file then).
+    """
     url = conn.engine.url
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:") or url.query:
+        return None
+    if getattr(conn.connection.driver_connection, "in_transaction", True):
         return None
     return database
 
@@ -80,20 +89,29 @@ def _read_sqlite_arrow(conn: Connection, database: str) -> pa.Table:
 
     import adbc_driver_manager
     import adbc_driver_sqlite
-    import pyarrow as pa
 
     sql = str(select_records().compile(conn, compile_kwargs={"literal_binds": True}))
     uri = Path(database).resolve().as_uri() + "?mode=ro"
     with (
         adbc_driver_sqlite.connect(uri) as db,
         adbc_driver_manager.AdbcConnection(db) as adbc_conn,
-        adbc_driver_manager.AdbcStatement(adbc_conn) as stmt,
     ):
-        stmt.set_options(**{"adbc.sqlite.query.batch_rows": str(SQLITE_BATCH_ROWS)})
+        # wait for another process's commit as Python's sqlite3 does, rather than fail at once
+        _adbc_query(adbc_conn, f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        return _adbc_query(adbc_conn, sql, {"adbc.sqlite.query.batch_rows": str(SQLITE_BATCH_ROWS)})
+
+
+def _adbc_query(adbc_conn: Any, sql: str, options: dict[str, str] | None = None) -> pa.Table:
+    """Every row of ``sql`` on an ADBC connection, as one Arrow table."""
+    import adbc_driver_manager
+    import pyarrow as pa
+
+    with adbc_driver_manager.AdbcStatement(adbc_conn) as stmt:
+        if options:
+            stmt.set_options(**options)
         stmt.set_sql_query(sql)
         stream, _ = stmt.execute_query()
-        reader = pa.RecordBatchReader.from_stream(stream)
-        return reader.read_all()
+        return pa.RecordBatchReader.from_stream(stream).read_all()
 
 
 def _read_postgresql_arrow(conn: Connection) -> pa.Table:
