@@ -14,7 +14,7 @@ Each command runs in a fresh process (start-up included); the figure is the medi
 ``--repeat`` runs, taken in turns (every command once per round, R included) so that a noisy
 neighbour hits every side alike. The same run
 also times the registry load alone, columnar (today's loader) and through pandas ``read_sql``
-(the previous loader), in this process. Usage::
+(the previous loader), in this process, after one warm-up load of each. Usage::
 
     python benchmarks/bench_analyze.py                       # 1e4, 1e5, 1e6 perfusions
     python benchmarks/bench_analyze.py --sizes 10000 --repeat 5
@@ -135,16 +135,20 @@ def load_times(url: str, repeat: int) -> tuple[float, float]:
     from ilpkit.adapters.db import registry_frame
     from ilpkit.services.unit_of_work import UnitOfWork
 
-    new, old = [], []
-    for _ in range(repeat):
-        with UnitOfWork(url, migrate=False) as uow:
-            start = time.perf_counter()
-            registry_frame.load_registry_frame(uow.connection)
-            new.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            registry_frame._read_sql(uow.connection)
-            old.append(time.perf_counter() - start)
-    return statistics.median(new), statistics.median(old)
+    times: dict[str, list[float]] = {"columnar": [], "read_sql": []}
+    loaders = {
+        "columnar": registry_frame.load_registry_frame,
+        "read_sql": registry_frame._read_sql,
+    }
+    for round_ in range(repeat + 1):  # round 0 warms up: imports, database caches
+        order = list(loaders) if round_ % 2 else list(reversed(loaders))
+        for name in order:
+            with UnitOfWork(url, migrate=False) as uow:
+                start = time.perf_counter()
+                loaders[name](uow.connection)
+                if round_:
+                    times[name].append(time.perf_counter() - start)
+    return statistics.median(times["columnar"]), statistics.median(times["read_sql"])
 
 
 def _pg_database(name: str, create: bool) -> str:
