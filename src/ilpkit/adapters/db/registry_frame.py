@@ -2,10 +2,11 @@
 
 The registry is read columnar, never row by row: SQLite through the ADBC SQLite driver and
 PostgreSQL through ``COPY ... TO STDOUT`` on the open connection, both straight into Apache Arrow
-columns that are then converted once per column. Building Python row objects (the DB-API and
-SQLAlchemy way) was most of the load time: 100,000 perfusions took about 1.1 s that way and take
-about 0.25 s columnar (benchmarks/bench_analyze.py, docs/performance.md). Other databases, and
-SQLite in memory, are read with one pandas ``read_sql`` query; the frame is the same either way.
+columns that are then converted once per column. Building a Python object per cell (the DB-API
+and SQLAlchemy way) was most of the load time: columnar, 100,000 or 1,000,000 perfusions load
+3-5 times faster from SQLite and 2-3 times faster from PostgreSQL (benchmarks/bench_analyze.py,
+docs/performance.md). Other databases, and SQLite in memory or inside an open transaction, are
+read with one pandas ``read_sql`` query; the frame is the same either way.
 """
 
 from __future__ import annotations
