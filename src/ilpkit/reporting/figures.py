@@ -976,6 +976,7 @@ def _draw_in_parallel(jobs: list[_Job], processes: int, tick: Callable[[int, int
     """
     import gc
     import multiprocessing
+    import os
     import sys
 
     ctx = multiprocessing.get_context("fork")
@@ -988,6 +989,9 @@ def _draw_in_parallel(jobs: list[_Job], processes: int, tick: Callable[[int, int
         return i
 
     def work(conn: Any) -> None:
+        # A worker writes nothing: the parent reports any problem. Fresh streams also keep it
+        # clear of the inherited ones, whose locks another thread may have held at the fork.
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
         done: dict[int, dict[str, bytes]] = {}
         try:
             while (i := next_index()) < len(jobs):
