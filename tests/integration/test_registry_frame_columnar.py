@@ -115,6 +115,17 @@ def test_columnar_loader_gives_the_written_values(db_url, row_factory, csv_file)
     _check(frame, rows)
 
 
+def test_both_databases_are_read_columnar(db_url, row_factory, csv_file, monkeypatch):
+    rows = _rows(row_factory)[EMPTY_UNTIL:]
+    import_registry(csv_file(rows), db_url, date(2031, 1, 1), "tester")
+
+    def no_read_sql(conn):
+        raise AssertionError("read through pandas read_sql, not columnar")
+
+    monkeypatch.setattr(registry_frame, "_read_sql", no_read_sql)
+    _check(load_frame(db_url), rows)
+
+
 def test_columnar_loader_equals_the_read_sql_path(db_url, row_factory, csv_file):
     rows = _rows(row_factory)[EMPTY_UNTIL - 50 :]
     import_registry(csv_file(rows), db_url, date(2031, 1, 1), "tester")

@@ -55,11 +55,14 @@ def load_registry_frame(conn: Connection) -> pd.DataFrame:
     sqlite_file = _sqlite_file(conn) if dialect == "sqlite" else None
     if sqlite_file is not None:
         return arrow_to_frame(_read_sqlite_arrow(conn, sqlite_file))
-    if dialect == "postgresql" and hasattr(conn.connection.driver_connection, "cursor"):
-        driver = conn.connection.driver_connection
-        if type(driver).__module__.startswith("psycopg."):
-            return arrow_to_frame(_read_postgresql_arrow(conn))
+    if dialect == "postgresql" and _is_psycopg(conn.connection.driver_connection):
+        return arrow_to_frame(_read_postgresql_arrow(conn))
     return _read_sql(conn)
+
+
+def _is_psycopg(driver: object) -> bool:
+    """True for a psycopg (3) connection, which can stream ``COPY`` output."""
+    return type(driver).__module__.split(".")[0] == "psycopg" and hasattr(driver, "cursor")
 
 
 # ------------------------------------------------------------------------- columnar reads
