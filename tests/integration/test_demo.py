@@ -107,3 +107,19 @@ def test_demo_refuses_a_registry_with_real_looking_patients(tmp_path, row_factor
     result = run_demo(folder)
     assert result.returncode == 1
     assert "not SYNTHETIC" in " ".join(result.stderr.split())
+
+
+def test_demo_draws_each_figure_once_as_svg_and_says_how_to_get_png(demo_run):
+    folder, result = demo_run
+    report = folder / "report"
+    html = (report / "report.html").read_text(encoding="utf-8")
+    n_figures = html.count('<img src="data:image/svg+xml;base64,')
+    files = sorted((report / "figures").iterdir())
+    assert n_figures >= 8 and len(files) == n_figures
+    assert all(p.suffix == ".svg" and p.read_bytes().startswith(b"<?xml") for p in files)
+    manifest = json.loads((report / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(f for f in manifest["files"] if f.startswith("figures/")) == [
+        f"figures/{p.name}" for p in files
+    ]
+    out = " ".join(result.stdout.split())
+    assert "PNG too: ilp report --db" in out

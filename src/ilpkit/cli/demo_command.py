@@ -59,8 +59,9 @@ def demo(
 
     Writes DIR/registry.sqlite3 with the default synthetic cohort (208 patients, the seed
     chosen to reproduce Deroose et al., J Clin Oncol 2011; see ilp synth), writes the report
-    into DIR/report/, and prints the headline figures beside the published ones. Running it
-    again replaces the demo registry and report. No real patient is in these data.
+    into DIR/report/ (figures as SVG; ilp report adds PNG copies), and prints the headline
+    figures beside the published ones. Running it again replaces the demo registry and report.
+    No real patient is in these data.
 
     [b]Examples[/b]
 
@@ -96,15 +97,16 @@ def demo(
         )
         try:
             with report_progress() as progress:
-                files = build_report(url, directory / REPORT_DIR, progress=progress)
+                files = build_report(url, directory / REPORT_DIR, progress=progress, png=False)
         except OSError as exc:
             fail(f"cannot write the report to {directory / REPORT_DIR}: {exc.strerror or exc}")
     seed = seed_series()
     print_headlines(headline_figures(files.results, seed), seed.label)
     out = stdout()
     out.print(f"Report (SYNTHETIC DATA): {safe(files.html)}")
+    out.print(f"Open it in a browser. Figures as SVG files: {safe(files.out_dir / 'figures')}")
     out.print(
-        f"Open it in a browser. PDF: ilp report --db {safe(db_file)} "
+        f"PDF, and every figure as PNG too: ilp report --db {safe(db_file)} "
         f"--out {safe(files.out_dir)} --pdf"
     )
 

@@ -169,8 +169,8 @@ class _Layout:
         """Draw every figure in order and put it in its section in place of its layout."""
         rendered: dict[int, figs.RenderedFigure] = {}
         for f in self.pending:
-            rendered[f.number] = figs.render(
-                f.draw(),
+            rendered[f.number] = figs.render_later(
+                f.draw,
                 key=f"fig{f.number:02d}-{f.slug}",
                 number=f.number,
                 title=f.title,

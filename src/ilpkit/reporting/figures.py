@@ -57,6 +57,9 @@ MAX_CENSOR_MARKS = 150
 MIN_AT_RISK = 10
 """The time axis of a curve plot ends at the last tick with at least this many at risk."""
 
+WORKERS_ENV = "ILP_FIGURE_WORKERS"
+"""Environment variable: how many processes draw report figures at once (1: no workers)."""
+
 FONT_CANDIDATES = ("Liberation Sans", "Nimbus Sans", "Arial", "Helvetica", "DejaVu Sans")
 
 
@@ -111,7 +114,7 @@ def figure_style() -> Iterator[None]:
         yield
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RenderedFigure:
     """A figure of the report in both file formats.
 
@@ -124,15 +127,39 @@ class RenderedFigure:
     title, caption : str
         Shown under the figure in the report.
     png, svg : bytes
+        The files; a figure queued with :func:`render_later` has them once its
+        :class:`FigureRenderer` has run.
     """
 
     key: str
     number: int
     title: str
     caption: str
-    png: bytes = field(repr=False)
-    svg: bytes = field(repr=False)
+    files: dict[str, bytes] = field(default_factory=dict, repr=False)
     kind: ClassVar[str] = "figure"
+
+    def _file(self, ext: str) -> bytes:
+        try:
+            return self.files[ext]
+        except KeyError:
+            raise RuntimeError(
+                f"figure {self.key} has no {ext.upper()} file (not drawn yet, or drawn without it)"
+            ) from None
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """The formats the figure has been saved in."""
+        return tuple(self.files)
+
+    @property
+    def png(self) -> bytes:
+        """The PNG file (``PNG_DPI``)."""
+        return self._file("png")
+
+    @property
+    def svg(self) -> bytes:
+        """The SVG file (text as paths)."""
+        return self._file("svg")
 
     @property
     def data_uri(self) -> str:
@@ -157,11 +184,30 @@ def new_figure(width_in: float, height_in: float) -> Figure:
 
 def to_bytes(fig: Figure) -> tuple[bytes, bytes]:
     """PNG (``PNG_DPI``) and SVG (text as paths: no font needed to view it) of a figure."""
-    png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=PNG_DPI, metadata={"Software": None})
-    svg = io.BytesIO()
-    fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
-    return png.getvalue(), svg.getvalue()
+    files = save(fig, ("png", "svg"))
+    return files["png"], files["svg"]
+
+
+FORMATS = ("png", "svg")
+"""File formats a figure can be saved in."""
+
+
+def save(fig: Figure, formats: Sequence[str] = FORMATS) -> dict[str, bytes]:
+    """The figure's files, by format: ``png`` (``PNG_DPI``) and/or ``svg`` (text as paths).
+
+    Each format draws the whole figure again, so ask only for those that are needed.
+    """
+    files: dict[str, bytes] = {}
+    for ext in formats:
+        out = io.BytesIO()
+        if ext == "png":
+            fig.savefig(out, format="png", dpi=PNG_DPI, metadata={"Software": None})
+        elif ext == "svg":
+            fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None})
+        else:
+            raise ValueError(f"unknown figure format {ext!r}; choose from {', '.join(FORMATS)}")
+        files[ext] = out.getvalue()
+    return files
 
 
 def _watermark(fig: Figure, synthetic: bool) -> None:
@@ -873,4 +919,199 @@ def render(fig: Figure, *, key: str, number: int, title: str, caption: str) -> R
     """Save a figure to PNG and SVG bytes and release it."""
     png, svg = to_bytes(fig)
     fig.clear()
-    return RenderedFigure(key=key, number=number, title=title, caption=caption, png=png, svg=svg)
+    return RenderedFigure(key, number, title, caption, {"png": png, "svg": svg})
+
+
+# ------------------------------------------------------------------- drawing many at once
+
+
+@dataclass(frozen=True)
+class _Job:
+    draw: Callable[[], Figure]
+    figure: RenderedFigure
+    formats: tuple[str, ...] = FORMATS
+
+
+class FigureRenderer:
+    """Figures queued now, drawn and saved together later, in parallel where the system forks.
+
+    Drawing and saving a report figure (about 0.2 s each, most of it matplotlib laying out and
+    rasterising text) is the largest part of building a small report. :meth:`run` shares the
+    queued figures among this process and worker processes forked from it, one per CPU
+    available: each figure is drawn once by one process, which saves it as PNG and SVG. A fork
+    inherits the drawing functions and their data as they are, so nothing needs to be pickled
+    but the finished files. Where fork is not available (Windows, macOS) or ``workers`` is 1,
+    everything is drawn here, one after the other; the files are the same either way.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Processes drawing at once, this one included (default: the environment variable
+        ``ILP_FIGURE_WORKERS`` if set, else the CPUs available).
+    formats : sequence of str
+        The files each figure is saved as: ``png`` and/or ``svg`` (default both).
+    """
+
+    def __init__(self, workers: int | None = None, formats: Sequence[str] = FORMATS) -> None:
+        self.workers = workers
+        self.formats = tuple(formats)
+        self._jobs: list[_Job] = []
+
+    def add(
+        self, draw: Callable[[], Figure], *, key: str, number: int, title: str, caption: str
+    ) -> RenderedFigure:
+        """Queue a figure; its files are there once :meth:`run` has returned."""
+        figure = RenderedFigure(key, number, title, caption)
+        self._jobs.append(_Job(draw, figure, self.formats))
+        return figure
+
+    def run(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Draw and save every queued figure; ``progress(done, total)`` as they are done."""
+        jobs, self._jobs = self._jobs, []
+        total = len(jobs)
+        tick = progress or (lambda done, total: None)
+        processes = min(total, self.workers or _workers_from_environment() or available_cpus())
+        if processes < 2 or not _can_fork():
+            for i, job in enumerate(jobs):
+                job.figure.files.update(_draw_and_save(job))
+                tick(i + 1, total)
+            return
+        _draw_in_parallel(jobs, processes, tick)
+
+
+def _workers_from_environment() -> int | None:
+    import os
+
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    return max(1, int(value)) if value.isdigit() else None
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+    import sys
+
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _draw_and_save(job: _Job) -> dict[str, bytes]:
+    fig = job.draw()
+    files = save(fig, job.formats)
+    fig.clear()
+    return files
+
+
+def _draw_in_parallel(jobs: list[_Job], processes: int, tick: Callable[[int, int], None]) -> None:
+    """Draw ``jobs`` in this process and ``processes - 1`` forked ones, taking turns by index.
+
+    Each process takes the next undrawn figure from a shared counter until none is left, so a
+    slow figure does not hold the others up. A worker sends its files back when it has finished;
+    any figure a worker did not deliver (it failed or was killed) is drawn here afterwards.
+    """
+    import gc
+    import multiprocessing
+    import os
+    import sys
+
+    ctx = multiprocessing.get_context("fork")
+    counter = ctx.Value("i", 0)
+
+    def next_index() -> int:
+        with counter.get_lock():
+            i = int(counter.value)
+            counter.value = i + 1
+        return i
+
+    def work(conn: Any) -> None:
+        # A worker writes nothing: the parent reports any problem. Fresh streams also keep it
+        # clear of the inherited ones, whose locks another thread may have held at the fork.
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+        done: dict[int, dict[str, bytes]] = {}
+        try:
+            while (i := next_index()) < len(jobs):
+                done[i] = _draw_and_save(jobs[i])
+        except BaseException:  # the parent draws the rest again and reports any error
+            pass
+        try:
+            conn.send(done)
+            conn.close()
+        except OSError:
+            pass
+
+    # The first figure is drawn here before forking: the workers then inherit matplotlib's
+    # modules, fonts and text-layout caches instead of each loading them again.
+    n_done = 0
+    if jobs:
+        jobs[next_index()].figure.files.update(_draw_and_save(jobs[0]))
+        n_done = 1
+        tick(n_done, len(jobs))
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    gc.freeze()  # the workers leave the parent's objects alone: no copy-on-write of them
+    workers = []
+    try:
+        for _ in range(processes - 1):
+            receive, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=work, args=(send,), daemon=True)
+            proc.start()
+            send.close()
+            workers.append((proc, receive))
+    finally:
+        gc.unfreeze()
+    try:
+        while (i := next_index()) < len(jobs):
+            jobs[i].figure.files.update(_draw_and_save(jobs[i]))
+            n_done += 1
+            tick(n_done, len(jobs))
+    except BaseException:
+        for proc, receive in workers:
+            proc.terminate()
+            proc.join()
+            receive.close()
+        raise
+    for proc, receive in workers:
+        try:
+            for i, files in receive.recv().items():
+                jobs[i].figure.files.update(files)
+                n_done += 1
+        except (EOFError, OSError):
+            pass
+        receive.close()
+        proc.join()
+        tick(n_done, len(jobs))
+    for job in jobs:  # anything a worker did not deliver
+        if not job.figure.files:
+            job.figure.files.update(_draw_and_save(job))
+            n_done += 1
+            tick(n_done, len(jobs))
+
+
+_active: list[FigureRenderer] = []
+
+
+@contextmanager
+def deferred_rendering(renderer: FigureRenderer) -> Iterator[FigureRenderer]:
+    """While open, :func:`render_later` queues figures on ``renderer`` instead of drawing them."""
+    _active.append(renderer)
+    try:
+        yield renderer
+    finally:
+        _active.remove(renderer)
+
+
+def render_later(
+    draw: Callable[[], Figure], *, key: str, number: int, title: str, caption: str
+) -> RenderedFigure:
+    """Queue ``draw`` on the open :func:`deferred_rendering` renderer, or draw it now."""
+    if _active:
+        return _active[-1].add(draw, key=key, number=number, title=title, caption=caption)
+    return render(draw(), key=key, number=number, title=title, caption=caption)

@@ -16,7 +16,20 @@ from ilpkit.stats.results import AnalysisResults
 def load_frame(url: str) -> pd.DataFrame:
     """The registry at ``url`` as one DataFrame, one row per perfusion."""
     with UnitOfWork(url, write=False) as uow:
-        return load_registry_frame(uow.connection)
+        return _read_frame(uow)
+
+
+def _read_frame(uow: UnitOfWork) -> pd.DataFrame:
+    """The frame, read columnar where possible.
+
+    A SQLite file is read columnar by a second SQLite library in this process, which must not
+    open the file while this connection holds a transaction (closing it would drop this
+    connection's file locks): the read-only transaction that checked the schema ends first.
+    """
+    conn = uow.connection
+    if conn.dialect.name == "sqlite":
+        conn.rollback()
+    return load_registry_frame(conn)
 
 
 @dataclass(frozen=True)
@@ -41,11 +54,9 @@ def load_registry(url: str) -> LoadedRegistry:
     """The registry at ``url`` with its SYNTHETIC mark (:class:`LoadedRegistry`)."""
     with UnitOfWork(url, write=False) as uow:
         conn = uow.connection
-        return LoadedRegistry(
-            load_registry_frame(conn),
-            registry_info.is_synthetic(conn),
-            registry_info.synthetic_seed(conn),
-        )
+        synthetic = registry_info.is_synthetic(conn)
+        seed = registry_info.synthetic_seed(conn)
+        return LoadedRegistry(_read_frame(uow), synthetic, seed)
 
 
 def analyze_registry(url: str, options: AnalysisOptions | None = None) -> AnalysisResults:

@@ -18,7 +18,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from ilpkit.synthetic.cohort import SyntheticCohort
 from ilpkit.synthetic.cohort_model import (
@@ -162,6 +162,8 @@ def _solve_os_location(p: CohortParameters, n: int, seed: int) -> float:
 
     def gap(mu: float) -> float:
         return float(special.ndtr((mu + eta - np.log(5.0)) / p.os_sd_log).mean()) - target
+
+    from scipy import optimize  # only here: importing it costs every ilp synth and ilp demo
 
     return float(optimize.brentq(gap, -5.0, 10.0, xtol=1e-10))
 
