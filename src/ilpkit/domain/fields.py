@@ -456,12 +456,40 @@ FIELDS: tuple[FieldSpec, ...] = (
         range=limits.PERFUSION_MINUTES,
     ),
 )
-"""Every column of Registry CSV v1, in file order."""
+"""Every value column of Registry CSV v1, in file order."""
+
+PERFUSION_ID = FieldSpec(
+    "perfusion_id",
+    "perfusion",
+    "identifier",
+    False,
+    "Stable identifier of a stored perfusion, written by `ilp export` (optional on import).",
+    rule="A row that carries it updates that perfusion, its date included; a row without it is "
+    "matched by patient_id and ilp_date. An identifier that the registry does not hold is an "
+    "error (except when importing into an empty registry, which keeps the identifiers).",
+)
+"""The identifier column: names a stored perfusion, is not a value of it."""
+
+FILE_FIELDS: tuple[FieldSpec, ...] = (*FIELDS, PERFUSION_ID)
+"""Every column a Registry CSV v1 file may have, in the order ``ilp export`` writes them."""
 
 COLUMN_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
+FILE_COLUMN_NAMES: tuple[str, ...] = tuple(f.name for f in FILE_FIELDS)
+OPTIONAL_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if not f.required)
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.required)
 PATIENT_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.level == "patient")
-FIELDS_BY_NAME: dict[str, FieldSpec] = {f.name: f for f in FIELDS}
+FIELDS_BY_NAME: dict[str, FieldSpec] = {f.name: f for f in FILE_FIELDS}
+
+ABSENT_COLUMN_RULE = (
+    "Importing into a registry that already holds data: a column absent from the file leaves the "
+    "stored values of that column untouched (the import summary names the columns that were "
+    "absent and so not updated); only a present, empty cell clears a stored value, and every "
+    "value cleared is listed in the import summary (and by `ilp validate` / `ilp import "
+    "--dry-run` before anything is written). An import never deletes a patient or a perfusion: "
+    "records that the file does not mention stay, and the summary says how many; deleting is "
+    "`ilp delete-perfusion` / `ilp delete-patient` with a reason written to the audit log."
+)
+"""How an import treats absent columns, empty cells and records the file does not mention."""
 
 
 def data_dictionary_markdown() -> str:
@@ -482,7 +510,12 @@ def data_dictionary_markdown() -> str:
         "date <= resection, amputation, local recurrence and metastasis dates <= date of last "
         "follow-up; the date of death, when present, equals the date of last follow-up; no date "
         "lies in the future; one perfusion per patient per date (a re-import of the same patient "
-        "and date updates that perfusion).",
+        "and date updates that perfusion). A new perfusion within 30 days of another of the same "
+        "patient is reported as a probable duplicate (a warning; the data are kept). Patient ids "
+        "that differ only in case (`syn-1` beside `SYN-1`) are refused unless "
+        "`--allow-case-variants` is given.",
+        "",
+        ABSENT_COLUMN_RULE,
         "",
         "A cell written by `ilp export` that starts with `=`, `+`, `-` or `@` is prefixed with an "
         "apostrophe so that spreadsheet programs do not run it as a formula; `ilp import` removes "
@@ -492,7 +525,7 @@ def data_dictionary_markdown() -> str:
         "and source |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for f in FIELDS:
+    for f in FILE_FIELDS:
         cells = [
             f"`{f.name}`",
             f.level,

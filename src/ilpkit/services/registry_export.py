@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ilpkit.adapters.csv.registry_csv import write_registry_csv
 from ilpkit.adapters.db import registry_repository as repo
-from ilpkit.domain.fields import FIELDS
+from ilpkit.domain.fields import FIELDS, PERFUSION_ID
 from ilpkit.domain.validation import record_values
 from ilpkit.services.unit_of_work import UnitOfWork
 
@@ -19,10 +19,17 @@ def export_registry(url: str, path: Path, actor: str) -> int:
     """
     tmp = path.with_name(path.name + ".partial")
     with UnitOfWork(url) as uow:
-        records = repo.iter_records(uow.connection)
+        repo.assign_missing_perfusion_ids(uow.connection)
+        stored = repo.iter_stored(uow.connection)
         rows = (
-            {f.name: f.format(v) for f, v in zip(FIELDS, record_values(r).values(), strict=True)}
-            for r in records
+            {
+                **{
+                    f.name: f.format(v)
+                    for f, v in zip(FIELDS, record_values(s.record).values(), strict=True)
+                },
+                PERFUSION_ID.name: s.perfusion_id or "",
+            }
+            for s in stored
         )
         with tmp.open("w", encoding="utf-8", newline="") as out:
             count = write_registry_csv(rows, out)

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 if TYPE_CHECKING:
     from alembic.config import Config
 
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0004"
 """The newest migration shipped (a test checks it against the migration scripts). Kept as a
 constant so that commands can check the schema without importing Alembic (about 0.1 s)."""
 
