@@ -285,3 +285,35 @@ def test_records_missing_from_the_file_stay_and_are_counted(db_url, row_factory,
     report = do_import(csv_file([rows[0]]), db_url)  # only SYN-0001's first perfusion
     assert registry_rows(db_url) == before
     assert (report.patients_not_in_file, report.perfusions_not_in_file) == (1, 2)
+
+
+# --- what the summary says ------------------------------------------------------------------
+
+
+def test_cli_summary_names_absent_columns_cleared_values_and_records_not_in_file(
+    tmp_path, row_factory, csv_file
+):
+    from typer.testing import CliRunner
+
+    from ilpkit.cli.main import build_app
+
+    db = str(tmp_path / "r.sqlite3")
+    rows = two_patients(row_factory)
+
+    def ilp(*args: str):
+        return CliRunner().invoke(build_app(), [*args, "--db", db], catch_exceptions=False)
+
+    assert ilp("import", str(csv_file(rows))).exit_code == 0
+    out = " ".join(ilp("import", str(csv_file(rows[:1], REQUIRED))).output.split())
+    assert "Not in the file and kept as stored: 1 patients, 1 perfusions" in out
+    assert "Columns absent from the file, so their stored values were left as they are" in out
+    assert "death_date" in out and "response" in out
+    rows[1]["response"] = ""
+    result = ilp("validate", str(csv_file(rows)))
+    out = " ".join(result.output.split())
+    assert result.exit_code == 0
+    assert "1 stored values would be cleared" in out and "(cleared)" in out
+    assert "Nothing was saved" in out
+    result = ilp("import", "--dry-run", str(csv_file(rows)))
+    assert "1 stored values would be cleared" in " ".join(result.output.split())
+    assert sorted(query(f"sqlite:///{db}", "SELECT response FROM perfusions")) == [("CR",), ("PR",)]

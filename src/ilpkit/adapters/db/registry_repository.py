@@ -161,7 +161,7 @@ def patients_like(conn: Connection, patient_ids: Collection[str]) -> list[Stored
             sa.func.lower(patients.c.patient_id).in_(lowered[start : start + _CHUNK])
         )
         for row in conn.execute(query):
-            m = row._mapping
+            m = cast(Mapping[str, Any], row._mapping)
             out.append(StoredPatient(m["id"], _patient(m)))
     return out
 
