@@ -159,10 +159,22 @@ def _parse_identifier(spec: FieldSpec, text: str) -> str:
     return text
 
 
+_CHOICES_BY_CASE: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
+"""Per choice field: accepted text (case-folded) -> stored value; built on first use."""
+
+
+def _choices_by_case(spec: FieldSpec) -> dict[str, str]:
+    key = (spec.name, spec.choices)
+    by_case = _CHOICES_BY_CASE.get(key)
+    if by_case is None:
+        by_case = {c.casefold(): c for c in spec.choices}
+        by_case.update({a.casefold(): v for a, v in spec.aliases.items()})
+        _CHOICES_BY_CASE[key] = by_case
+    return by_case
+
+
 def _parse_choice(spec: FieldSpec, text: str) -> str:
-    by_case = {c.casefold(): c for c in spec.choices}
-    by_case.update({a.casefold(): v for a, v in spec.aliases.items()})
-    value = by_case.get(text.casefold())
+    value = _choices_by_case(spec).get(text.casefold())
     if value is None:
         allowed = ", ".join(spec.choices)
         if len(spec.choices) > 8:

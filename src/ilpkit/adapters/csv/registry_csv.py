@@ -368,7 +368,13 @@ def _iter_rows(
                 )
                 continue
             n_rows += 1
-            yield CsvRow(line, {h: unneutralise(c) for h, c in zip(header, cells, strict=True)})
+            yield CsvRow(
+                line,
+                {
+                    h: unneutralise(c) if c[:1] == "'" else c
+                    for h, c in zip(header, cells, strict=True)
+                },
+            )
     except csv.Error as exc:
         message = str(exc)
         if "field larger than field limit" in message:
