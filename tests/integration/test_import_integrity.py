@@ -317,3 +317,15 @@ def test_cli_summary_names_absent_columns_cleared_values_and_records_not_in_file
     result = ilp("import", "--dry-run", str(csv_file(rows)))
     assert "1 stored values would be cleared" in " ".join(result.output.split())
     assert sorted(query(f"sqlite:///{db}", "SELECT response FROM perfusions")) == [("CR",), ("PR",)]
+
+
+def test_moved_perfusion_frees_its_old_date_for_a_new_row(db_url, row_factory, csv_file, tmp_path):
+    do_import(csv_file([row_factory()]), db_url)
+    rows = export_rows(db_url, tmp_path / "export.csv")
+    moved = dict(rows[0], ilp_date="2001-03-16")  # same perfusion, date corrected
+    new = dict(rows[0], perfusion_id="", ilp_date="2001-03-14", tnf_mg="2")  # another one
+    report = do_import(write_rows(tmp_path / "both.csv", [moved, new]), db_url)
+    assert (report.perfusions_updated, report.perfusions_created) == (1, 1)
+    got = query(db_url, "SELECT perfusion_id, ilp_date, tnf_mg FROM perfusions ORDER BY id")
+    assert [(str(d), t) for _, d, t in got] == [("2001-03-16", 3.0), ("2001-03-14", 2.0)]
+    assert got[0][0] == rows[0]["perfusion_id"]

@@ -541,7 +541,18 @@ class _Merger:
                 )
                 return
         else:
-            target = next((s for s in stored_of_patient if s.record.key == record.key), None)
+            # a stored perfusion already claimed by another row of this chunk (moved to another
+            # date through its perfusion_id) no longer sits on its stored date
+            target = next(
+                (
+                    s
+                    for s in stored_of_patient
+                    if s.record.key == record.key and s.pk not in plan.claimed
+                ),
+                None,
+            )
+        if target is not None:
+            plan.claimed.add(target.pk)
         if target is not None and target.record.perfusion.ilp_date != ilp_date:
             clash = next(
                 (s for s in stored_of_patient if s.pk != target.pk and s.record.key == record.key),
@@ -654,6 +665,8 @@ class _Merger:
         pks = {pid: s.pk for pid, s in stored_exact.items()}
         if plan.new_patients:
             pks.update(repo.patient_pks(conn, [p.patient_id for p in plan.new_patients]))
+        # updates first: a perfusion moved to another date frees its old date for a new one
+        repo.update_perfusion_rows(conn, plan.changed_perfusions)
         repo.insert_perfusion_rows(
             conn,
             [
@@ -661,7 +674,6 @@ class _Merger:
                 for r, perfusion_id in plan.new_perfusions
             ],
         )
-        repo.update_perfusion_rows(conn, plan.changed_perfusions)
         by_key: dict[tuple[str, str], dict[str, object]] = {}
         for c in plan.changes:
             entry = by_key.setdefault((c.entity, c.key), {})
@@ -739,6 +751,7 @@ class _ChunkPlan:
     changed_patients: list[Patient] = field(default_factory=list)
     new_perfusions: list[tuple[RegistryRecord, str]] = field(default_factory=list)
     changed_perfusions: list[tuple[int, RegistryRecord]] = field(default_factory=list)
+    claimed: set[int] = field(default_factory=set)
     dates: dict[str, list[date]] = field(default_factory=lambda: defaultdict(list))
     changes: list[Change] = field(default_factory=list)
 
