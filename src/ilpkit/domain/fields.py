@@ -37,6 +37,15 @@ _YES = "yes"
 _NO = "no"
 
 
+_NUMERIC = (int, float)
+_UNKNOWN = object()
+_PARSED_PER_FIELD = 10_000
+_PARSED: dict[int, tuple[FieldSpec, dict[str, object]]] = {}
+"""Values already read, per field: registry cells repeat (dates, choices, doses), and reading a
+cell is a pure function of its text, so each distinct text is read once (at most
+``_PARSED_PER_FIELD`` per field)."""
+
+
 class CellError(ValueError):
     """A single cell could not be read; the message is the reason in plain words."""
 
@@ -87,6 +96,20 @@ class FieldSpec:
         CellError
             With the reason the text is not acceptable.
         """
+        if self.kind == "identifier":  # unique per row: remembering them would only cost memory
+            return self._parse(raw)
+        entry = _PARSED.get(id(self))
+        if entry is None or entry[0] is not self:
+            entry = _PARSED[id(self)] = (self, {})
+        known = entry[1]
+        value = known.get(raw, _UNKNOWN)
+        if value is _UNKNOWN:
+            value = self._parse(raw)  # raises for text that is not acceptable: never remembered
+            if len(known) < _PARSED_PER_FIELD:
+                known[raw] = value
+        return value
+
+    def _parse(self, raw: str) -> object:
         text = raw.strip()
         if text == "":
             if self.required:
@@ -96,7 +119,7 @@ class FieldSpec:
         value = parser(self, text)
         if (
             self.range is not None
-            and isinstance(value, int | float)
+            and isinstance(value, _NUMERIC)
             and not self.range.contains(float(value))
         ):
             raise CellError(

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ilpkit.adapters.db.tables import audit_log, patients, perfusions
-from ilpkit.domain.fields import PATIENT_COLUMNS
+from ilpkit.domain.fields import FIELDS_BY_NAME, PATIENT_COLUMNS
 from ilpkit.domain.patient import Patient, Sex
 from ilpkit.domain.validation import RegistryRecord, build_record, record_values
 
@@ -25,6 +25,12 @@ PERFUSION_COLUMNS: tuple[str, ...] = tuple(
     c.name for c in perfusions.columns if c.name not in ("id", "patient_pk", "perfusion_id")
 )
 _CHUNK = 900  # stays under SQLite's limit on bound parameters per statement
+_DATE_POSITIONS = tuple(
+    i for i, name in enumerate(PERFUSION_COLUMNS) if FIELDS_BY_NAME[name].kind == "date"
+)
+_CHOICE_POSITIONS = tuple(
+    i for i, name in enumerate(PERFUSION_COLUMNS) if FIELDS_BY_NAME[name].kind == "choice"
+)
 
 
 def _plain(value: object) -> object:
@@ -210,18 +216,23 @@ def insert_perfusion_rows(
     names = [*PERFUSION_COLUMNS, "patient_pk", "perfusion_id"]
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO perfusions ({', '.join(names)}) VALUES ({', '.join(mark for _ in names)})"
-    as_text = conn.dialect.name == "sqlite"
+    dates = _DATE_POSITIONS if conn.dialect.name == "sqlite" else ()
+    grade = PERFUSION_COLUMNS.index("grade")
     values = []
     for record, patient_pk, perfusion_id in rows:
         v = record_values(record)
-        row: list[object] = [_driver_value(v[name], as_text) for name in PERFUSION_COLUMNS]
+        row: list[Any] = [v[name] for name in PERFUSION_COLUMNS]
+        for i in _CHOICE_POSITIONS:
+            if isinstance(row[i], Enum):
+                row[i] = row[i].value
+        for i in dates:
+            if row[i] is not None:
+                row[i] = row[i].isoformat()
+        if row[grade] is not None:
+            row[grade] = int(row[grade])
         row.append(patient_pk)
         row.append(perfusion_id)
         values.append(tuple(row))
-    grade = PERFUSION_COLUMNS.index("grade")
-    values = [
-        r if r[grade] is None else (*r[:grade], int(str(r[grade])), *r[grade + 1 :]) for r in values
-    ]
     conn.exec_driver_sql(sql, values)
 
 
