@@ -329,3 +329,43 @@ def test_moved_perfusion_frees_its_old_date_for_a_new_row(db_url, row_factory, c
     got = query(db_url, "SELECT perfusion_id, ilp_date, tnf_mg FROM perfusions ORDER BY id")
     assert [(str(d), t) for _, d, t in got] == [("2001-03-16", 3.0), ("2001-03-14", 2.0)]
     assert got[0][0] == rows[0]["perfusion_id"]
+
+
+# --- rows are read, checked and written in chunks: still all or nothing ---------------------
+
+
+def test_errors_in_several_chunks_are_all_listed_and_nothing_is_written(
+    db_url, row_factory, csv_file, monkeypatch
+):
+    import ilpkit.services.registry_import as service
+
+    monkeypatch.setattr(service, "CHUNK_ROWS", 2)
+    do_import(csv_file([row_factory(patient_id="SYN-0100")]), db_url)
+    before = registry_rows(db_url)
+    rows = [row_factory(patient_id=f"SYN-{i:04d}") for i in range(1, 8)]
+    rows[1]["tnf_mg"] = "9"  # line 3, first chunk
+    later = {"ilp_date": "2003-02-01", "resection_date": "", "resection_margin": ""}
+    rows.append(row_factory(patient_id="SYN-0001", sex="M", **later))  # line 9
+    rows.append(row_factory(patient_id="SYN-0004"))  # line 10: same perfusion as line 5
+    rows.append(row_factory(patient_id="syn-0006", ilp_date="2001-03-15"))  # line 11
+    with pytest.raises(RegistryValidationError) as info:
+        do_import(csv_file(rows), db_url)
+    found = [(p.line, p.field) for p in info.value.problems if p.is_error]
+    assert found == [(3, "tnf_mg"), (9, "sex"), (10, "ilp_date"), (11, "patient_id")]
+    by_line = {p.line: p.reason for p in info.value.problems}
+    assert "differs from line 2 for patient SYN-0001 ('F')" in by_line[9]
+    assert "already has a perfusion on this date (line 5)" in by_line[10]
+    assert registry_rows(db_url) == before
+
+
+def test_chunked_import_equals_the_whole_file(db_url, row_factory, csv_file, monkeypatch):
+    import ilpkit.services.registry_import as service
+
+    rows = two_patients(row_factory)
+    rows.append(row_factory(ilp_date="2003-02-01", resection_date="", resection_margin=""))
+    rows.append(row_factory(patient_id="SYN-0003"))
+    monkeypatch.setattr(service, "CHUNK_ROWS", 1)
+    report = do_import(csv_file(rows), db_url)
+    assert (report.patients_created, report.perfusions_created) == (3, 4)
+    again = do_import(csv_file(rows), db_url)
+    assert (again.perfusions_unchanged, again.patients_updated, again.changes) == (4, 0, [])
