@@ -369,3 +369,10 @@ def test_chunked_import_equals_the_whole_file(db_url, row_factory, csv_file, mon
     assert (report.patients_created, report.perfusions_created) == (3, 4)
     again = do_import(csv_file(rows), db_url)
     assert (again.perfusions_unchanged, again.patients_updated, again.changes) == (4, 0, [])
+
+
+def test_an_empty_registry_keeps_the_perfusion_ids_of_the_file(db_url, row_factory, csv_file):
+    row = dict(row_factory(), perfusion_id="P" * 64)
+    report = do_import(csv_file([row], [*row_factory().keys(), "perfusion_id"]), db_url)
+    assert report.perfusions_created == 1
+    assert query(db_url, "SELECT perfusion_id FROM perfusions") == [("P" * 64,)]

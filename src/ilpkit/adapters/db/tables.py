@@ -87,7 +87,7 @@ perfusions = sa.Table(
     sa.Column("local_recurrence_date", sa.Date),
     sa.Column("distant_metastasis_date", sa.Date),
     # stable identifier written by `ilp export`: a re-import can correct the perfusion date
-    sa.Column("perfusion_id", sa.String(36)),
+    sa.Column("perfusion_id", sa.String(64)),
     sa.Index("uq_perfusions_perfusion_id", "perfusion_id", unique=True),
     sa.Index("ix_perfusions_patient_pk", "patient_pk"),
     sa.UniqueConstraint("patient_pk", "ilp_date", name="uq_perfusions_patient_pk_ilp_date"),

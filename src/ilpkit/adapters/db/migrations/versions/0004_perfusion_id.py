@@ -21,7 +21,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("perfusions", sa.Column("perfusion_id", sa.String(length=36), nullable=True))
+    op.add_column("perfusions", sa.Column("perfusion_id", sa.String(length=64), nullable=True))
     random_hex = (
         "replace(gen_random_uuid()::text, '-', '')"
         if op.get_bind().dialect.name == "postgresql"
