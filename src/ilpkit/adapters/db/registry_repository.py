@@ -207,15 +207,13 @@ def insert_perfusion_rows(
 ) -> None:
     """Insert new perfusions given as (record, patient primary key, perfusion_id).
 
-    Sent through the driver's ``executemany`` with positional parameters (a plain INSERT with
-    every constraint checked): building SQLAlchemy parameter dictionaries for every row costs
-    more than the database's work.
+    Sent by :func:`_insert_rows` (COPY on PostgreSQL, the driver's ``executemany`` elsewhere):
+    building SQLAlchemy parameter dictionaries for every row costs more than the database's
+    work.
     """
     if not rows:
         return
     names = [*PERFUSION_COLUMNS, "patient_pk", "perfusion_id"]
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO perfusions ({', '.join(names)}) VALUES ({', '.join(mark for _ in names)})"
     dates = _DATE_POSITIONS if conn.dialect.name == "sqlite" else ()
     grade = PERFUSION_COLUMNS.index("grade")
     values = []
@@ -233,7 +231,7 @@ def insert_perfusion_rows(
         row.append(patient_pk)
         row.append(perfusion_id)
         values.append(tuple(row))
-    conn.exec_driver_sql(sql, values)
+    _insert_rows(conn, "perfusions", names, values)
 
 
 def _driver_value(value: object, dates_as_text: bool) -> object:
@@ -310,14 +308,30 @@ def insert_patients(conn: Connection, new: Sequence[Patient]) -> None:
     if not new:
         return
     names = list(PATIENT_COLUMNS)
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO patients ({', '.join(names)}) VALUES ({', '.join(mark for _ in names)})"
     as_text = conn.dialect.name == "sqlite"
     rows = []
     for p in new:
         row = patient_row(p)
         rows.append(tuple(_driver_value(row[name], as_text) for name in names))
-    conn.exec_driver_sql(sql, rows)
+    _insert_rows(conn, "patients", names, rows)
+
+
+def _insert_rows(
+    conn: Connection, table: str, names: Sequence[str], rows: Sequence[tuple[object, ...]]
+) -> None:
+    """Insert rows of driver values in the open transaction: COPY on PostgreSQL with psycopg,
+    the driver's ``executemany`` elsewhere. Every constraint is checked either way."""
+    columns = ", ".join(names)
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(mark for _ in names)})"
+    conn.exec_driver_sql(sql, list(rows))
 
 
 def update_patients(conn: Connection, changed: Sequence[Patient]) -> None:
