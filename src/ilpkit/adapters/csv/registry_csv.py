@@ -15,7 +15,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -431,15 +431,20 @@ def _closest(name: str) -> str | None:
     return match[0] if match else None
 
 
-def write_registry_csv(rows: Iterable[Mapping[str, str]], out: io.TextIOBase) -> int:
-    """Write rows of cell text as Registry CSV v1 with every column, neutralising formulas.
+def write_registry_csv(
+    rows: Iterable[Mapping[str, str]],
+    out: io.TextIOBase,
+    columns: Sequence[str] = FILE_COLUMN_NAMES,
+) -> int:
+    """Write rows of cell text as Registry CSV v1, neutralising formulas.
 
+    ``columns`` defaults to every column, the perfusion_id included (as ``ilp export`` writes).
     Returns the number of data rows written.
     """
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(FILE_COLUMN_NAMES)
+    writer.writerow(columns)
     count = 0
     for row in rows:
-        writer.writerow([neutralise(row.get(name, "")) for name in FILE_COLUMN_NAMES])
+        writer.writerow([neutralise(row.get(name, "")) for name in columns])
         count += 1
     return count
