@@ -126,7 +126,10 @@ def perfusions_of(conn: Connection, patient_pks: Collection[int]) -> list[Stored
     out: list[StoredPerfusion] = []
     pks = sorted(patient_pks)
     for start in range(0, len(pks), _CHUNK):
-        query = _select_stored().where(perfusions.c.patient_pk.in_(pks[start : start + _CHUNK]))
+        chunk = pks[start : start + _CHUNK]
+        # the condition on both tables lets PostgreSQL use both indexes even while its
+        # statistics are stale (rows written earlier in the same transaction)
+        query = _select_stored().where(perfusions.c.patient_pk.in_(chunk), patients.c.id.in_(chunk))
         out.extend(_stored(row) for row in conn.execute(query))
     return out
 
