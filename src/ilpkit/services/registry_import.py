@@ -299,6 +299,7 @@ class _Merger:
         self.changes: list[Change] = []
         self.n_changes = 0
         self.n_cleared = 0
+        repo.refresh_statistics(conn)
         self.stored_patients, self.stored_perfusions = repo.registry_size(conn)
         self.registry_was_empty = self.stored_perfusions == 0
         # facts kept per patient and per perfusion of the file, for checks across chunks

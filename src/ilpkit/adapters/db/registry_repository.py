@@ -198,6 +198,17 @@ def patient_pks(conn: Connection, patient_ids: Collection[str]) -> dict[str, int
     return out
 
 
+def refresh_statistics(conn: Connection) -> None:
+    """Let PostgreSQL re-sample the registry tables (cheap: a fixed-size sample).
+
+    A registry filled by a large import in one transaction has no planner statistics until
+    autovacuum gets to it; without them the per-chunk look-ups of the next import may scan whole
+    tables. Transactional: rolled back with a dry run.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE patients, perfusions")
+
+
 def registry_size(conn: Connection) -> tuple[int, int]:
     """Stored (patients, perfusions)."""
     n_patients = conn.execute(sa.select(sa.func.count()).select_from(patients)).scalar_one()
