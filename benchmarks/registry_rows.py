@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import random
 import sys
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 
 from ilpkit.domain.fields import COLUMN_NAMES
@@ -31,11 +32,16 @@ COLUMNS = list(COLUMN_NAMES)
 
 def synthetic_rows(n_rows: int, seed: int = 1) -> list[dict[str, str]]:
     """Return ``n_rows`` valid SYNTHETIC rows (about 1.1 perfusions per patient)."""
+    return list(iter_synthetic_rows(n_rows, seed))
+
+
+def iter_synthetic_rows(n_rows: int, seed: int = 1) -> Iterator[dict[str, str]]:
+    """The rows of :func:`synthetic_rows`, one at a time (for files of millions of rows)."""
     rng = random.Random(seed)
-    rows: list[dict[str, str]] = []
+    made = 0
     patient = 0
     lock = date(2010, 12, 31)
-    while len(rows) < n_rows:
+    while made < n_rows:
         patient += 1
         birth = date(1920, 1, 1) + timedelta(days=rng.randrange(0, 60 * 365))
         first = date(1991, 1, 1) + timedelta(days=rng.randrange(0, 15 * 365))
@@ -45,7 +51,7 @@ def synthetic_rows(n_rows: int, seed: int = 1) -> list[dict[str, str]]:
         dead = rng.random() < 0.5 and last < lock
         sex = rng.choice("MF")
         for ilp in dates:
-            if len(rows) >= n_rows:
+            if made >= n_rows:
                 break
             limb = "leg" if rng.random() < 0.8 else "arm"
             level = rng.choice(
@@ -59,7 +65,8 @@ def synthetic_rows(n_rows: int, seed: int = 1) -> list[dict[str, str]]:
             if span > 30 and rng.random() < 0.3:
                 lr = (ilp + timedelta(days=rng.randrange(1, span))).isoformat()
             resected = span > 90 and rng.random() < 0.7
-            rows.append(
+            made += 1
+            yield (
                 {
                     "patient_id": f"SYN-{patient:06d}",
                     "center": "SYNTH",
@@ -93,10 +100,9 @@ def synthetic_rows(n_rows: int, seed: int = 1) -> list[dict[str, str]]:
                     "perfusion_minutes": "90",
                 }
             )
-    return rows
 
 
-def write_rows(rows: list[dict[str, str]], path: str) -> None:
+def write_rows(rows: Iterable[dict[str, str]], path: str) -> None:
     """Write rows as Registry CSV v1."""
     with open(path, "w", encoding="utf-8", newline="") as out:
         writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")

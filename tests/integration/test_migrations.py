@@ -101,3 +101,37 @@ def test_real_registry_is_not_marked_on_upgrade(db_url):
             assert registry_info.is_synthetic(conn) is False
     finally:
         engine.dispose()
+
+
+def test_perfusion_id_migration_fills_stored_perfusions_and_downgrades(db_url):
+    """0004 gives every stored perfusion a unique perfusion_id; downgrading keeps the data."""
+    engine = make_engine(db_url)
+    insert_patient = sa.text(
+        "INSERT INTO patients (id, patient_id, center, sex, birth_date, last_followup_date) "
+        "VALUES (1, 'SYN-1', 'C', 'F', '1950-01-01', '2008-01-01')"
+    )
+    insert_perfusion = sa.text(
+        "INSERT INTO perfusions (patient_pk, ilp_date, limb, perfusion_level, limb_volume_l, "
+        "tnf_mg, melphalan_mg, histology, multifocal, presentation, prior_radiotherapy) "
+        "VALUES (1, :d, 'leg', 'femoral', 8, 3, 80, 'liposarcoma', false, 'primary', false)"
+    )
+    try:
+        upgrade(engine, "0002")
+        with engine.begin() as conn:
+            conn.execute(insert_patient)
+            for d in ("2001-01-01", "2002-01-01", "2003-01-01"):
+                conn.execute(insert_perfusion, {"d": d})
+        upgrade(engine, "0004")
+        with engine.connect() as conn:
+            ids = conn.execute(sa.text("SELECT perfusion_id FROM perfusions")).scalars().all()
+        assert len(ids) == 3 and len(set(ids)) == 3
+        assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+        downgrade(engine, "0002")
+        inspector = sa.inspect(engine)
+        assert "perfusion_id" not in {c["name"] for c in inspector.get_columns("perfusions")}
+        checks = {c["name"] for c in inspector.get_check_constraints("perfusions")}
+        assert "ck_perfusions_tnf_mg" in checks
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM perfusions")).scalar() == 3
+    finally:
+        engine.dispose()

@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from ilpkit import config
-from ilpkit.cli.console import DbOption, JsonOption, fail, stdout
+from ilpkit.cli.console import DbOption, JsonOption, fail, safe, stdout
 from ilpkit.cli.registry_commands import _require_existing_sqlite, database_errors
 from ilpkit.reporting import formatting as fmt
 from ilpkit.reporting.labels import level_label, term_label, variable_label
@@ -66,12 +65,12 @@ def _subgroup_rows(
         head = test_cells(entry)
         missing = f" ({entry.n_missing} missing)" if entry.n_missing else ""
         t.add_row(
-            f"[bold]{escape(variable_label(var))}[/bold]{missing}",
+            f"[bold]{safe(variable_label(var))}[/bold]{missing}",
             *([""] * (n_blank - len(head))),
             *head,
         )
         for lv, g in entry.groups.items():
-            t.add_row("  " + escape(level_label(var, lv)), *cells(g))
+            t.add_row("  " + safe(level_label(var, lv)), *cells(g))
         notes.extend(f"{variable_label(var)}: {n}" for n in _notes(entry))
     return notes
 
@@ -97,7 +96,7 @@ def _notes(entry: ResponseComparison | SurvivalComparison | RecurrenceComparison
 
 def _print_notes(out: Console, notes: list[str]) -> None:
     for note in notes:
-        out.print(escape(f"  Note - {note}."))
+        out.print(safe(f"  Note - {note}."))
 
 
 def print_results(r: AnalysisResults) -> None:
@@ -238,7 +237,7 @@ def _print_cox(out: Console, cox: CoxModel | CoxModelNotEstimable) -> None:
             v = multi.get(term)
             u = uni_terms.get(term)
             t.add_row(
-                escape(term_label(term, refs)),
+                safe(term_label(term, refs)),
                 fmt.hazard_ratio(v),
                 fmt.pvalue(None if v is None else v.p),
                 fmt.hazard_ratio(u),

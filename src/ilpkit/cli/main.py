@@ -38,6 +38,9 @@ def build_app() -> typer.Typer:
     from ilpkit.cli import registry_commands
 
     registry_commands.register(app)
+    from ilpkit.cli import delete_commands
+
+    delete_commands.register(app)
     from ilpkit.cli import demo_command
 
     demo_command.register(app)

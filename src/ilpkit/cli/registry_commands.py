@@ -31,6 +31,14 @@ FileArg = Annotated[
     Path,
     typer.Argument(help="Registry CSV v1 file (see docs/data-dictionary.md).", show_default=False),
 ]
+CaseVariantsOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-case-variants",
+        help="Accept patient ids that differ from another only in upper/lower case (e.g. syn-1 "
+        "beside SYN-1) as different patients; each is reported as a warning.",
+    ),
+]
 ProblemsOption = Annotated[
     Path | None,
     typer.Option(
@@ -233,19 +241,29 @@ def import_(
     problems: ProblemsOption = None,
     json_output: JsonOption = False,
     replace: ReplaceOption = False,
+    allow_case_variants: CaseVariantsOption = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and report everything; save nothing.")
+    ] = False,
 ) -> None:
     """Import a Registry CSV v1 file: every row or none.
 
-    Rows are perfusions keyed by patient_id + ilp_date: importing the same file twice creates
-    no duplicates, and a file with changed values updates the stored ones and lists each change.
+    Rows are perfusions keyed by perfusion_id (written by 'ilp export') or else by patient_id +
+    ilp_date: importing the same file twice creates no duplicates, and a file with changed
+    values updates the stored ones and lists each change. A column absent from the file leaves
+    stored values untouched; an empty cell clears a stored value (listed). Nothing is deleted:
+    records the file does not mention stay (see 'ilp delete-perfusion', 'ilp delete-patient').
     On any problem nothing is saved and every problem is listed (line, column, value, reason).
 
     [b]Examples[/b]
 
       ilp import registry.csv
+      ilp import registry.csv --dry-run
       ilp import registry.csv --db postgresql://ilp@dbhost/ilp --problems problems.csv
     """
-    _import_or_validate(file, db, problems, json_output, dry_run=False, replace=replace)
+    _import_or_validate(
+        file, db, problems, json_output, dry_run, allow_case_variants, replace=replace
+    )
 
 
 def validate(
@@ -254,18 +272,19 @@ def validate(
     problems: ProblemsOption = None,
     json_output: JsonOption = False,
     replace: ReplaceOption = False,
+    allow_case_variants: CaseVariantsOption = False,
 ) -> None:
     """Check a Registry CSV v1 file without saving anything.
 
     The file is checked on its own and, when the registry database exists, against what is
-    stored (what would be created, updated or conflict).
+    stored (what would be created, updated, cleared or conflict).
 
     [b]Examples[/b]
 
       ilp validate registry.csv
       ilp validate registry.csv --problems problems.csv
     """
-    _import_or_validate(file, db, problems, json_output, dry_run=True, replace=replace)
+    _import_or_validate(file, db, problems, json_output, True, allow_case_variants, replace=replace)
 
 
 def _import_or_validate(
@@ -274,6 +293,7 @@ def _import_or_validate(
     problems_file: Path | None,
     json_output: bool,
     dry_run: bool,
+    allow_case_variants: bool = False,
     replace: bool = False,
 ) -> None:
     from ilpkit.services.registry_import import import_registry
@@ -282,12 +302,18 @@ def _import_or_validate(
 
     url: str | None = config.database_url(db)
     sqlite_file = config.sqlite_path(url or "")
-    if dry_run and db is None and sqlite_file is not None and not sqlite_file.exists():
+    if dry_run and sqlite_file is not None and not sqlite_file.exists():
         url = None  # nothing stored yet: check the file alone
     try:
         with database_errors(url or ""), _progress("Checking rows") as progress:
             report = import_registry(
-                file, url, date.today(), config.actor(), dry_run=dry_run, progress=progress
+                file,
+                url,
+                date.today(),
+                config.actor(),
+                dry_run=dry_run,
+                progress=progress,
+                allow_case_variants=allow_case_variants,
             )
     except RegistryValidationError as exc:
         if json_output:
@@ -308,16 +334,43 @@ def _import_or_validate(
         f"{report.perfusions_unchanged:,} unchanged."
         + ("" if report.written else " Nothing was saved.")
     )
+    would = "" if report.written else " would be"
+    if report.patients_not_in_file or report.perfusions_not_in_file:
+        out.print(
+            f"Not in the file and kept as stored: {report.patients_not_in_file:,} patients, "
+            f"{report.perfusions_not_in_file:,} perfusions (an import deletes nothing)."
+        )
+    if report.absent_columns:
+        out.print(
+            "Columns absent from the file, so their stored values were"
+            + ("" if report.written else " would be")
+            + " left as they are (not updated): "
+            + ", ".join(report.absent_columns)
+            + "."
+        )
+    if report.values_cleared:
+        out.print(
+            f"[bold yellow]{report.values_cleared:,} stored values{would or ' were'} cleared"
+            "[/bold yellow] by empty cells (marked 'cleared' below)."
+        )
     if report.changes:
         table = Table(title="Changed values" + ("" if report.written else " (would change)"))
         for name in ("record", "column", "old", "new"):
             table.add_column(name)
-        for c in report.changes[:MAX_PROBLEMS_SHOWN]:
-            cells = (f"{c.entity} {c.key}", c.column, c.old, c.new)
-            table.add_row(*(Text(plain(v)) for v in cells))
+        shown = sorted(report.changes, key=lambda c: not c.cleared)[:MAX_PROBLEMS_SHOWN]
+        for c in shown:
+            table.add_row(
+                Text(plain(f"{c.entity} {c.key}")),
+                Text(plain(c.column)),
+                Text(plain(c.old)),
+                Text("(cleared)", style="yellow") if c.cleared else Text(plain(c.new)),
+            )
         out.print(table)
-        if len(report.changes) > MAX_PROBLEMS_SHOWN:
-            out.print(f"... and {len(report.changes) - MAX_PROBLEMS_SHOWN:,} more changes.")
+        if report.n_changes > len(shown):
+            out.print(
+                f"... and {report.n_changes - len(shown):,} more changes (every change is in the "
+                "audit log" + (")." if report.written else " once imported).")
+            )
     if report.warnings:
         _print_warnings(report.warnings)
 

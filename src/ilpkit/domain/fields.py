@@ -42,6 +42,15 @@ _YES = "yes"
 _NO = "no"
 
 
+_NUMERIC = (int, float)
+_UNKNOWN = object()
+_PARSED_PER_FIELD = 10_000
+_PARSED: dict[int, tuple[FieldSpec, dict[str, object]]] = {}
+"""Values already read, per field: registry cells repeat (dates, choices, doses), and reading a
+cell is a pure function of its text, so each distinct text is read once (at most
+``_PARSED_PER_FIELD`` per field)."""
+
+
 class CellError(IlpkitError, ValueError):
     """A single cell could not be read; the message is the reason in plain words."""
 
@@ -92,6 +101,20 @@ class FieldSpec:
         CellError
             With the reason the text is not acceptable.
         """
+        if self.kind == "identifier":  # unique per row: remembering them would only cost memory
+            return self._parse(raw)
+        entry = _PARSED.get(id(self))
+        if entry is None or entry[0] is not self:
+            entry = _PARSED[id(self)] = (self, {})
+        known = entry[1]
+        value = known.get(raw, _UNKNOWN)
+        if value is _UNKNOWN:
+            value = self._parse(raw)  # raises for text that is not acceptable: never remembered
+            if len(known) < _PARSED_PER_FIELD:
+                known[raw] = value
+        return value
+
+    def _parse(self, raw: str) -> object:
         text = raw.strip()
         if text == "":
             if self.required:
@@ -101,7 +124,7 @@ class FieldSpec:
         value = parser(self, text)
         if (
             self.range is not None
-            and isinstance(value, int | float)
+            and isinstance(value, _NUMERIC)
             and not self.range.contains(float(value))
         ):
             raise CellError(
@@ -164,10 +187,22 @@ def _parse_identifier(spec: FieldSpec, text: str) -> str:
     return text
 
 
+_CHOICES_BY_CASE: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
+"""Per choice field: accepted text (case-folded) -> stored value; built on first use."""
+
+
+def _choices_by_case(spec: FieldSpec) -> dict[str, str]:
+    key = (spec.name, spec.choices)
+    by_case = _CHOICES_BY_CASE.get(key)
+    if by_case is None:
+        by_case = {c.casefold(): c for c in spec.choices}
+        by_case.update({a.casefold(): v for a, v in spec.aliases.items()})
+        _CHOICES_BY_CASE[key] = by_case
+    return by_case
+
+
 def _parse_choice(spec: FieldSpec, text: str) -> str:
-    by_case = {c.casefold(): c for c in spec.choices}
-    by_case.update({a.casefold(): v for a, v in spec.aliases.items()})
-    value = by_case.get(text.casefold())
+    value = _choices_by_case(spec).get(text.casefold())
     if value is None:
         allowed = ", ".join(spec.choices)
         if len(spec.choices) > 8:
@@ -479,12 +514,40 @@ FIELDS: tuple[FieldSpec, ...] = (
         range=limits.PERFUSION_MINUTES,
     ),
 )
-"""Every column of Registry CSV v1, in file order."""
+"""Every value column of Registry CSV v1, in file order."""
+
+PERFUSION_ID = FieldSpec(
+    "perfusion_id",
+    "perfusion",
+    "identifier",
+    False,
+    "Stable identifier of a stored perfusion, written by `ilp export` (optional on import).",
+    rule="A row that carries it updates that perfusion, its date included; a row without it is "
+    "matched by patient_id and ilp_date. An identifier that the registry does not hold is an "
+    "error (except when importing into an empty registry, which keeps the identifiers).",
+)
+"""The identifier column: names a stored perfusion, is not a value of it."""
+
+FILE_FIELDS: tuple[FieldSpec, ...] = (*FIELDS, PERFUSION_ID)
+"""Every column a Registry CSV v1 file may have, in the order ``ilp export`` writes them."""
 
 COLUMN_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
+FILE_COLUMN_NAMES: tuple[str, ...] = tuple(f.name for f in FILE_FIELDS)
+OPTIONAL_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if not f.required)
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.required)
 PATIENT_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.level == "patient")
-FIELDS_BY_NAME: dict[str, FieldSpec] = {f.name: f for f in FIELDS}
+FIELDS_BY_NAME: dict[str, FieldSpec] = {f.name: f for f in FILE_FIELDS}
+
+ABSENT_COLUMN_RULE = (
+    "Importing into a registry that already holds data: a column absent from the file leaves the "
+    "stored values of that column untouched (the import summary names the columns that were "
+    "absent and so not updated); only a present, empty cell clears a stored value, and every "
+    "value cleared is listed in the import summary (and by `ilp validate` / `ilp import "
+    "--dry-run` before anything is written). An import never deletes a patient or a perfusion: "
+    "records that the file does not mention stay, and the summary says how many; deleting is "
+    "`ilp delete-perfusion` / `ilp delete-patient` with a reason written to the audit log."
+)
+"""How an import treats absent columns, empty cells and records the file does not mention."""
 
 
 def data_dictionary_markdown() -> str:
@@ -508,7 +571,12 @@ def data_dictionary_markdown() -> str:
         "date <= resection, amputation, local recurrence and metastasis dates <= date of last "
         "follow-up; the date of death, when present, equals the date of last follow-up; no date "
         "lies in the future; one perfusion per patient per date (a re-import of the same patient "
-        "and date updates that perfusion).",
+        "and date updates that perfusion). A new perfusion within 30 days of another of the same "
+        "patient is reported as a probable duplicate (a warning; the data are kept). Patient ids "
+        "that differ only in case (`syn-1` beside `SYN-1`) are refused unless "
+        "`--allow-case-variants` is given.",
+        "",
+        ABSENT_COLUMN_RULE,
         "",
         "A cell written by `ilp export` that starts with `=`, `+`, `-` or `@` is prefixed with an "
         "apostrophe so that spreadsheet programs do not run it as a formula; `ilp import` removes "
@@ -518,7 +586,7 @@ def data_dictionary_markdown() -> str:
         "and source |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for f in FIELDS:
+    for f in FILE_FIELDS:
         cells = [
             f"`{f.name}`",
             f.level,

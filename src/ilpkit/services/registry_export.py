@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ilpkit.adapters.csv.registry_csv import write_registry_csv
 from ilpkit.adapters.db import registry_repository as repo
-from ilpkit.domain.fields import FIELDS
+from ilpkit.domain.fields import FIELDS, PERFUSION_ID
 from ilpkit.domain.validation import record_values
 from ilpkit.errors import IlpkitError
 from ilpkit.services.unit_of_work import UnitOfWork
@@ -63,13 +63,17 @@ def export_registry(url: str, path: Path, actor: str, *, replace: bool = False) 
         backup: Path | None = None
         published = False
         try:
-            records = repo.iter_records(uow.connection)
+            repo.assign_missing_perfusion_ids(uow.connection)
+            stored = repo.iter_stored(uow.connection)
             rows = (
                 {
-                    f.name: f.format(v)
-                    for f, v in zip(FIELDS, record_values(r).values(), strict=True)
+                    **{
+                        f.name: f.format(v)
+                        for f, v in zip(FIELDS, record_values(s.record).values(), strict=True)
+                    },
+                    PERFUSION_ID.name: s.perfusion_id or "",
                 }
-                for r in records
+                for s in stored
             )
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
                 count = write_registry_csv(rows, out)

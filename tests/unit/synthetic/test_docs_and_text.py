@@ -12,7 +12,7 @@ import pytest
 from lifelines import KaplanMeierFitter
 
 from ilpkit.adapters.csv.registry_csv import write_registry_csv
-from ilpkit.domain.fields import FIELDS, FIELDS_BY_NAME
+from ilpkit.domain.fields import COLUMN_NAMES, FIELDS, FIELDS_BY_NAME
 from ilpkit.synthetic import DEFAULT_PARAMETERS, DEFAULT_SEED, generate_cohort
 from ilpkit.synthetic.calibration import (
     TARGETS,
@@ -82,7 +82,7 @@ def test_csv_text_is_byte_identical_to_the_registry_writer():
         for i in range(cohort.n_perfusions)
     )
     expected = io.StringIO()
-    write_registry_csv(rows, expected)
+    write_registry_csv(rows, expected, COLUMN_NAMES)  # the synthetic file has no perfusion_id
     mine = "".join(text for text, _ in iter_csv_text(cohort, chunk_rows=333))
     assert mine == expected.getvalue()
 
@@ -96,7 +96,7 @@ def test_cells_are_neutralised_and_quoted_like_the_csv_writer(value, cell):
     cells = column_cells(spec, np.array([value, None, value], dtype=object))
     assert list(cells) == [cell, "", cell]
     out = io.StringIO()
-    write_registry_csv([{"patient_id": value}], out)
+    write_registry_csv([{"patient_id": value}], out, COLUMN_NAMES)
     assert out.getvalue().splitlines()[1] == cell + "," * (len(FIELDS) - 1)
 
 

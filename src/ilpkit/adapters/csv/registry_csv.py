@@ -11,15 +11,23 @@ removes that apostrophe again, so export -> import round-trips exactly.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ilpkit.domain.csv_text import SEMICOLON_REASON, semicolon_separated, unicode_encoding
 from ilpkit.domain.errors import Problem, RegistryValidationError
-from ilpkit.domain.fields import COLUMN_NAMES, FIELDS_BY_NAME, FORMAT_NAME, REQUIRED_COLUMNS
+from ilpkit.domain.fields import (
+    COLUMN_NAMES,
+    FIELDS_BY_NAME,
+    FILE_COLUMN_NAMES,
+    FORMAT_NAME,
+    REQUIRED_COLUMNS,
+)
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet treat a cell as a formula (OWASP)."""
@@ -79,26 +87,179 @@ def read_registry_csv(path: Path) -> list[CsvRow]:
         With every file-level problem: unreadable or empty file, not UTF-8, header problems
         (missing, unknown or duplicated columns), rows with the wrong number of cells.
     """
+    with open_registry_csv(path) as reader:
+        rows = list(reader)
+    if reader.problems:
+        raise RegistryValidationError(reader.problems)
+    return rows
+
+
+def _open_problem(path: Path, reason: str) -> RegistryValidationError:
+    return RegistryValidationError([Problem(None, "", str(path), reason)])
+
+
+def open_registry_csv(path: Path) -> RegistryCsvReader:
+    """Open a Registry CSV v1 file for reading row by row (memory does not grow with the file).
+
+    The header is read and checked at once; file-level problems found while iterating (rows with
+    the wrong number of cells, broken quoting) are collected in :attr:`RegistryCsvReader.problems`
+    and must be checked by the caller after the last row. A file that is not UTF-8 text raises
+    at the line where that shows.
+
+    Raises
+    ------
+    RegistryValidationError
+        When the file cannot be opened, is empty, or its header is wrong.
+    """
     try:
         if path.is_dir():
-            raise RegistryValidationError([Problem(None, "", str(path), "is a folder, not a file")])
+            raise _open_problem(path, "is a folder, not a file")
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise RegistryValidationError(
-                [Problem(None, "", str(path), f"is {size:,} bytes; at most 2 GiB can be read")]
-            )
-        data = path.read_bytes()
+            raise _open_problem(path, f"is {size:,} bytes; at most 2 GiB can be read")
+        handle = path.open("rb")
     except FileNotFoundError:
-        raise RegistryValidationError([Problem(None, "", str(path), "no such file")]) from None
+        raise _open_problem(path, "no such file") from None
     except PermissionError:
-        raise RegistryValidationError(
-            [Problem(None, "", str(path), "the file cannot be read (permission denied)")]
-        ) from None
+        raise _open_problem(path, "the file cannot be read (permission denied)") from None
     except OSError as exc:
-        raise RegistryValidationError(
-            [Problem(None, "", str(path), f"the file cannot be read ({exc.strerror})")]
-        ) from None
-    return parse_registry_csv(data)
+        raise _open_problem(path, f"the file cannot be read ({exc.strerror})") from None
+    try:
+        n_lines = _prescan(handle)
+        handle.seek(0)
+        return RegistryCsvReader(_decoded_lines(handle), size, handle, n_lines=n_lines)
+    except BaseException:
+        handle.close()
+        raise
+
+
+_BLOCK_BYTES = 1 << 20
+
+
+def _prescan(handle: io.BufferedReader) -> int:
+    """Check the whole file's encoding and NUL bytes before any row is read; count its lines.
+
+    A file that is not UTF-8 text is refused as a whole, as :func:`parse_registry_csv` does,
+    before header or row problems are looked at.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = 0
+    first = True
+    while block := handle.read(_BLOCK_BYTES):
+        if first and block.startswith((b"\xff\xfe", b"\xfe\xff")):
+            _decode(block[:2])  # refused with the advice for UTF-16 files
+        first = False
+        try:
+            decoder.decode(block)
+        except UnicodeDecodeError as exc:
+            _raise_on_line(handle, lines + block.count(b"\n", 0, exc.start))
+        nul = block.find(b"\x00")
+        if nul >= 0:
+            raise RegistryValidationError(
+                [
+                    Problem(
+                        lines + block.count(b"\n", 0, nul) + 1,
+                        "",
+                        "",
+                        "the file contains a NUL byte (it is probably not a text CSV file)",
+                    )
+                ]
+            )
+        lines += block.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        _raise_on_line(handle, lines)
+    return lines
+
+
+def _raise_on_line(handle: io.BufferedReader, newlines_before: int) -> None:
+    """Raise the decoding problem of the line after ``newlines_before`` line breaks."""
+    handle.seek(0)
+    for number, data in enumerate(handle):
+        if number == newlines_before:
+            try:
+                _decode(data)
+            except RegistryValidationError as exc:
+                raise RegistryValidationError(
+                    [replace(p, line=number + 1) for p in exc.problems]
+                ) from None
+            break
+    raise RegistryValidationError(
+        [Problem(newlines_before + 1, "", "", "the file is not UTF-8 text")]
+    )
+
+
+def _decoded_lines(raw: Iterable[bytes]) -> Iterator[str]:
+    """Decode a byte stream line by line with the rules for a whole file (:func:`_decode`)."""
+    for number, data in enumerate(raw):
+        try:
+            text = _decode(data)
+        except RegistryValidationError as exc:
+            raise RegistryValidationError(
+                [replace(p, line=number + 1) for p in exc.problems]
+            ) from None
+        if "\r" in text.rstrip("\r\n"):
+            yield from _OLD_MAC_BREAK.split(text)  # lines ended by a lone carriage return
+        else:
+            yield text
+
+
+_OLD_MAC_BREAK = re.compile(r"(?<=\r)(?!\n)")
+
+
+@dataclass
+class RegistryCsvReader:
+    """Rows of an open Registry CSV v1 file, read one at a time.
+
+    Attributes
+    ----------
+    columns : list of str
+        The header's column names.
+    problems : list of Problem
+        File-level problems met so far (complete once every row was read).
+    size_bytes : int
+        Size of the file.
+    n_lines : int
+        Line breaks in the file, for progress estimates.
+    """
+
+    lines: Iterator[str]
+    size_bytes: int
+    handle: io.BufferedReader | None = None
+    columns: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    bytes_read: int = 0
+    n_lines: int = 0
+
+    def __post_init__(self) -> None:
+        self._rows = _iter_rows(self._counted(), self.problems, self.columns)
+        self._first = next(self._rows, None)
+        if self.problems and not self.columns:
+            raise RegistryValidationError(self.problems)
+
+    def _counted(self) -> Iterator[str]:
+        for line in self.lines:
+            self.bytes_read += len(line)
+            yield line
+
+    def __iter__(self) -> Iterator[CsvRow]:
+        if self._first is not None:
+            first, self._first = self._first, None
+            yield first
+        yield from self._rows
+
+    def __enter__(self) -> RegistryCsvReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file."""
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
 
 
 def _decode(data: bytes) -> str:
@@ -137,53 +298,73 @@ def _decode(data: bytes) -> str:
 def parse_registry_csv(data: bytes) -> list[CsvRow]:
     """Parse the bytes of a Registry CSV v1 file; see :func:`read_registry_csv`."""
     text = _decode(data)
-    if text.strip() == "":
-        raise RegistryValidationError(
-            [
-                Problem(
-                    None,
-                    "",
-                    "",
-                    f"the file is empty: expected a header row with the {FORMAT_NAME} column "
-                    "names (see docs/data-dictionary.md)",
-                )
-            ]
-        )
-    nul = text.find("\x00")
-    if nul >= 0:
-        raise RegistryValidationError(
-            [
-                Problem(
-                    text.count("\n", 0, nul) + 1,
-                    "",
-                    "",
-                    "the file contains a NUL byte (it is probably not a text CSV file)",
-                )
-            ]
-        )
+    problems: list[Problem] = []
+    rows = list(_iter_rows(io.StringIO(text, newline=""), problems, []))
+    if problems:
+        raise RegistryValidationError(problems)
+    return rows
+
+
+def _empty_file() -> RegistryValidationError:
+    return RegistryValidationError(
+        [
+            Problem(
+                None,
+                "",
+                "",
+                f"the file is empty: expected a header row with the {FORMAT_NAME} column "
+                "names (see docs/data-dictionary.md)",
+            )
+        ]
+    )
+
+
+def _checked_lines(lines: Iterable[str], seen_text: list[bool]) -> Iterator[str]:
+    for number, line in enumerate(lines, start=1):
+        if "\x00" in line:
+            raise RegistryValidationError(
+                [
+                    Problem(
+                        number,
+                        "",
+                        "",
+                        "the file contains a NUL byte (it is probably not a text CSV file)",
+                    )
+                ]
+            )
+        if not seen_text[0] and line.strip() != "":
+            seen_text[0] = True
+        yield line
+
+
+def _iter_rows(
+    lines: Iterable[str], problems: list[Problem], header: list[str]
+) -> Iterator[CsvRow]:
+    """Rows of CSV text given line by line; ``header`` is filled in, ``problems`` collected.
+
+    Header problems, an empty file and a NUL byte raise at once; rows with the wrong number of
+    cells and broken quoting are appended to ``problems`` (reading stops at broken quoting).
+    """
+    seen_text = [False]
+    reader = csv.reader(_checked_lines(lines, seen_text), strict=True)
     old_limit = csv.field_size_limit()
     csv.field_size_limit(MAX_CELL_CHARS)
-    try:
-        return _parse_text(text)
-    finally:
-        csv.field_size_limit(old_limit)
-
-
-def _parse_text(text: str) -> list[CsvRow]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    problems: list[Problem] = []
-    rows: list[CsvRow] = []
-    header: list[str] | None = None
+    has_header = False
+    n_rows = 0
     start = 1
     try:
         for cells in reader:
             line, start = start, reader.line_num + 1
-            if header is None:
-                header = [c.strip() for c in cells]
+            if not has_header:
+                if not seen_text[0]:
+                    continue
+                header.extend(c.strip() for c in cells)
+                has_header = True
                 if semicolon_separated(header):
                     raise RegistryValidationError([Problem(1, "", "", SEMICOLON_REASON)])
-                problems.extend(_header_problems(header))
-                if problems:
+                found = _header_problems(header)
+                if found:
+                    problems.extend(found)
                     raise RegistryValidationError(problems)
                 continue
             if not cells or all(c.strip() == "" for c in cells):
@@ -199,8 +380,13 @@ def _parse_text(text: str) -> list[CsvRow]:
                     )
                 )
                 continue
-            rows.append(
-                CsvRow(line, {h: unneutralise(c) for h, c in zip(header, cells, strict=True)})
+            n_rows += 1
+            yield CsvRow(
+                line,
+                {
+                    h: unneutralise(c) if c[:1] == "'" else c
+                    for h, c in zip(header, cells, strict=True)
+                },
             )
     except csv.Error as exc:
         message = str(exc)
@@ -211,15 +397,17 @@ def _parse_text(text: str) -> list[CsvRow]:
         else:
             reason = f"the CSV structure is broken ({message}); check quotes on this line"
         problems.append(Problem(start, "", "", reason))
-    if header is None:
+    finally:
+        csv.field_size_limit(old_limit)
+    if not seen_text[0]:
+        raise _empty_file()
+    if not has_header:
         problems.append(Problem(1, "", "", "the file has no header row"))
-    if not problems and not rows:
+        raise RegistryValidationError(problems)
+    if not problems and not n_rows:
         problems.append(
             Problem(None, "", "", "the file has a header row but no data rows; nothing to import")
         )
-    if problems:
-        raise RegistryValidationError(problems)
-    return rows
 
 
 def _header_problems(header: list[str]) -> list[Problem]:
@@ -270,15 +458,20 @@ def _closest(name: str) -> str | None:
     return match[0] if match else None
 
 
-def write_registry_csv(rows: Iterable[Mapping[str, str]], out: io.TextIOBase) -> int:
-    """Write rows of cell text as Registry CSV v1 with every column, neutralising formulas.
+def write_registry_csv(
+    rows: Iterable[Mapping[str, str]],
+    out: io.TextIOBase,
+    columns: Sequence[str] = FILE_COLUMN_NAMES,
+) -> int:
+    """Write rows of cell text as Registry CSV v1, neutralising formulas.
 
+    ``columns`` defaults to every column, the perfusion_id included (as ``ilp export`` writes).
     Returns the number of data rows written.
     """
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMN_NAMES)
+    writer.writerow(columns)
     count = 0
     for row in rows:
-        writer.writerow([neutralise(row.get(name, "")) for name in COLUMN_NAMES])
+        writer.writerow([neutralise(row.get(name, "")) for name in columns])
         count += 1
     return count

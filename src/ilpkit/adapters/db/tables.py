@@ -47,6 +47,8 @@ patients = sa.Table(
     sa.Column("last_followup_date", sa.Date, nullable=False),
     sa.CheckConstraint(_in("sex", Sex), name="sex"),
 )
+sa.Index("ix_patients_patient_id_lower", sa.func.lower(patients.c.patient_id))
+"""Finds patient ids that differ only in case (ids are ASCII, so lower() is exact)."""
 
 perfusions = sa.Table(
     "perfusions",
@@ -84,6 +86,10 @@ perfusions = sa.Table(
     sa.Column("amputation_date", sa.Date),
     sa.Column("local_recurrence_date", sa.Date),
     sa.Column("distant_metastasis_date", sa.Date),
+    # stable identifier written by `ilp export`: a re-import can correct the perfusion date
+    sa.Column("perfusion_id", sa.String(64)),
+    sa.Index("uq_perfusions_perfusion_id", "perfusion_id", unique=True),
+    sa.Index("ix_perfusions_patient_pk", "patient_pk"),
     sa.UniqueConstraint("patient_pk", "ilp_date", name="uq_perfusions_patient_pk_ilp_date"),
     sa.CheckConstraint(_in("limb", Limb), name="limb"),
     sa.CheckConstraint(_in("perfusion_level", PerfusionLevel), name="perfusion_level"),
