@@ -167,6 +167,11 @@ def export(
         ),
         markup=False,
     )
+    if report.synthetic:
+        out.print(
+            "SYNTHETIC DATA: this registry was made by ilp synth; the file is labelled so.",
+            markup=False,
+        )
     if report.manifest is not None:
         out.print(
             plain(f"What was removed, shifted and coarsened: {report.manifest}"), markup=False

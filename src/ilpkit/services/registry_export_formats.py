@@ -25,6 +25,7 @@ import pandas as pd
 
 from ilpkit import __version__
 from ilpkit.adapters.csv.registry_csv import write_registry_csv
+from ilpkit.adapters.db import registry_info
 from ilpkit.adapters.db import registry_repository as repo
 from ilpkit.adapters.db.registry_frame import load_registry_frame
 from ilpkit.adapters.export.columns import ColumnMeta, column_meta, frame_rows
@@ -65,6 +66,7 @@ class ExportReport:
     perfusions: int
     rows: int
     deidentified: bool
+    synthetic: bool = False
     manifest: Path | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -169,6 +171,7 @@ def _write(
     per: str,
     created: datetime,
     identifier_system: str | None,
+    synthetic: bool = False,
 ) -> int:
     """Write ``frame`` to ``target`` in ``fmt``; return the number of rows/subjects/bundles."""
     if fmt == "csv":
@@ -182,9 +185,9 @@ def _write(
         table = wide_frame(frame) if per == "patient" else frame
         columns: Sequence[ColumnMeta] = [column_meta(str(c)) for c in table.columns]
         if fmt == "parquet":
-            write_parquet(table, columns, target)
+            write_parquet(table, columns, target, synthetic)
         else:
-            write_readstat(table, columns, target, fmt)  # type: ignore[arg-type]
+            write_readstat(table, columns, target, fmt, synthetic)  # type: ignore[arg-type]
         return len(table)
     age_band = "age_band" in frame.columns
     year_only = any(str(c).endswith("_year") for c in frame.columns)
@@ -194,7 +197,8 @@ def _write(
         from ilpkit.adapters.export.odm import layout, write_odm
 
         lay = layout(age_band=age_band, year_only=year_only)
-        return write_odm(_patients(frame_rows(frame)), target, created, lay=lay)
+        name = "SYNTHETIC DATA - TM-ILP registry" if synthetic else "TM-ILP registry"
+        return write_odm(_patients(frame_rows(frame)), target, created, study_name=name, lay=lay)
     from ilpkit.adapters.export.fhir import DEFAULT_IDENTIFIER_SYSTEM, patient_bundle, write_bundle
 
     target.mkdir()
@@ -296,6 +300,7 @@ def export_registry_as(
     created = datetime.now(UTC).replace(microsecond=0)
     with UnitOfWork(url, write=True, migrate=False) as uow:
         frame = load_registry_frame(uow.connection)
+        synthetic = registry_info.is_synthetic(uow.connection)
         if frame.empty:
             raise ExportError("the registry has no perfusions; nothing was written")
         frame = frame[[f.name for f in FIELDS]]
@@ -310,7 +315,7 @@ def export_registry_as(
         published: list[Path] = []
         try:
             with _without_cyclic_gc():
-                rows = _write(fmt, frame, tmp_out, per, created, identifier_system)
+                rows = _write(fmt, frame, tmp_out, per, created, identifier_system, synthetic)
             details: dict[str, Any] = {
                 "format": fmt,
                 "rows": rows,
@@ -318,6 +323,7 @@ def export_registry_as(
                 "patients": patients,
                 "perfusions": perfusions,
                 "deidentified": deidentify is not None,
+                "synthetic": synthetic,
             }
             if deidentify is not None and manifest is not None:
                 details["coarsen_age"] = deidentify.coarsen_age
@@ -332,6 +338,7 @@ def export_registry_as(
                     "per": per,
                     "patients": patients,
                     "perfusions": perfusions,
+                    "synthetic": synthetic,
                     **manifest,
                 }
                 text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
@@ -362,6 +369,7 @@ def export_registry_as(
         perfusions=perfusions,
         rows=rows,
         deidentified=deidentify is not None,
+        synthetic=synthetic,
         manifest=manifest_path(path, fmt) if deidentify is not None else None,
         details=details,
     )

@@ -139,3 +139,30 @@ def test_read_back_with_r_haven(registry, out_dir):
         ]
         assert lines[1].split("|") == ["2001-03-14", "2003-02-01", "2002-09-30", "2000-06-15"]
         assert lines[2] == "Date"
+
+
+def test_exports_of_a_synthetic_registry_say_so(
+    sqlite_registry, out_dir, tmp_path, csv_file, row_factory
+):
+    """Patients made by ilp synth (ids SYN-..., centre SYNTH) mark every file SYNTHETIC; a
+    registry of other patients does not get the mark."""
+    from lxml import etree
+
+    from ilpkit.services.registry_import import import_registry
+
+    export_registry_as(sqlite_registry, out_dir / "s.sav", "sav", "tester")
+    export_registry_as(sqlite_registry, out_dir / "s.parquet", "parquet", "tester")
+    export_registry_as(sqlite_registry, out_dir / "s.xml", "odm", "tester")
+    _, meta = pyreadstat.read_sav(str(out_dir / "s.sav"), metadataonly=True)
+    assert meta.file_label == "SYNTHETIC DATA - ilpkit TM-ILP registry"
+    title = pq.read_schema(out_dir / "s.parquet").metadata[b"title"].decode()
+    assert title.startswith("SYNTHETIC DATA")
+    names = etree.parse(str(out_dir / "s.xml")).xpath("//*[local-name()='StudyName']/text()")
+    assert names == ["SYNTHETIC DATA - TM-ILP registry"]
+
+    real = f"sqlite:///{tmp_path / 'real.sqlite3'}"
+    rows = [row_factory(patient_id="A-1", center="RTM")]
+    import_registry(csv_file(rows), real, date(2030, 1, 1), "tester")
+    export_registry_as(real, out_dir / "r.sav", "sav", "tester")
+    _, meta = pyreadstat.read_sav(str(out_dir / "r.sav"), metadataonly=True)
+    assert meta.file_label == "ilpkit TM-ILP registry export"

@@ -24,6 +24,9 @@ YES_NO_LABELS: dict[int | float, str] = {0: "no", 1: "yes"}
 LABEL_LIMITS = {"sav": 256, "dta": 80, "xpt": 40, "parquet": 10_000}
 """Longest variable label each format holds (Stata: 80 characters; SAS transport: 40)."""
 FILE_LABEL = "ilpkit TM-ILP registry export"
+SYNTHETIC_FILE_LABEL = "SYNTHETIC DATA - ilpkit TM-ILP registry"
+"""The file label of an export of a registry made by ``ilp synth`` (at most 40 characters,
+as SAS transport files allow)."""
 
 _MEASURE = {
     "choice": "nominal",
@@ -121,7 +124,11 @@ def readstat_frame(
 
 
 def write_readstat(
-    frame: pd.DataFrame, columns: Sequence[ColumnMeta], path: Path, fmt: StatsFormat
+    frame: pd.DataFrame,
+    columns: Sequence[ColumnMeta],
+    path: Path,
+    fmt: StatsFormat,
+    synthetic: bool = False,
 ) -> None:
     """Write an SPSS, Stata or SAS transport file with variable (and value) labels.
 
@@ -143,7 +150,7 @@ def write_readstat(
         pyreadstat.write_sav(
             data,
             str(path),
-            file_label=FILE_LABEL,
+            file_label=SYNTHETIC_FILE_LABEL if synthetic else FILE_LABEL,
             column_labels=labels,
             variable_value_labels=value_labels,
             variable_measure={m.name: _MEASURE.get(m.kind, "nominal") for m in columns},
@@ -152,7 +159,7 @@ def write_readstat(
         pyreadstat.write_dta(
             data,
             str(path),
-            file_label=FILE_LABEL,
+            file_label=SYNTHETIC_FILE_LABEL if synthetic else FILE_LABEL,
             column_labels=labels,
             variable_value_labels=value_labels,
         )
@@ -160,7 +167,7 @@ def write_readstat(
         pyreadstat.write_xport(
             data,
             str(path),
-            file_label=FILE_LABEL[:40],
+            file_label=(SYNTHETIC_FILE_LABEL if synthetic else FILE_LABEL)[:40],
             column_labels=labels,
             table_name="ILPREG",
             file_format_version=8,
@@ -169,7 +176,9 @@ def write_readstat(
         raise ValueError(f"not a ReadStat format: {fmt}")
 
 
-def write_parquet(frame: pd.DataFrame, columns: Sequence[ColumnMeta], path: Path) -> None:
+def write_parquet(
+    frame: pd.DataFrame, columns: Sequence[ColumnMeta], path: Path, synthetic: bool = False
+) -> None:
     """Write a Parquet file: dates as ``date32``, choices as dictionary columns, yes/no as
     booleans; each field's metadata holds its ``label`` (and ``unit``), the file's metadata a
     ``title``."""
@@ -208,6 +217,8 @@ def write_parquet(frame: pd.DataFrame, columns: Sequence[ColumnMeta], path: Path
             field_meta["unit"] = meta.unit
         fields.append(pa.field(meta.name, array.type, metadata=field_meta))
         arrays.append(array)
-    schema = pa.schema(fields, metadata={"title": FILE_LABEL})
+    schema = pa.schema(
+        fields, metadata={"title": SYNTHETIC_FILE_LABEL if synthetic else FILE_LABEL}
+    )
     table = pa.Table.from_arrays(arrays, schema=schema)
     pq.write_table(table, str(path))
