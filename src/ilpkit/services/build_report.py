@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,10 @@ from ilpkit import __version__
 from ilpkit.progress import StageProgress
 from ilpkit.reporting.formatting import PStyle
 from ilpkit.stats.results import AnalysisResults
+
+if TYPE_CHECKING:
+    from ilpkit.reporting.document import ReportDocument, ReportInputs
+    from ilpkit.reporting.figures import FigureRenderer
 
 # Progress stages: ``load``, ``analyze``, ``curves``, ``figures``, ``write``, ``pdf``.
 
@@ -246,41 +250,92 @@ def build_report_from_frame(
     OSError
         The output folder cannot be written.
     """
-    from ilpkit.reporting import figures as figs
-    from ilpkit.reporting.document import ReportInputs, build_document
-    from ilpkit.reporting.html import render_html
+    from ilpkit.reporting.figures import figure_style
     from ilpkit.stats.analysis import analyze
-    from ilpkit.stats.descriptive import study_flow
 
-    def tick(stage: str, done: int = 0, total: int = 1) -> None:
-        if progress is not None:
-            progress(stage, done, total)
-
-    seconds: dict[str, float] = {}
-    mark = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal mark
-        now = time.perf_counter()
-        seconds[name] = seconds.get(name, 0.0) + now - mark
-        mark = now
-
+    clock = _StageClock(progress)
     if pdf:  # fail before the long part when Chromium is missing
         from ilpkit.reporting.pdf import find_chromium
 
         find_chromium(chromium)
     syn = bool(synthetic) or is_synthetic(frame)
-    tick("analyze")
+    clock.tick("analyze")
     results = analyze(frame, options, synthetic=syn)
-    tick("analyze", 1)
-    lap("analyze")
-    tick("curves")
+    clock.tick("analyze", 1)
+    clock.lap("analyze")
+    inputs = _report_inputs(
+        frame,
+        results,
+        syn=syn,
+        synthetic_seed=synthetic_seed,
+        min_at_risk=min_at_risk,
+        p_style=p_style,
+        source=source,
+        clock=clock,
+    )
+    renderer = _figure_renderer(figure_workers, png)
+    with figure_style():
+        doc = _lay_out(inputs, renderer, clock)
+        del inputs  # the curves are no longer needed while the figures are drawn
+        _draw(doc, renderer, clock)
+    written = _write_files(doc, results, out_dir, syn=syn, source=source, clock=clock)
+    pdf_path = None
+    if pdf:
+        pdf_path = _print_pdf(written.html, out_dir, chromium, clock)
+    return ReportFiles(
+        out_dir=out_dir,
+        html=written.html,
+        results_json=written.results_json,
+        pdf=pdf_path,
+        figures=written.figures,
+        tables=written.tables,
+        synthetic=syn,
+        results=results,
+        seconds=clock.seconds,
+    )
+
+
+class _StageClock:
+    """Progress reports and time per stage of one report build."""
+
+    def __init__(self, progress: StageProgress | None) -> None:
+        self.progress = progress
+        self.seconds: dict[str, float] = {}
+        self._mark = time.perf_counter()
+
+    def tick(self, stage: str, done: int = 0, total: int = 1) -> None:
+        """Report ``done`` of ``total`` steps of ``stage`` to the progress callback, if any."""
+        if self.progress is not None:
+            self.progress(stage, done, total)
+
+    def lap(self, name: str) -> None:
+        """Add the time since the previous lap to stage ``name``."""
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self._mark
+        self._mark = now
+
+
+def _report_inputs(
+    frame: pd.DataFrame,
+    results: AnalysisResults,
+    *,
+    syn: bool,
+    synthetic_seed: int | None,
+    min_at_risk: int,
+    p_style: PStyle,
+    source: str,
+    clock: _StageClock,
+) -> ReportInputs:
+    """Derive the curves and the study flow; gather everything the document lays out."""
+    from ilpkit.reporting.document import ReportInputs
+    from ilpkit.stats.descriptive import study_flow
+
+    clock.tick("curves")
     curves = _curves(frame, results, min_at_risk)
     flow = study_flow(frame, curves["os_data"])
-
-    tick("curves", 1)
-    lap("curves")
-    inputs = ReportInputs(
+    clock.tick("curves", 1)
+    clock.lap("curves")
+    return ReportInputs(
         results=results,
         frame=frame,
         os_data=curves["os_data"],
@@ -299,77 +354,135 @@ def build_report_from_frame(
         version=__version__,
         generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
     )
-    renderer = figs.FigureRenderer(figure_workers, ("png", "svg") if png else ("svg",))
+
+
+def _figure_renderer(figure_workers: int | None, png: bool) -> FigureRenderer:
+    """The renderer that draws the figures, as SVG and (unless ``png`` is False) PNG."""
+    from ilpkit.reporting.figures import FigureRenderer
+
+    return FigureRenderer(figure_workers, ("png", "svg") if png else ("svg",))
+
+
+def _lay_out(inputs: ReportInputs, renderer: FigureRenderer, clock: _StageClock) -> ReportDocument:
+    """Lay out the report document; its figures are queued on ``renderer``, not yet drawn."""
+    from ilpkit.reporting.document import build_document
+    from ilpkit.reporting.figures import deferred_rendering
 
     def layout_progress(stage: str, done: int, total: int) -> None:
-        if progress is not None and stage != "figures":  # the renderer reports figures
-            progress(stage, done, total)
+        if stage != "figures":  # the renderer reports figures
+            clock.tick(stage, done, total)
 
-    with figs.figure_style():
-        with figs.deferred_rendering(renderer):
-            doc = build_document(inputs, layout_progress)
-        del curves, inputs
-        lap("tables")
-        tick("figures", 0, len(doc.figures))
-        renderer.run(lambda done, total: tick("figures", done, total))
-    lap("figures")
-    tick("write")
+    with deferred_rendering(renderer):
+        doc = build_document(inputs, layout_progress)
+    clock.lap("tables")
+    return doc
+
+
+def _draw(doc: ReportDocument, renderer: FigureRenderer, clock: _StageClock) -> None:
+    """Draw the queued figures of ``doc`` (in the renderer's worker processes)."""
+    clock.tick("figures", 0, len(doc.figures))
+    renderer.run(lambda done, total: clock.tick("figures", done, total))
+    clock.lap("figures")
+
+
+@dataclass(frozen=True)
+class _Written:
+    html: Path
+    results_json: Path
+    figures: tuple[Path, ...]
+    tables: tuple[Path, ...]
+
+
+def _write_files(
+    doc: ReportDocument,
+    results: AnalysisResults,
+    out_dir: Path,
+    *,
+    syn: bool,
+    source: str,
+    clock: _StageClock,
+) -> _Written:
+    """Write ``report.html``, the figures, the tables, ``results.json`` and the manifest."""
+    from ilpkit.reporting.html import render_html
+
+    clock.tick("write")
     html_text = render_html(doc)
     out_dir.mkdir(parents=True, exist_ok=True)
     _remove_previous(out_dir)
-    fig_dir = out_dir / "figures"
-    tab_dir = out_dir / "tables"
-    fig_dir.mkdir(exist_ok=True)
-    tab_dir.mkdir(exist_ok=True)
     prefix = SYNTHETIC_PREFIX if syn else ""
+    figure_files = _write_figures(doc, out_dir / "figures", prefix)
+    table_files = _write_tables(doc, out_dir / "tables", prefix)
+    results_json = out_dir / "results.json"
+    results_json.write_text(json.dumps(results.to_json_dict(), indent=2) + "\n", encoding="utf-8")
+    html = out_dir / "report.html"
+    html.write_text(html_text, encoding="utf-8")
+    _write_manifest(
+        out_dir,
+        results,
+        syn=syn,
+        source=source,
+        generated=doc.generated,
+        files=(html, results_json, *figure_files, *table_files),
+    )
+    clock.tick("write", 1)
+    clock.lap("write")
+    return _Written(html, results_json, figure_files, table_files)
+
+
+def _write_figures(doc: ReportDocument, fig_dir: Path, prefix: str) -> tuple[Path, ...]:
+    """Write every drawn figure file (SVG, PNG) into ``fig_dir`` (created)."""
+    fig_dir.mkdir(exist_ok=True)
     figure_files: list[Path] = []
     for f in doc.figures:
         for ext, data in f.files.items():
             path = fig_dir / f"{prefix}{f.key}.{ext}"
             path.write_bytes(data)
             figure_files.append(path)
+    return tuple(figure_files)
+
+
+def _write_tables(doc: ReportDocument, tab_dir: Path, prefix: str) -> tuple[Path, ...]:
+    """Write every table of the document as CSV into ``tab_dir`` (created)."""
+    tab_dir.mkdir(exist_ok=True)
     table_files: list[Path] = []
     for t in doc.tables:
         path = tab_dir / f"{prefix}{t.key}.csv"
         path.write_text(t.to_csv(), encoding="utf-8")
         table_files.append(path)
-    results_json = out_dir / "results.json"
-    results_json.write_text(json.dumps(results.to_json_dict(), indent=2) + "\n", encoding="utf-8")
-    html = out_dir / "report.html"
-    html.write_text(html_text, encoding="utf-8")
+    return tuple(table_files)
+
+
+def _write_manifest(
+    out_dir: Path,
+    results: AnalysisResults,
+    *,
+    syn: bool,
+    source: str,
+    generated: str,
+    files: tuple[Path, ...],
+) -> None:
+    """Write ``manifest.json``: what the report is and every file it wrote."""
     manifest = {
         "report": "ilpkit outcome study report",
         "ilpkit_version": __version__,
         "schema": results.schema_,
         "synthetic": syn,
         "source": source,
-        "generated": doc.generated,
-        "files": [
-            str(p.relative_to(out_dir)) for p in (html, results_json, *figure_files, *table_files)
-        ],
+        "generated": generated,
+        "files": [str(p.relative_to(out_dir)) for p in files],
     }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    tick("write", 1)
-    lap("write")
-    pdf_path = None
-    if pdf:
-        from ilpkit.reporting.pdf import print_to_pdf
 
-        tick("pdf")
-        pdf_path = print_to_pdf(html, out_dir / "report.pdf", chromium)
-        tick("pdf", 1)
-        lap("pdf")
-    return ReportFiles(
-        out_dir=out_dir,
-        html=html,
-        results_json=results_json,
-        pdf=pdf_path,
-        figures=tuple(figure_files),
-        tables=tuple(table_files),
-        synthetic=syn,
-        results=results,
-        seconds=seconds,
-    )
+
+def _print_pdf(html: Path, out_dir: Path, chromium: Path | None, clock: _StageClock) -> Path:
+    """Print ``report.html`` to ``report.pdf`` with headless Chromium."""
+    from ilpkit.reporting.pdf import print_to_pdf
+
+    clock.tick("pdf")
+    pdf_path = print_to_pdf(html, out_dir / "report.pdf", chromium)
+    clock.tick("pdf", 1)
+    clock.lap("pdf")
+    return pdf_path
 
 
 def build_report(
