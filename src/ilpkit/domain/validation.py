@@ -14,21 +14,19 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ilpkit.domain import limits
 from ilpkit.domain.date_rules import DATE_RULES
-from ilpkit.domain.errors import Problem, Severity
+from ilpkit.domain.errors import Problem
 from ilpkit.domain.fields import FIELDS, PATIENT_COLUMNS, CellError
 from ilpkit.domain.outcome import Margin, Outcome
 from ilpkit.domain.patient import Patient, Sex
 from ilpkit.domain.perfusion import (
-    LEVELS_BY_LIMB,
     Conduct,
     Limb,
     Perfusion,
     PerfusionLevel,
     VolumeMethod,
 )
-from ilpkit.domain.plausibility import limb_volume_warning
+from ilpkit.domain.record_rules import RECORD_RULES
 from ilpkit.domain.response import Response
 from ilpkit.domain.tumour import Histology, Presentation, Tumour
 
@@ -92,79 +90,20 @@ def parse_record(
 def _cross_field_problems(
     v: Mapping[str, object], raw: Mapping[str, str], line: int | None
 ) -> list[Problem]:
+    """The rules across the columns of one row: those of
+    :data:`ilpkit.domain.record_rules.RECORD_RULES`, then the order of the dates in
+    :data:`ilpkit.domain.date_rules.DATE_RULES` (at most one problem per column from each)."""
     out: list[Problem] = []
-    limb, level = v.get("limb"), v.get("perfusion_level")
-    if isinstance(limb, str) and isinstance(level, str):
-        allowed = [lv.value for lv in LEVELS_BY_LIMB[Limb(limb)]]
-        if level not in allowed:
+    reported: set[str] = set()
+    for rule in RECORD_RULES:
+        if rule.field in reported or any(v.get(name) is None for name in rule.needs):
+            continue
+        broken = v.get(rule.unless) is None if rule.unless is not None else not rule.holds(v)
+        if broken:
+            reported.add(rule.field)
             out.append(
-                Problem(
-                    line,
-                    "perfusion_level",
-                    raw.get("perfusion_level", ""),
-                    f"is not a level for the {limb}: use {' or '.join(allowed)}",
-                )
+                Problem(line, rule.field, raw.get(rule.field, ""), rule.message(v), rule.severity)
             )
-    volume, melphalan, tnf = v.get("limb_volume_l"), v.get("melphalan_mg"), v.get("tnf_mg")
-    if isinstance(volume, float) and isinstance(limb, str) and isinstance(level, str):
-        volume_warning = limb_volume_warning(limb, level, volume)
-        if volume_warning is not None:
-            out.append(
-                Problem(
-                    line,
-                    "limb_volume_l",
-                    raw.get("limb_volume_l", ""),
-                    volume_warning,
-                    Severity.WARNING,
-                )
-            )
-    if isinstance(volume, float) and isinstance(melphalan, float):
-        per_litre = melphalan / volume
-        rng = limits.MELPHALAN_MG_PER_L
-        if not rng.contains(per_litre):
-            out.append(
-                Problem(
-                    line,
-                    "melphalan_mg",
-                    raw.get("melphalan_mg", ""),
-                    f"gives {per_litre:.1f} mg per litre of limb volume ({volume:g} L); "
-                    f"expected {rng.describe()}: {rng.reason}",
-                )
-            )
-        elif isinstance(limb, str):
-            label = limits.MELPHALAN_LABEL_MG_PER_L_BY_LIMB[limb]
-            if per_litre > label * (1 + limits.MELPHALAN_LABEL_TOLERANCE):
-                out.append(
-                    Problem(
-                        line,
-                        "melphalan_mg",
-                        raw.get("melphalan_mg", ""),
-                        f"gives {per_litre:.1f} mg/L, above the label dose of {label:g} mg/L for "
-                        f"the {limb} (SmPC)",
-                        Severity.WARNING,
-                    )
-                )
-    if isinstance(tnf, float) and isinstance(limb, str):
-        label_tnf = limits.TNF_LABEL_MG_BY_LIMB[limb]
-        if tnf > label_tnf:
-            out.append(
-                Problem(
-                    line,
-                    "tnf_mg",
-                    raw.get("tnf_mg", ""),
-                    f"is above the label dose of {label_tnf:g} mg for the {limb} (SmPC)",
-                    Severity.WARNING,
-                )
-            )
-    if v.get("resection_margin") is not None and v.get("resection_date") is None:
-        out.append(
-            Problem(
-                line,
-                "resection_margin",
-                raw.get("resection_margin", ""),
-                "a resection margin needs a resection date",
-            )
-        )
     out.extend(_chronology_problems(v, raw, line))
     return out
 
@@ -172,19 +111,9 @@ def _cross_field_problems(
 def _chronology_problems(
     v: Mapping[str, object], raw: Mapping[str, str], line: int | None
 ) -> list[Problem]:
-    """The dates of one row: the earliest birth date, then the order rules of
-    :data:`ilpkit.domain.date_rules.DATE_RULES` (at most one problem per column)."""
+    """The order rules of :data:`ilpkit.domain.date_rules.DATE_RULES` (at most one problem per
+    column)."""
     out: list[Problem] = []
-    birth = v.get("birth_date")
-    if isinstance(birth, date) and birth < limits.EARLIEST_BIRTH_DATE:
-        out.append(
-            Problem(
-                line,
-                "birth_date",
-                raw.get("birth_date", ""),
-                f"is before {limits.EARLIEST_BIRTH_DATE.isoformat()}; check the year",
-            )
-        )
     reported: set[str] = set()
     for rule in DATE_RULES:
         first, then = v.get(rule.first), v.get(rule.then)

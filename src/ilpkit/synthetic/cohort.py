@@ -10,8 +10,10 @@ linking each perfusion to its patient. Typed representation of a column by field
 - identifier, code, choice: ``object`` arrays of ``str``, ``None`` for an empty cell.
 
 :func:`registry_rule_violations` checks every rule of :mod:`ilpkit.domain.validation` on the
-arrays at once (ranges and choices from the field catalogue, cross-field and chronology rules,
-patient-level agreement, one perfusion per patient per date, no label-dose warnings), so that a
+arrays at once (ranges and choices from the field catalogue, the cross-field and date rules of
+:mod:`ilpkit.domain.record_rules` and :mod:`ilpkit.domain.date_rules`,
+patient-level agreement, one perfusion per patient per date, no label-dose warnings; the limb
+volume by perfusion level is only warned about on import), so that a
 million-row cohort is checked in well under a second.
 """
 
@@ -23,11 +25,11 @@ from datetime import date
 
 import numpy as np
 
-from ilpkit.domain import limits
 from ilpkit.domain.date_rules import DATE_RULES
+from ilpkit.domain.errors import Severity
 from ilpkit.domain.fields import FIELDS, PATIENT_COLUMNS
 from ilpkit.domain.limits import Range
-from ilpkit.domain.perfusion import LEVELS_BY_LIMB
+from ilpkit.domain.record_rules import RECORD_RULES, RecordRule
 from ilpkit.synthetic.parameters import CohortParameters
 
 PERFUSION_LEVEL_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.level == "perfusion")
@@ -130,6 +132,45 @@ def _count(message: str, bad: np.ndarray, out: list[str]) -> None:
         out.append(f"{message}: {n:,} row(s)")
 
 
+def _recorded(values: np.ndarray) -> np.ndarray:
+    """True where a column array holds a value (not NaT, NaN or None)."""
+    if values.dtype.kind == "M":
+        return ~np.isnat(values)
+    if values.dtype.kind == "f":
+        return ~np.isnan(values)
+    if values.dtype.kind == "O":
+        return ~_is_none(values)
+    return np.ones(values.shape, dtype=bool)
+
+
+def record_rule_broken(rule: RecordRule, cols: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Where a rule of :data:`ilpkit.domain.record_rules.RECORD_RULES` is broken.
+
+    Parameters
+    ----------
+    rule : RecordRule
+    cols : mapping of str to ndarray
+        Column arrays, one value per perfusion (:meth:`SyntheticCohort.columns`).
+
+    Returns
+    -------
+    ndarray of bool
+        True on each row breaking the rule.
+    """
+    applies = np.ones(len(cols[rule.field]), dtype=bool)
+    for name in rule.needs:
+        applies &= _recorded(cols[name])
+    if rule.unless is not None:
+        return applies & ~_recorded(cols[rule.unless])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        holds = np.asarray(rule.holds({name: cols[name] for name in rule.needs}), dtype=bool)
+    return applies & ~holds
+
+
+def _rule_label(rule: RecordRule) -> str:
+    return f"{rule.name} (warning)" if rule.severity == Severity.WARNING else rule.name
+
+
 def registry_rule_violations(cohort: SyntheticCohort, today: date) -> list[str]:
     """Check every registry rule on the whole cohort at once.
 
@@ -191,41 +232,9 @@ def registry_rule_violations(cohort: SyntheticCohort, today: date) -> list[str]:
         out.append("duplicated patient_id")
     _count("center is not SYNTH", cohort.patients["center"] != CENTER_CODE, out)
 
-    limb, level = cols["limb"], cols["perfusion_level"]
-    level_ok = np.zeros(n, dtype=bool)
-    for limb_enum, levels in LEVELS_BY_LIMB.items():
-        level_ok |= (limb == limb_enum.value) & np.isin(level, [lv.value for lv in levels])
-    _count("perfusion_level does not belong to the limb", ~level_ok, out)
-
-    per_l = cols["melphalan_mg"] / cols["limb_volume_l"]
-    _count(
-        "melphalan per litre out of range", _range_violation(per_l, limits.MELPHALAN_MG_PER_L), out
-    )
-    label_per_l = np.where(
-        limb == "arm",
-        limits.MELPHALAN_LABEL_MG_PER_L_BY_LIMB["arm"],
-        limits.MELPHALAN_LABEL_MG_PER_L_BY_LIMB["leg"],
-    )
-    _count(
-        "melphalan above the label dose (warning)",
-        per_l > label_per_l * (1 + limits.MELPHALAN_LABEL_TOLERANCE),
-        out,
-    )
-    label_tnf = np.where(
-        limb == "arm", limits.TNF_LABEL_MG_BY_LIMB["arm"], limits.TNF_LABEL_MG_BY_LIMB["leg"]
-    )
-    _count("TNF above the label dose (warning)", cols["tnf_mg"] > label_tnf, out)
-    _count(
-        "resection margin without resection date",
-        ~_is_none(cols["resection_margin"]) & np.isnat(cols["resection_date"]),
-        out,
-    )
-
-    _count(
-        "birth date before the earliest allowed",
-        cols["birth_date"] < np.datetime64(limits.EARLIEST_BIRTH_DATE, "D"),
-        out,
-    )
+    for record_rule in RECORD_RULES:
+        if record_rule.refused_in_synthetic:
+            _count(_rule_label(record_rule), record_rule_broken(record_rule, cols), out)
     for rule in DATE_RULES:
         first, then = cols[rule.first], cols[rule.then]
         recorded = ~np.isnat(first) & ~np.isnat(then)
@@ -263,5 +272,6 @@ __all__ = [
     "SyntheticCohortError",
     "check_cohort",
     "patient_ids",
+    "record_rule_broken",
     "registry_rule_violations",
 ]
