@@ -31,6 +31,7 @@ from ilpkit import __version__
 from ilpkit.progress import StageProgress
 from ilpkit.reporting.formatting import PStyle
 from ilpkit.stats.results import AnalysisResults
+from ilpkit.synthetic.cohort import CENTER_CODE, PATIENT_ID_PREFIX
 
 if TYPE_CHECKING:
     from ilpkit.reporting.document import ReportDocument, ReportInputs
@@ -38,8 +39,8 @@ if TYPE_CHECKING:
 
 # Progress stages: ``load``, ``analyze``, ``curves``, ``figures``, ``write``, ``pdf``.
 
-SYNTHETIC_ID_PREFIX = "SYN-"
-SYNTHETIC_CENTER = "SYNTH"
+SYNTHETIC_ID_PREFIX = PATIENT_ID_PREFIX
+SYNTHETIC_CENTER = CENTER_CODE
 SYNTHETIC_PREFIX = "SYNTHETIC-"
 MANIFEST = "manifest.json"
 

@@ -211,8 +211,13 @@ def registry_rule_violations(cohort: SyntheticCohort, today: date) -> list[str]:
                 )
             if spec.kind == "integer" or spec.name == "grade":
                 _count(f"{spec.name} is not whole", ~empty & (values != np.round(values)), out)
-            if spec.name == "grade":
-                _count("grade not 1, 2 or 3", ~empty & ~np.isin(values, (1.0, 2.0, 3.0)), out)
+            if spec.name == "grade":  # held as numbers; the catalogue's choices are text
+                allowed_grades = [float(choice) for choice in spec.choices]
+                _count(
+                    f"grade not {' or '.join(spec.choices)}",
+                    ~empty & ~np.isin(values, allowed_grades),
+                    out,
+                )
         elif spec.kind == "yes/no":
             empty = np.zeros(n, dtype=bool)
         else:

@@ -117,3 +117,11 @@ def test_out_of_range_melphalan_is_not_also_reported_above_the_label(cohort):
     melphalan = [p for p in problems if p.field == "melphalan_mg"]
     assert len(melphalan) == 1 and melphalan[0].is_error
     assert melphalan[0].reason.startswith("gives 22.0 mg per litre of limb volume (5 L)")
+
+
+def test_a_grade_outside_the_catalogue_is_caught_row_by_row_and_vectorised(cohort):
+    row = _first(~np.isnan(cohort.columns()["grade"]))
+    broken = _set(cohort, {"grade": 4.0}, row)
+    assert "grade not 1 or 2 or 3: 1 row(s)" in registry_rule_violations(broken, TODAY)
+    _, problems = parse_record(rows_as_text(broken)[row], TODAY, row + 2)
+    assert ("grade", Severity.ERROR) in {(p.field, p.severity) for p in problems}
