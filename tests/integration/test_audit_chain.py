@@ -358,3 +358,19 @@ def test_audit_csv_is_neutralised_and_not_overwritten(sqlite_url, tmp_path, monk
     assert result.exit_code == 0
     assert "Wrote 1 audit entries" in flat(result.output)
     assert len(out.read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_audit_csv_into_a_missing_folder_is_a_clear_error(sqlite_url, tmp_path):
+    _four_entries(sqlite_url)
+    result = ilp("audit", "--db", sqlite_url, "--csv", str(tmp_path / "nowhere" / "a.csv"))
+    assert result.exit_code == 1
+    assert "does not exist; nothing was written" in flat(result.output)
+    result = ilp("audit", "--db", sqlite_url, "--csv", str(tmp_path))
+    assert result.exit_code == 1 and "is a folder" in result.output
+
+
+def test_record_of_an_unknown_entity_names_the_entities(sqlite_url):
+    _four_entries(sqlite_url)
+    result = ilp("audit", "--db", sqlite_url, "--record", "patients", "SYN-0001")
+    assert result.exit_code == 0
+    assert "no entries (entities: patient, perfusion, plan" in flat(result.output)

@@ -472,6 +472,9 @@ AUDIT_BROKEN_EXIT = 4
 """Exit status of ``ilp audit-verify`` when the audit log's hash chain is broken (1-3 are
 errors that stop a command; 4 means the check ran and found tampering)."""
 
+AUDIT_ENTITIES = ("patient", "perfusion", "plan", "import", "export", "registry")
+"""The kinds of record audit entries are about (``entity``)."""
+
 AUDIT_CSV_COLUMNS = (
     "id",
     "at",
@@ -528,15 +531,26 @@ def audit(
     from ilpkit.services.unit_of_work import UnitOfWork
 
     entity, key = record if record is not None else (None, None)
-    if csv_out is not None and csv_out.exists() and not replace:
-        fail(f"{safe(csv_out)} already exists; give --replace to overwrite it.")
+    if csv_out is not None:
+        if csv_out.is_dir():
+            fail(f"{safe(csv_out)} is a folder; give a file name for --csv.")
+        if not csv_out.parent.is_dir():
+            fail(f"the folder {safe(csv_out.parent)} does not exist; nothing was written.")
+        if csv_out.exists() and not replace:
+            fail(f"{safe(csv_out)} already exists; give --replace to overwrite it.")
     url = config.database_url(db)
     _require_existing_sqlite(url)
     if csv_out is not None:
         with database_errors(url), UnitOfWork(url, write=False) as uow:
-            count = _write_audit_csv(
-                csv_out, repo.iter_audit_entries(uow.connection, entity=entity, entity_key=key)
-            )
+            try:
+                count = _write_audit_csv(
+                    csv_out, repo.iter_audit_entries(uow.connection, entity=entity, entity_key=key)
+                )
+            except OSError as exc:
+                fail(
+                    f"could not write {safe(csv_out)}: {safe(exc.strerror or exc)}; nothing was "
+                    "written."
+                )
         stdout().print(f"Wrote {count} audit entries to {safe(csv_out)}.")
         return
     with database_errors(url), UnitOfWork(url, write=False) as uow:
@@ -548,7 +562,10 @@ def audit(
     which = "" if record is None else f" of {plain(entity)} {plain(key)}"
     out.print(Text(f"Audit log{which}", style="bold"), "(newest first; times in UTC)")
     if not entries:
-        out.print("  no entries")
+        known = (
+            "" if entity in (None, *AUDIT_ENTITIES) else f" (entities: {', '.join(AUDIT_ENTITIES)})"
+        )
+        out.print(f"  no entries{known}")
     for e in entries:
         head = Text(f"{str(e['at'])[:16]}  ", style="bold")
         head.append(plain(f"{e['actor']} {e['action']} "))
@@ -628,9 +645,7 @@ def audit_verify(db: DbOption = None, json_output: JsonOption = False) -> None:
         out = stdout()
         out.print(f"audit log intact: {report.entries} entries")
         if report.head_id is not None:
-            out.print(
-                f"newest entry: id {report.head_id}, hash {report.head_hash}", soft_wrap=True
-            )
+            out.print(f"newest entry: id {report.head_id}, hash {report.head_hash}", soft_wrap=True)
     else:
         stdout().print(
             Text(
