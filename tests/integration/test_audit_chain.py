@@ -231,6 +231,7 @@ _WRITER = textwrap.dedent(
                 [("record", f"{name}-{i}-{j}", {"i": i, "j": j}) for j in range(3)],
             )
             uow.commit()
+        time.sleep(0.05)  # as separate commands do: the other writer gets the lock meanwhile
     """
 )
 
