@@ -1,12 +1,14 @@
-"""Registry commands: init, upgrade, import, validate, summary, dictionary, audit."""
+"""Registry commands: init, upgrade, import, validate, summary, dictionary, audit, audit-verify."""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -466,29 +468,104 @@ def dictionary(
         stdout().print(f"Wrote {safe(out)}.")
 
 
+AUDIT_BROKEN_EXIT = 4
+"""Exit status of ``ilp audit-verify`` when the audit log's hash chain is broken (1-3 are
+errors that stop a command; 4 means the check ran and found tampering)."""
+
+AUDIT_ENTITIES = ("patient", "perfusion", "plan", "import", "export", "registry")
+"""The kinds of record audit entries are about (``entity``)."""
+
+AUDIT_CSV_COLUMNS = (
+    "id",
+    "at",
+    "actor",
+    "action",
+    "entity",
+    "entity_key",
+    "details",
+    "prev_hash",
+    "entry_hash",
+)
+
+
 def audit(
     db: DbOption = None,
     limit: Annotated[int, typer.Option(help="Show at most this many entries.")] = 50,
+    record: Annotated[
+        tuple[str, str] | None,
+        typer.Option(
+            "--record",
+            help="Only the entries of one record: ENTITY KEY, e.g. --record patient SYN-0001 "
+            "(entities: patient, perfusion, plan, import, export, registry).",
+            metavar="ENTITY KEY",
+            show_default=False,
+        ),
+    ] = None,
+    csv_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            help="Write the entries (all of them, or those of --record; oldest first) to this "
+            "CSV file instead of showing them. An existing file is kept unless --replace.",
+            show_default=False,
+        ),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite the --csv file if it already exists.")
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Show the audit log, newest first: who changed what, when, old and new values.
 
-    [b]Example[/b]
+    Check that it was not altered with 'ilp audit-verify'.
+
+    [b]Examples[/b]
 
       ilp audit --limit 20
+
+      ilp audit --record patient SYN-0001
+
+      ilp audit --csv audit.csv
     """
     from ilpkit.adapters.db import registry_repository as repo
     from ilpkit.services.unit_of_work import UnitOfWork
 
+    entity, key = record if record is not None else (None, None)
+    if csv_out is not None:
+        if csv_out.is_dir():
+            fail(f"{safe(csv_out)} is a folder; give a file name for --csv.")
+        if not csv_out.parent.is_dir():
+            fail(f"the folder {safe(csv_out.parent)} does not exist; nothing was written.")
+        if csv_out.exists() and not replace:
+            fail(f"{safe(csv_out)} already exists; give --replace to overwrite it.")
     url = config.database_url(db)
     _require_existing_sqlite(url)
+    if csv_out is not None:
+        with database_errors(url), UnitOfWork(url, write=False) as uow:
+            try:
+                count = _write_audit_csv(
+                    csv_out, repo.iter_audit_entries(uow.connection, entity=entity, entity_key=key)
+                )
+            except OSError as exc:
+                fail(
+                    f"could not write {safe(csv_out)}: {safe(exc.strerror or exc)}; nothing was "
+                    "written."
+                )
+        stdout().print(f"Wrote {count} audit entries to {safe(csv_out)}.")
+        return
     with database_errors(url), UnitOfWork(url, write=False) as uow:
-        entries = repo.audit_entries(uow.connection, limit)
+        entries = repo.audit_entries(uow.connection, limit, entity=entity, entity_key=key)
     if json_output:
         stdout().print_json(json.dumps(entries, default=str))
         return
     out = stdout()
-    out.print("[bold]Audit log[/bold] (newest first; times in UTC)")
+    which = "" if record is None else f" of {plain(entity)} {plain(key)}"
+    out.print(Text(f"Audit log{which}", style="bold"), "(newest first; times in UTC)")
+    if not entries:
+        known = (
+            "" if entity in (None, *AUDIT_ENTITIES) else f" (entities: {', '.join(AUDIT_ENTITIES)})"
+        )
+        out.print(f"  no entries{known}")
     for e in entries:
         head = Text(f"{str(e['at'])[:16]}  ", style="bold")
         head.append(plain(f"{e['actor']} {e['action']} "))
@@ -496,6 +573,92 @@ def audit(
         out.print(head, soft_wrap=False, overflow="fold")
         for line in audit_detail_lines(e["details"]):
             out.print(Text(plain(f"    {line}")), soft_wrap=False, overflow="fold")
+
+
+def _audit_csv_cell(name: str, value: object) -> str:
+    if value is None:
+        return ""
+    if name == "details":
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    elif name == "at" and isinstance(value, datetime):
+        from ilpkit.adapters.db.audit_chain import utc_iso
+
+        text = utc_iso(value)
+    else:
+        text = str(value)
+    return neutralise(text)
+
+
+def _write_audit_csv(path: Path, entries: Iterator[dict[str, object]]) -> int:
+    """Write ``entries`` as CSV (cells neutralised against formulas); return how many.
+
+    The rows go to a temporary file in the same folder that replaces ``path`` only when
+    complete, so a failure leaves no partial file (and an existing file as it was).
+    """
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(AUDIT_CSV_COLUMNS)
+            for entry in entries:
+                writer.writerow([_audit_csv_cell(c, entry.get(c)) for c in AUDIT_CSV_COLUMNS])
+                count += 1
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return count
+
+
+def audit_verify(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """Check that the audit log is complete and unaltered: walk its hash chain.
+
+    Each entry holds the hash of the entry before it; an entry changed, deleted or reordered
+    after it was written breaks the chain there. Prints "audit log intact: N entries" (exit
+    status 0) or the first broken link, with the entry id and what differs (exit status 4).
+    Only reads the registry. Keep the printed hash of the newest entry elsewhere to be able to
+    tell later that no newest entries were removed.
+
+    [b]Example[/b]
+
+      ilp audit-verify --db postgresql://registry@dbhost/ilp
+    """
+    from ilpkit.adapters.db import registry_repository as repo
+    from ilpkit.services.unit_of_work import UnitOfWork
+
+    url = config.database_url(db)
+    _require_existing_sqlite(url)
+    with database_errors(url), UnitOfWork(url, write=False) as uow:
+        report = repo.verify_audit_chain(uow.connection)
+    if json_output:
+        payload = {
+            "intact": report.intact,
+            "entries_checked": report.entries,
+            "head_id": report.head_id,
+            "head_hash": report.head_hash,
+            "broken_id": report.broken_id,
+            "problem": report.problem,
+        }
+        stdout().print_json(json.dumps(payload))
+    elif report.intact:
+        out = stdout()
+        out.print(f"audit log intact: {report.entries} entries")
+        if report.head_id is not None:
+            out.print(f"newest entry: id {report.head_id}, hash {report.head_hash}", soft_wrap=True)
+    else:
+        stdout().print(
+            Text(
+                f"audit log BROKEN at entry {report.broken_id}: {report.problem}. "
+                f"The {report.entries} entries before it are intact (up to entry "
+                f"{report.head_id if report.head_id is not None else '-'}).",
+                style="bold red",
+            ),
+            soft_wrap=False,
+            overflow="fold",
+        )
+    if not report.intact:
+        raise typer.Exit(AUDIT_BROKEN_EXIT)
 
 
 def audit_detail_lines(details: object) -> list[str]:
@@ -534,3 +697,4 @@ def register(app: typer.Typer) -> None:
     app.command()(summary)
     app.command()(dictionary)
     app.command()(audit)
+    app.command("audit-verify")(audit_verify)

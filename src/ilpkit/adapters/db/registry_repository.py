@@ -16,6 +16,8 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ilpkit.adapters.db.audit_chain import GENESIS_HASH, ChainReport, chain_rows, verify_chain
+from ilpkit.adapters.db.engine import take_write_lock
 from ilpkit.adapters.db.tables import audit_log, patients, perfusions
 from ilpkit.domain.fields import FIELDS_BY_NAME, PATIENT_COLUMNS
 from ilpkit.domain.patient import Patient, Sex
@@ -408,7 +410,12 @@ def add_audit(
     action: str,
     entries: Iterable[tuple[str, str, dict[str, object]]],
 ) -> None:
-    """Append audit rows (entity, entity_key, details) for one action, stamped now (UTC)."""
+    """Append audit rows (entity, entity_key, details) for one action, stamped now (UTC).
+
+    The rows are chained by hash after the newest stored entry, read inside the caller's
+    transaction under the registry's write lock (taken again here on PostgreSQL, where the
+    advisory lock is re-entrant), so concurrent writers always extend one unbroken chain.
+    """
     now = datetime.now(UTC)
     rows = [
         {
@@ -421,16 +428,58 @@ def add_audit(
         }
         for entity, key, details in entries
     ]
-    if rows:
-        conn.execute(sa.insert(audit_log), rows)
+    if not rows:
+        return
+    take_write_lock(conn)
+    last = conn.execute(
+        sa.select(audit_log.c.id, audit_log.c.entry_hash).order_by(audit_log.c.id.desc()).limit(1)
+    ).first()
+    first_id = 1 if last is None else int(last.id) + 1
+    prev_hash = GENESIS_HASH if last is None else str(last.entry_hash)
+    chained = chain_rows(rows, first_id, prev_hash)
+    conn.execute(sa.insert(audit_log), chained)
+    if conn.dialect.name == "postgresql":  # ids are given here; keep the id sequence level
+        conn.execute(
+            sa.text("SELECT setval(pg_get_serial_sequence('audit_log', 'id'), :last_id)"),
+            {"last_id": chained[-1]["id"]},
+        )
 
 
-def audit_entries(conn: Connection, limit: int | None = None) -> list[dict[str, object]]:
-    """Audit rows, newest first."""
-    query = sa.select(audit_log).order_by(audit_log.c.id.desc())
+def _audit_query(entity: str | None, entity_key: str | None) -> sa.Select[Any]:
+    query = sa.select(audit_log)
+    if entity is not None:
+        query = query.where(audit_log.c.entity == entity)
+    if entity_key is not None:
+        query = query.where(audit_log.c.entity_key == entity_key)
+    return query
+
+
+def audit_entries(
+    conn: Connection,
+    limit: int | None = None,
+    *,
+    entity: str | None = None,
+    entity_key: str | None = None,
+) -> list[dict[str, object]]:
+    """Audit rows, newest first; optionally only those of one record (entity and key)."""
+    query = _audit_query(entity, entity_key).order_by(audit_log.c.id.desc())
     if limit is not None:
         query = query.limit(limit)
     return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def iter_audit_entries(
+    conn: Connection, *, entity: str | None = None, entity_key: str | None = None
+) -> Iterator[dict[str, object]]:
+    """Audit rows, oldest first, read in batches (for exports of a long log)."""
+    query = _audit_query(entity, entity_key).order_by(audit_log.c.id)
+    for row in conn.execution_options(yield_per=2000).execute(query):
+        yield dict(row._mapping)
+
+
+def verify_audit_chain(conn: Connection) -> ChainReport:
+    """Check the audit log's hash chain (see :func:`audit_chain.verify_chain`)."""
+    return verify_chain(conn, audit_log)
 
 
 def counts(conn: Connection) -> dict[str, object]:

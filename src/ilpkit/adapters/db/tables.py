@@ -137,7 +137,13 @@ audit_log = sa.Table(
     sa.Column("entity", sa.String(32), nullable=False),
     sa.Column("entity_key", sa.String(128), nullable=False),
     sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("entry_hash", sa.String(64), nullable=False),
+    sa.Index("uq_audit_log_prev_hash", "prev_hash", unique=True),
 )
+"""Who changed what and when. Append-only and chained by hash: ``prev_hash`` is the
+``entry_hash`` of the entry before (see :mod:`ilpkit.adapters.db.audit_chain`); the unique index
+on ``prev_hash`` keeps the chain from forking, and database triggers refuse UPDATE and DELETE."""
 
 registry_info = sa.Table(
     "registry_info",
