@@ -145,3 +145,13 @@ def test_plans_table_fits_80_columns_without_cutting(tmp_path, row_factory, csv_
     for value in ("2001-03-14", "2026-11-05", "low-dose-tnf", "8.6 / 8", "4 / 3", "86 / 80",
                   "14.5 / -", "145 / -", "(differs)", "femoral", "iliac"):  # fmt: skip
         assert any(value in line for line in lines), value
+
+
+@pytest.mark.parametrize(
+    ("path", "command"), COMMANDS, ids=[" ".join(p) or "ilp" for p, _ in COMMANDS]
+)
+def test_help_summary_is_one_line(path, command):
+    """The first paragraph of every help text is one line of source: the help keeps the
+    docstring's line breaks, so a summary broken over two lines prints ragged."""
+    first = (command.help or "").strip().split("\n\n")[0]
+    assert "\n" not in first, f"{' '.join(path)}: summary spans lines: {first!r}"

@@ -265,8 +265,10 @@ def analyze_cmd(
     ties: Annotated[str, typer.Option("--ties", help="efron (as R) or breslow.")] = "efron",
     json_output: JsonOption = False,
 ) -> None:
-    """Outcome statistics of the registry: response, overall survival, local recurrence
-    (death as competing risk) and limb salvage, identical to R survival and cmprsk.
+    """Outcome statistics of the registry, identical to R's survival and cmprsk.
+
+    Response, overall survival, local recurrence (death as competing risk) and
+    limb salvage.
 
     --json prints one object with the schema ilpkit.results/1 (docs/results-schema.md).
 

@@ -92,8 +92,10 @@ def export(
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Export the registry: Registry CSV v1 (re-importable as it is) or, for data sharing,
-    SPSS, Stata, SAS transport, Parquet, CDISC ODM or HL7 FHIR, optionally de-identified.
+    """Export the registry as Registry CSV v1, SPSS, Stata, SAS, Parquet, ODM or FHIR.
+
+    Registry CSV v1 is re-importable as it is; the other formats are for data
+    sharing, optionally de-identified.
 
     Cells that a spreadsheet would run as a formula are written with a leading
     apostrophe. An existing file is kept unless --replace is given. The export is

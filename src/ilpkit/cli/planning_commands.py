@@ -269,8 +269,10 @@ def plans_command(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Compare planned with given doses: the latest saved plan of each perfusion (with its limb
-    and level) next to what the registry records (blank until the perfusion is imported).
+    """Compare planned with given doses, limb and level, per perfusion.
+
+    The latest saved plan of each perfusion next to what the registry records
+    (blank until the perfusion is imported).
 
     [b]Example[/b]
 
