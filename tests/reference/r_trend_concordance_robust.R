@@ -82,7 +82,7 @@ lung_rep <- write_exact(lung_rep, "ctr_lung_repeat.csv")
 concord_case <- function(name, file, formula, data) {
   fit <- coxph(formula, data = data)
   cc <- concordance(fit)
-  list(name = name, data_file = file, terms = attr(terms(formula), "term.labels"),
+  list(name = name, data_file = file, terms = as.list(attr(terms(formula), "term.labels")),
        concordance = unname(cc$concordance), concordance_se = sqrt(unname(cc$var)),
        var = unname(cc$var), count = as.list(cc$count), coef = unname(coef(fit)))
 }
@@ -97,7 +97,7 @@ concordance_runs <- list(
 robust_case <- function(name, file, formula, data, id_col) {
   data$.cl <- data[[id_col]]
   fit <- coxph(formula, data = data, cluster = .cl)
-  list(name = name, data_file = file, terms = attr(terms(formula), "term.labels"),
+  list(name = name, data_file = file, terms = as.list(attr(terms(formula), "term.labels")),
        cluster = id_col, coef = unname(coef(fit)), robust_se = unname(sqrt(diag(fit$var))),
        robust_var = unname(fit$var), naive_se = unname(sqrt(diag(fit$naive.var))),
        n_clusters = length(unique(data[[id_col]])))

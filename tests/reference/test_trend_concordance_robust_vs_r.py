@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from ilpkit.stats.cox import cox_concordance, fit_cox
 from ilpkit.stats.trend import prop_trend_test
 
 HERE = Path(__file__).parent
@@ -29,3 +31,33 @@ def test_prop_trend_test_matches_r(case: dict[str, Any]) -> None:
     assert res.df == case["df"] == 1
     np.testing.assert_allclose(res.statistic, case["statistic"], rtol=RTOL)
     np.testing.assert_allclose(res.p_value, case["p_value"], rtol=RTOL)
+
+
+def _fit(run: dict[str, Any], **kwargs: Any) -> Any:
+    data = pd.read_csv(HERE / "data" / run["data_file"])
+    time_col, event_col = ("stop", "event") if "stop" in data.columns else ("time", "status")
+    return data, fit_cox(
+        data[run["terms"]].to_numpy(float),
+        data[time_col].to_numpy(),
+        data[event_col].to_numpy(),
+        names=run["terms"],
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize("run", REF["concordance"], ids=lambda r: r["name"])
+def test_cox_concordance_matches_r(run: dict[str, Any]) -> None:
+    _, fit = _fit(run)
+    np.testing.assert_allclose(fit.coef, run["coef"], rtol=RTOL)
+    res = cox_concordance(fit)
+    np.testing.assert_allclose(res.concordance, run["concordance"], rtol=RTOL)
+    np.testing.assert_allclose(res.se, run["concordance_se"], rtol=RTOL)
+    np.testing.assert_allclose(res.var, run["var"], rtol=RTOL)
+    count = run["count"]
+    assert (res.concordant, res.discordant, res.tied_x, res.tied_y, res.tied_xy) == (
+        count["concordant"],
+        count["discordant"],
+        count["tied.x"],
+        count["tied.y"],
+        count["tied.xy"],
+    )
