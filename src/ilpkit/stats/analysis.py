@@ -460,11 +460,7 @@ def _cox_model(fit: CoxResult, design: Design, with_concordance: bool = False) -
         )
     except (ValueError, np.linalg.LinAlgError) as exc:
         ph_test = ProportionalHazardsTestError(error=str(exc))
-    extra: dict[str, float | None] = {}
-    if with_concordance:
-        cindex = cox_concordance(fit)
-        extra = {"concordance": _f(cindex.concordance), "concordance_se": _f(cindex.se)}
-    return CoxModel(
+    model = CoxModel(
         ties=fit.ties,  # type: ignore[arg-type]
         n=int(fit.n),
         events=int(fit.n_events),
@@ -481,8 +477,12 @@ def _cox_model(fit: CoxResult, design: Design, with_concordance: bool = False) -
         converged=bool(fit.converged),
         ph_test=ph_test,
         note=None,
-        **extra,
     )
+    if with_concordance:  # setting the fields marks them set, so they are dumped
+        cindex = cox_concordance(fit)
+        model.concordance = _f(cindex.concordance)
+        model.concordance_se = _f(cindex.se)
+    return model
 
 
 def _fit_cox_terms(
