@@ -94,13 +94,16 @@ concordance_runs <- list(
                colon_d)
 )
 
-robust_case <- function(name, file, formula, data, id_col) {
+robust_case <- function(name, file, formula, data, id_col, ties = "efron") {
   data$.cl <- data[[id_col]]
-  fit <- coxph(formula, data = data, cluster = .cl)
+  fit <- coxph(formula, data = data, cluster = .cl, ties = ties)
   list(name = name, data_file = file, terms = as.list(attr(terms(formula), "term.labels")),
-       cluster = id_col, coef = unname(coef(fit)), robust_se = unname(sqrt(diag(fit$var))),
+       cluster = id_col, ties = ties, coef = unname(coef(fit)), robust_se = unname(sqrt(diag(fit$var))),
        robust_var = unname(fit$var), naive_se = unname(sqrt(diag(fit$naive.var))),
-       n_clusters = length(unique(data[[id_col]])))
+       n_clusters = length(unique(data[[id_col]])),
+       robust_z = unname(summary(fit)$coefficients[, "z"]),
+       robust_p = unname(summary(fit)$coefficients[, "Pr(>|z|)"]),
+       wald_test = unname(fit$wald.test))
 }
 robust_runs <- list(
   robust_case("bladder", "ctr_bladder.csv", Surv(stop, event) ~ rx + number + size, bladder_d,
@@ -109,7 +112,11 @@ robust_runs <- list(
               colon_d, "id"),
   robust_case("lung_repeat", "ctr_lung_repeat.csv", Surv(time, status) ~ age + sex + ph_ecog,
               lung_rep, "id"),
-  robust_case("lung_inst", "ctr_lung.csv", Surv(time, status) ~ age + sex, lung_d, "inst")
+  robust_case("lung_inst", "ctr_lung.csv", Surv(time, status) ~ age + sex, lung_d, "inst"),
+  robust_case("lung_repeat_breslow", "ctr_lung_repeat.csv",
+              Surv(time, status) ~ age + sex + ph_ecog, lung_rep, "id", ties = "breslow"),
+  robust_case("colon_breslow", "ctr_colon.csv", Surv(time, status) ~ rx_lev + rx_lev5fu + nodes,
+              colon_d, "id", ties = "breslow")
 )
 
 out <- list(r_version = R.version.string,

@@ -61,3 +61,19 @@ def test_cox_concordance_matches_r(run: dict[str, Any]) -> None:
         count["tied.y"],
         count["tied.xy"],
     )
+
+
+@pytest.mark.parametrize("run", REF["robust"], ids=lambda r: r["name"])
+def test_clustered_robust_variance_matches_r(run: dict[str, Any]) -> None:
+    data, fit = _fit(run, ties=run["ties"])
+    naive = fit.se.copy()
+    data, fit = _fit(run, ties=run["ties"], cluster=data[run["cluster"]].to_numpy())
+    np.testing.assert_allclose(fit.coef, run["coef"], rtol=RTOL)
+    np.testing.assert_allclose(fit.se, run["robust_se"], rtol=RTOL)
+    np.testing.assert_allclose(fit.covariance, np.atleast_2d(run["robust_var"]), rtol=RTOL)
+    np.testing.assert_allclose(np.sqrt(np.diag(fit.naive_covariance)), run["naive_se"], rtol=RTOL)
+    np.testing.assert_allclose(naive, run["naive_se"], rtol=RTOL)
+    np.testing.assert_allclose(fit.z, run["robust_z"], rtol=RTOL)
+    np.testing.assert_allclose(fit.p_value, run["robust_p"], rtol=RTOL)
+    np.testing.assert_allclose(fit.wald_test.statistic, run["wald_test"], rtol=RTOL)
+    assert fit.n_clusters == run["n_clusters"]
