@@ -538,7 +538,7 @@ def _robust_variance(
     dfbeta = (fit.var_scaled @ resid) * scale[:, None]  # (p, n), coefficient units
     k = int(cluster_sorted.max()) + 1
     collapsed = np.stack([np.bincount(cluster_sorted, weights=row, minlength=k) for row in dfbeta])
-    var: FloatArray = collapsed @ collapsed.T
+    var = np.asarray(collapsed @ collapsed.T, dtype=np.float64)
     return var, k
 
 
