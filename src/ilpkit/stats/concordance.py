@@ -101,6 +101,33 @@ def _dense_rank(values: npt.ArrayLike) -> IntArray:
     return out
 
 
+def _split_counts(
+    sorted_values: IntArray, value: IntArray, base: IntArray, query: npt.NDArray[np.bool_], k: int
+) -> tuple[IntArray, IntArray, IntArray]:
+    """For each ``query`` row: how many of ``sorted_values`` of its pair (``[base, base + k)``)
+    are below, equal to and above its ``value`` (zero for other rows).
+
+    The needles are searched in sorted order (``np.searchsorted`` is several times faster on
+    sorted needles) and the counts scattered back."""
+    n = value.shape[0]
+    rows = np.flatnonzero(query)
+    order = np.argsort(value[rows], kind="stable")
+    rows = rows[order]
+    v = value[rows]
+    b = base[rows]
+    start = np.searchsorted(sorted_values, b, "left")
+    below = np.searchsorted(sorted_values, v, "left")
+    upto = np.searchsorted(sorted_values, v, "right")
+    stop = np.searchsorted(sorted_values, b + k, "left")
+    lt = np.zeros(n, np.int64)
+    eq = np.zeros(n, np.int64)
+    gt = np.zeros(n, np.int64)
+    lt[rows] = below - start
+    eq[rows] = upto - below
+    gt[rows] = stop - upto
+    return lt, eq, gt
+
+
 def _pair_counts(
     key: IntArray, rank: IntArray, death: npt.NDArray[np.bool_], n_rank: int
 ) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
@@ -121,34 +148,23 @@ def _pair_counts(
     k = np.int64(n_rank)
     for b in range(n_bits):
         side = (key >> b) & 1
-        pair = key >> (b + 1)
-        base = pair * k
+        base = (key >> (b + 1)) * k
+        value = base + rank
         right = side == 1
         left_death = (side == 0) & death
+        v_right = np.sort(value[right])
+        v_left = np.sort(value[left_death])
         # deaths on the left against every row on the right (higher key) of the same pair
-        v_right = np.sort(base[right] + rank[right])
-        q = np.flatnonzero(left_death)
-        if q.size and v_right.size:
-            b_q = base[q]
-            start = np.searchsorted(v_right, b_q, "left")
-            lt = np.searchsorted(v_right, b_q + rank[q], "left")
-            le = np.searchsorted(v_right, b_q + rank[q], "right")
-            stop = np.searchsorted(v_right, b_q + k, "left")
-            lo[q] += lt - start
-            eq[q] += le - lt
-            hi[q] += stop - le
-        # rows on the right against the deaths on the left of the same pair
-        v_left = np.sort(base[left_death] + rank[left_death])
-        r = np.flatnonzero(right)
-        if r.size and v_left.size:
-            b_r = base[r]
-            start = np.searchsorted(v_left, b_r, "left")
-            lt = np.searchsorted(v_left, b_r + rank[r], "left")
-            le = np.searchsorted(v_left, b_r + rank[r], "right")
-            stop = np.searchsorted(v_left, b_r + k, "left")
-            down[r] += lt - start
-            same[r] += le - lt
-            up[r] += stop - le
+        if v_right.size and v_left.size:
+            lt, eq_n, gt = _split_counts(v_right, value, base, left_death, k)
+            lo += lt
+            eq += eq_n
+            hi += gt
+            # rows on the right against the deaths on the left of the same pair
+            lt, eq_n, gt = _split_counts(v_left, value, base, right, k)
+            down += lt
+            same += eq_n
+            up += gt
     return lo, hi, eq, up, down, same
 
 
