@@ -102,7 +102,11 @@ def _dense_rank(values: npt.ArrayLike) -> IntArray:
 
 
 def _split_counts(
-    sorted_values: IntArray, value: IntArray, base: IntArray, query: npt.NDArray[np.bool_], k: int
+    sorted_values: IntArray,
+    value: IntArray,
+    base: IntArray,
+    query: npt.NDArray[np.bool_],
+    k: np.int64,
 ) -> tuple[IntArray, IntArray, IntArray]:
     """For each ``query`` row: how many of ``sorted_values`` of its pair (``[base, base + k)``)
     are below, equal to and above its ``value`` (zero for other rows).
