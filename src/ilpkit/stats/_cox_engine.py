@@ -484,17 +484,21 @@ def score_residuals(layout: RiskSetLayout, sums: RiskSetSums) -> FloatArray:
     m_t = per_group(a * (inv * inv))  # (p, G): sum_k a_k / den_k^2
     c1 = per_group(inv)  # (G,): sum_k 1/den_k
     res = np.zeros((p, n))
-    # death part
-    d = layout.group_size
-    res[:, layout.ev_rows] = xt[:, layout.ev_rows] - (xbar_sum / d)[:, g]
-    # risk part over every death time at or before each row's time
+    # risk part over every death time at or before each row's time (rows after the earliest
+    # death time are in no risk set): -r_j (x_j sum 1/den - sum a/den^2), cumulated
     end = layout.in_risk_sets
     cum_c1 = np.cumsum(c1[::-1])[::-1]
     cum_m = np.cumsum(m_t[:, ::-1], axis=1)[:, ::-1]
-    w_c1 = np.repeat(cum_c1, layout.seg_len)
-    w_m = np.repeat(cum_m, layout.seg_len, axis=1)
+    seg_of_row = np.repeat(np.arange(n_groups), layout.seg_len)
     r = sums.risk[:end]
-    res[:, :end] -= r * (xt[:, :end] * w_c1 - w_m)
+    head = res[:, :end]
+    np.multiply(xt[:, :end], r * cum_c1[seg_of_row], out=head)
+    for j in range(p):  # row by row: no (p, n) temporaries
+        head[j] -= r * cum_m[j, seg_of_row]
+    np.negative(head, out=head)
+    # death part
+    d = layout.group_size
+    res[:, layout.ev_rows] += xt[:, layout.ev_rows] - (xbar_sum / d)[:, g]
     if layout.efron:
         # tied deaths are at risk with weight (1 - f_k) at their own time: add back f_k parts
         cf = per_group(f * inv)  # (G,)
