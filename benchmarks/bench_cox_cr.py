@@ -11,6 +11,13 @@ What is timed (same data for every tool, written to a CSV for R):
 * Cox: Efron ties, 5 covariates (two normal, one 0/1, one uniform, one 0/1/2); ilpkit
   ``fit_cox`` (estimates, SEs, CIs, LR/Wald/score tests), lifelines ``CoxPHFitter.fit`` (Efron
   only), statsmodels ``PHReg(ties="efron").fit``, R ``coxph(ties = "efron")``.
+* Harrell's C of that Cox model: ilpkit ``cox_concordance`` (C and its SE), R
+  ``concordance(fit)`` (the model fit is not timed).
+* Cox with a robust variance clustered on patient (two rows per patient): ilpkit
+  ``fit_cox(..., cluster=)``, R ``coxph(..., cluster = id)`` (R skipped above n = 200,000: it
+  takes about 33 s per fit at n = 1e5).
+* Cochran-Armitage trend test of the event proportion over the three levels of ``x5`` grouped
+  from the rows (counting included): ilpkit ``prop_trend_test``, R ``prop.trend.test``.
 * Cumulative incidence: two causes, two groups; ilpkit ``cumulative_incidence`` (estimates,
   variances and Gray's test), R ``cmprsk::cuminc`` (the same), statsmodels
   ``CumIncidenceRight`` per group (estimates and SEs; no test), lifelines
@@ -43,7 +50,8 @@ import numpy as np
 import pandas as pd
 
 from ilpkit.stats.competing_risks import cumulative_incidence
-from ilpkit.stats.cox import fit_cox
+from ilpkit.stats.cox import cox_concordance, fit_cox
+from ilpkit.stats.trend import prop_trend_test
 
 COVARIATES = ["x1", "x2", "x3", "x4", "x5"]
 LIFELINES_AJ_MAX_N = 200_000
@@ -120,10 +128,27 @@ bench <- function(f) {
 fit <- NULL
 t_cox <- bench(function() fit <<- coxph(Surv(time, event) ~ x1 + x2 + x3 + x4 + x5, data = cox,
                                           ties = "efron"))
+cc <- NULL
+t_conc <- bench(function() cc <<- concordance(fit))
+cox$id <- (seq_len(n) - 1) %/% 2
+rfit <- NULL
+t_robust <- NA
+if (n <= 200000) {  # R's coxph(cluster =) takes about 33 s at n = 1e5
+  t_robust <- bench(function() rfit <<- coxph(Surv(time, event) ~ x1 + x2 + x3 + x4 + x5,
+                                              data = cox, ties = "efron", cluster = id))
+}
+tr <- NULL
+t_trend <- bench(function() {
+  tab <- table(factor(cox$x5, levels = 0:2), cox$event)
+  tr <<- prop.trend.test(tab[, 2], rowSums(tab))
+})
 ci <- NULL
 t_cr <- bench(function() ci <<- cuminc(cr$time, cr$status, cr$group))
 cat("RESULT", jsonlite::toJSON(list(cox = t_cox, cuminc = t_cr, coef = unname(coef(fit)),
-    gray = unname(ci$Tests[, "stat"])), digits = NA, auto_unbox = TRUE), "\n")
+    gray = unname(ci$Tests[, "stat"]), concordance = t_conc, c = unname(cc$concordance),
+    robust = t_robust, robust_se = if (is.null(rfit)) NA else unname(sqrt(diag(rfit$var))),
+    trend = t_trend,
+    trend_stat = unname(tr$statistic)), digits = NA, auto_unbox = TRUE), "\n")
 """
 
 
@@ -161,6 +186,9 @@ def fmt(seconds: float | None) -> str:
 Row = tuple[str, int, str, float | None, str]
 COX = "Cox (Efron, 5 covariates)"
 CIF = "cum. incidence + Gray"
+CONC = "Harrell's C + SE of the Cox model"
+ROBUST = "Cox, robust SE clustered (2 rows/patient)"
+TREND = "Cochran-Armitage trend (3 groups)"
 
 
 def bench_size(n: int, args: argparse.Namespace) -> list[Row]:
@@ -178,6 +206,23 @@ def bench_size(n: int, args: argparse.Namespace) -> list[Row]:
     ours_fit = fit_cox(x, t, e, names=COVARIATES)
     sec, runs = best_of(lambda: fit_cox(x, t, e, names=COVARIATES), args.slow_limit)
     rows.append((COX, n, "ilpkit", sec, f"best of {runs}"))
+    ours_c = cox_concordance(ours_fit)
+    sec, runs = best_of(lambda: cox_concordance(ours_fit), args.slow_limit)
+    rows.append((CONC, n, "ilpkit", sec, f"best of {runs}"))
+    ids = np.arange(n) // 2
+    ours_robust = fit_cox(x, t, e, names=COVARIATES, cluster=ids)
+    sec, runs = best_of(lambda: fit_cox(x, t, e, names=COVARIATES, cluster=ids), args.slow_limit)
+    rows.append((ROBUST, n, "ilpkit", sec, f"best of {runs}"))
+    x5 = x[:, 4].astype(np.intp)
+
+    def trend() -> Any:
+        events = np.bincount(x5, weights=e, minlength=3)
+        totals = np.bincount(x5, minlength=3)
+        return prop_trend_test(events.astype(int), totals)
+
+    ours_trend = trend()
+    sec, runs = best_of(trend, args.slow_limit)
+    rows.append((TREND, n, "ilpkit", sec, f"best of {runs}"))
     ours_cr = cumulative_incidence(cr_time, cr_status, cr_group)
     sec, runs = best_of(lambda: cumulative_incidence(cr_time, cr_status, cr_group), args.slow_limit)
     rows.append((CIF, n, "ilpkit", sec, f"best of {runs}"))
@@ -231,6 +276,17 @@ def bench_size(n: int, args: argparse.Namespace) -> list[Row]:
             rows.append(
                 (CIF, n, "R cmprsk", r["cuminc"], f"max rel. Gray stat diff vs ilpkit {d_gray:.1e}")
             )
+            d_c = abs(r["c"] - ours_c.concordance)
+            rows.append((CONC, n, "R survival", r["concordance"], f"C diff vs ilpkit {d_c:.1e}"))
+            if r["robust"] is None:
+                rows.append((ROBUST, n, "R survival", None, "skipped: ~33 s per run at n = 1e5"))
+            else:
+                d_rse = float(np.max(np.abs(np.asarray(r["robust_se"]) / ours_robust.se - 1)))
+                rows.append(
+                    (ROBUST, n, "R survival", r["robust"], f"max rel. robust SE diff {d_rse:.1e}")
+                )
+            d_tr = abs(r["trend_stat"] / (ours_trend.statistic or math.nan) - 1)
+            rows.append((TREND, n, "R stats", r["trend"], f"rel. statistic diff {d_tr:.1e}"))
     return rows
 
 

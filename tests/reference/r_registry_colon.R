@@ -202,7 +202,14 @@ cox_out <- function(formula, ties) {
 }
 f_all <- Surv(years, death) ~ age_years + tumor_size_cm + leiomyosarcoma + multifocal +
   prior_radiotherapy + presentation
-os$cox <- list(efron = cox_out(f_all, "efron"), breslow = cox_out(f_all, "breslow"))
+# Harrell's C of the multivariable model (concordance(coxph): timewt = "n", ties in x count 1/2)
+cox_c <- function(formula, ties) {
+  m <- eval(bquote(coxph(.(formula), data = cd, ties = .(ties))))
+  cc <- concordance(m)
+  c(cox_out(formula, ties),
+    list(concordance = unname(cc$concordance), concordance_se = sqrt(unname(cc$var))))
+}
+os$cox <- list(efron = cox_c(f_all, "efron"), breslow = cox_c(f_all, "breslow"))
 os$cox$univariable <- list()
 for (term in c("age_years", "tumor_size_cm", "leiomyosarcoma", "multifocal",
                "prior_radiotherapy", "presentation")) {

@@ -448,3 +448,62 @@ def singular_columns(matrix: FloatArray, toler: float) -> list[int]:
             if np.all(np.diag(chol) ** 2 >= eps):
                 return []
     return cholesky2(matrix, toler)[1]
+
+
+def score_residuals(layout: RiskSetLayout, sums: RiskSetSums) -> FloatArray:
+    """Score residuals ``L_j`` (Therneau & Grambsch 2000, section 7.2), shape ``(p, n)``, sorted.
+
+    With Efron's weights each of the ``d`` deaths at a time ``t`` is a sub-death ``k`` with
+    hazard increment ``1/den_k`` and mean ``xbar_k = a_k/den_k``; a tied death's risk weight at
+    sub-death ``k`` is ``r_j (1 - f_k)``. Then (as R's ``coxscore2.c``)::
+
+        L_j = delta_j (x_j - mean_k xbar_k(t_j))
+              - sum_{t <= t_j} sum_k w_jk r_j (x_j - xbar_k(t)) / den_k
+
+    The columns sum to the score vector ``U``. Breslow: ``f_k = 0``.
+    """
+    xt = layout.xt
+    p, n = xt.shape
+    g = layout.ev_group
+    n_groups = layout.n_groups
+    inv = 1.0 / sums.den  # (m,)
+    a = sums.s1[:, g].copy()  # (p, m): a_k = s1 - f_k d1
+    f = layout.frac
+    if layout.efron:
+        tied_pos = np.zeros(n_groups, dtype=np.intp)
+        tied_pos[layout.tied_groups] = np.arange(layout.tied_groups.shape[0])
+        in_tied = layout.group_size[g] > 1
+        cols = np.flatnonzero(in_tied)
+        a[:, cols] -= f[cols] * sums.d1[:, tied_pos[g[cols]]]
+
+    def per_group(values: FloatArray) -> FloatArray:
+        out: FloatArray = np.add.reduceat(values, layout.group_start, axis=-1)
+        return out
+
+    xbar_sum = per_group(a * inv)  # (p, G): sum_k xbar_k
+    m_t = per_group(a * (inv * inv))  # (p, G): sum_k a_k / den_k^2
+    c1 = per_group(inv)  # (G,): sum_k 1/den_k
+    res = np.zeros((p, n))
+    # risk part over every death time at or before each row's time (rows after the earliest
+    # death time are in no risk set): -r_j (x_j sum 1/den - sum a/den^2), cumulated
+    end = layout.in_risk_sets
+    cum_c1 = np.cumsum(c1[::-1])[::-1]
+    cum_m = np.cumsum(m_t[:, ::-1], axis=1)[:, ::-1]
+    seg_of_row = np.repeat(np.arange(n_groups), layout.seg_len)
+    r = sums.risk[:end]
+    head = res[:, :end]
+    np.multiply(xt[:, :end], r * cum_c1[seg_of_row], out=head)
+    for j in range(p):  # row by row: no (p, n) temporaries
+        head[j] -= r * cum_m[j, seg_of_row]
+    np.negative(head, out=head)
+    # death part
+    d = layout.group_size
+    res[:, layout.ev_rows] += xt[:, layout.ev_rows] - (xbar_sum / d)[:, g]
+    if layout.efron:
+        # tied deaths are at risk with weight (1 - f_k) at their own time: add back f_k parts
+        cf = per_group(f * inv)  # (G,)
+        mf = per_group(a * (f * inv * inv))  # (p, G)
+        rows = layout.tied_rows
+        gr = layout.tied_group_of_row
+        res[:, rows] += sums.risk[rows] * (xt[:, rows] * cf[gr] - mf[:, gr])
+    return res

@@ -23,7 +23,7 @@ from ilpkit.errors import IlpkitError
 from ilpkit.stats import cohort
 from ilpkit.stats._survival_arrays import finite_or_none
 from ilpkit.stats.competing_risks import cif_confidence_interval, cumulative_incidence
-from ilpkit.stats.cox import CoxResult, cox_zph, fit_cox
+from ilpkit.stats.cox import CoxResult, cox_concordance, cox_zph, fit_cox
 from ilpkit.stats.kaplan_meier import KaplanMeierResult, kaplan_meier, median_follow_up
 from ilpkit.stats.logrank import logrank_test
 from ilpkit.stats.proportions import compare_groups, proportion
@@ -434,7 +434,7 @@ def cox_design(data: pd.DataFrame, terms: Sequence[str]) -> Design:
     return Design(x, tuple(names), term_map, keep, int((~keep).sum()), reference)
 
 
-def _cox_model(fit: CoxResult, design: Design) -> CoxModel:
+def _cox_model(fit: CoxResult, design: Design, with_concordance: bool = False) -> CoxModel:
     terms = {
         name: CoxTerm(
             coef=_f(fit.coef[i]),
@@ -460,7 +460,7 @@ def _cox_model(fit: CoxResult, design: Design) -> CoxModel:
         )
     except (ValueError, np.linalg.LinAlgError) as exc:
         ph_test = ProportionalHazardsTestError(error=str(exc))
-    return CoxModel(
+    model = CoxModel(
         ties=fit.ties,  # type: ignore[arg-type]
         n=int(fit.n),
         events=int(fit.n_events),
@@ -478,13 +478,19 @@ def _cox_model(fit: CoxResult, design: Design) -> CoxModel:
         ph_test=ph_test,
         note=None,
     )
+    if with_concordance:  # setting the fields marks them set, so they are dumped
+        cindex = cox_concordance(fit)
+        model.concordance = _f(cindex.concordance)
+        model.concordance_se = _f(cindex.se)
+    return model
 
 
 def _fit_cox_terms(
-    data: pd.DataFrame, terms: Sequence[str], ties: Ties
+    data: pd.DataFrame, terms: Sequence[str], ties: Ties, with_concordance: bool = False
 ) -> CoxModel | CoxModelNotEstimable:
     """One Cox model of ``terms``; a model that cannot be estimated is returned with empty
-    ``terms`` and ``note`` ("not estimable: " and the reason) instead of raising."""
+    ``terms`` and ``note`` ("not estimable: " and the reason) instead of raising.
+    ``with_concordance``: also Harrell's C and its SE (the multivariable model)."""
     keep = np.ones(len(data), dtype=bool)
     for t in terms:
         keep &= data[t].notna().to_numpy()
@@ -507,7 +513,7 @@ def _fit_cox_terms(
                 terms=design.terms,
                 ties=ties,
             )
-            return _cox_model(fit, design)
+            return _cox_model(fit, design, with_concordance)
         except (ValueError, np.linalg.LinAlgError) as exc:
             reason = str(exc)
     return CoxModelNotEstimable(
@@ -532,7 +538,7 @@ def cox_section(
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = _fit_cox_terms(data, terms, ties)
+        out = _fit_cox_terms(data, terms, ties, with_concordance=True)
         out.univariable = {t: _fit_cox_terms(data, [t], ties) for t in terms}
     return out
 

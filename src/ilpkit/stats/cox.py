@@ -30,8 +30,9 @@ leaves rounding noise (whole days never do).
 Deliberate difference from R: when the iteration limit is reached, survival 3.5-3 reports
 ``diag(1 / I_jj)`` as the variance (``coxfit6.c`` inverts the information matrix without first
 decomposing it); here the variance is always the inverse of the information at the returned
-``beta``. Not supported: strata, case weights, offsets, ``(start, stop]`` data, ``ties =
-"exact"``, robust variances.
+``beta``. A robust (sandwich) variance clustered on patient is available (``cluster``). Not
+supported: strata, case weights, offsets, ``(start, stop]`` data, ``ties = "exact"``, R's
+robust score test.
 
 References
 ----------
@@ -42,6 +43,8 @@ Kalbfleisch JD, Prentice RL (2002). The Statistical Analysis of Failure Time Dat
 Grambsch PM, Therneau TM (1994). Proportional hazards tests and diagnostics based on weighted
 residuals. Biometrika 81:515-526.
 Therneau TM, Grambsch PM (2000). Modeling Survival Data: Extending the Cox Model. Springer.
+Lin DY, Wei LJ (1989). The robust inference for the Cox proportional hazards model. JASA
+84:1074-1078.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ from scipy import special
 from ilpkit.stats import _cox_engine as engine
 from ilpkit.stats._survival_arrays import check_time_event
 from ilpkit.stats._survival_arrays import jsonable as _plain
+from ilpkit.stats.concordance import ConcordanceResult, concordance_index
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -141,6 +145,12 @@ class CoxResult:
     iterations : int
         R's ``fit$iter`` (``max_iter + 1`` when the limit was reached).
     converged : bool
+    naive_covariance : ndarray or None
+        With ``cluster``: the model-based variance ``I^-1`` (R's ``fit$naive.var``); then
+        ``covariance``, ``se``, ``z``, ``p_value``, the confidence limits and the Wald test use
+        the robust (sandwich) variance, as R's ``summary(coxph(..., cluster = id))``.
+    n_clusters : int or None
+        Number of clusters when ``cluster`` was given.
     """
 
     columns: tuple[str, ...]
@@ -166,6 +176,8 @@ class CoxResult:
     iterations: int
     converged: bool
     _data: _CoxData = field(repr=False)
+    naive_covariance: FloatArray | None = None
+    n_clusters: int | None = None
 
     @property
     def coef_lower(self) -> FloatArray:
@@ -225,6 +237,10 @@ class CoxResult:
             "conf_level": self.conf_level,
             "iterations": self.iterations,
             "converged": self.converged,
+            "naive_covariance": None
+            if self.naive_covariance is None
+            else _plain(self.naive_covariance),
+            "n_clusters": self.n_clusters,
         }
 
 
@@ -310,6 +326,7 @@ def fit_cox(
     conf_level: float = 0.95,
     max_iter: int = 20,
     eps: float = 1e-9,
+    cluster: npt.ArrayLike | None = None,
 ) -> CoxResult:
     """Fit a Cox proportional-hazards model by Newton-Raphson, exactly as R's ``coxph``.
 
@@ -335,6 +352,12 @@ def fit_cox(
     eps : float
         ``coxph.control(eps)``: convergence when the relative change of the log partial
         likelihood is ``<= eps``.
+    cluster : array_like, shape (n,), optional
+        Cluster (e.g. patient) of each row, for rows that are not independent (repeat
+        perfusions of one patient). The variance is then the robust (sandwich) variance of
+        Lin & Wei (1989), equal to R's ``coxph(..., cluster = id)``: the dfbeta residuals
+        ``D = L I^-1`` (``L`` the score residuals) are summed within clusters and
+        ``V = D' D``; the model-based variance is kept as ``naive_covariance``.
 
     Returns
     -------
@@ -387,6 +410,7 @@ def fit_cox(
     n_events = int(e.sum())
     if n_events == 0:
         raise ValueError(f"no events among {t.shape[0]} rows: a Cox model needs at least one")
+    cluster_codes = None if cluster is None else _cluster_codes(cluster, t.shape[0])
 
     # R centres and scales each column unless it holds only -1/0/1 (coxph nocenter =
     # c(-1, 0, 1)). Here every column is centred (that does not change the likelihood) and
@@ -411,13 +435,22 @@ def fit_cox(
     fit = _newton(layout, max_iter=int(max_iter), eps=eps, cols=cols)
     beta = fit.beta * scale
     var = fit.var_scaled * np.outer(scale, scale)
+    naive_var: FloatArray | None = None
+    wald = float(fit.beta @ fit.info_scaled @ fit.beta) if len(cols) else 0.0
+    n_clusters: int | None = None
+    if cluster_codes is not None:
+        naive_var = var
+        var, n_clusters = _robust_variance(layout, fit, scale, cluster_codes[order])
+        try:
+            wald = float(beta @ _solve(var, beta))
+        except np.linalg.LinAlgError:
+            wald = math.nan
     se = np.sqrt(np.diag(var))
     z = beta / se
     pval = special.chdtrc(1, z * z)
     zcrit = float(special.ndtri(0.5 + conf_level / 2))
     p = len(cols)
     lr = -2.0 * (fit.loglik0 - fit.loglik)
-    wald = float(fit.beta @ fit.info_scaled @ fit.beta) if p else 0.0
 
     # R's warnings (coxph.fit)
     if max_iter > 1:
@@ -469,7 +502,44 @@ def fit_cox(
         iterations=fit.iterations,
         converged=fit.converged,
         _data=_CoxData(layout=layout, scale=scale),
+        naive_covariance=naive_var,
+        n_clusters=n_clusters,
     )
+
+
+def _cluster_codes(cluster: npt.ArrayLike, n: int) -> npt.NDArray[np.intp]:
+    """Integer codes 0..K-1 of the cluster of each row (R: any vector, no missing values)."""
+    import pandas as pd
+
+    values = pd.Series(np.asarray(cluster, dtype=object).ravel())
+    if values.shape[0] != n:
+        raise ValueError(f"cluster has {values.shape[0]} values but time has {n}")
+    missing = values.isna().to_numpy()
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise ValueError(
+            f"cluster has {int(missing.sum())} missing value(s) (first at row {i + 1}); every "
+            "row needs its cluster (patient)"
+        )
+    codes, _ = pd.factorize(values, sort=False)
+    return np.asarray(codes, dtype=np.intp)
+
+
+def _robust_variance(
+    layout: engine.RiskSetLayout,
+    fit: _NewtonResult,
+    scale: FloatArray,
+    cluster_sorted: npt.NDArray[np.intp],
+) -> tuple[FloatArray, int]:
+    """Sandwich variance ``D'D`` of the dfbeta residuals summed within clusters (Lin & Wei
+    1989; R ``coxph(cluster = )``, ``residuals(fit, "dfbeta", collapse = cluster)``)."""
+    sums = engine.risk_set_sums(layout, fit.beta)
+    resid = engine.score_residuals(layout, sums)  # (p, n), scaled coordinates
+    dfbeta = (fit.var_scaled @ resid) * scale[:, None]  # (p, n), coefficient units
+    k = int(cluster_sorted.max()) + 1
+    collapsed = np.stack([np.bincount(cluster_sorted, weights=row, minlength=k) for row in dfbeta])
+    var = np.asarray(collapsed @ collapsed.T, dtype=np.float64)
+    return var, k
 
 
 def _inv(m: FloatArray) -> FloatArray:
@@ -656,6 +726,49 @@ def fit_cox_frame(
         max_iter=max_iter,
         eps=eps,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# discrimination
+# ---------------------------------------------------------------------------------------------
+def linear_predictor_sorted(fit: CoxResult) -> FloatArray:
+    """``x' beta`` (centred) of every row, in the fit's internal (time-descending) order.
+
+    Summed column by column, so rows with equal covariates get exactly equal values (a tie in
+    the risk score, as in R).
+    """
+    xt = fit._data.layout.xt
+    beta_scaled = fit.coef / fit._data.scale
+    eta = np.zeros(xt.shape[1])
+    for j in range(xt.shape[0]):
+        eta += beta_scaled[j] * xt[j]
+    return eta
+
+
+def cox_concordance(fit: CoxResult) -> ConcordanceResult:
+    """Harrell's C of a fitted Cox model, equal to R's ``concordance(coxph(...))``.
+
+    Parameters
+    ----------
+    fit : CoxResult
+
+    Returns
+    -------
+    ConcordanceResult
+        ``concordance`` and ``se`` (``sqrt(var)``) as R survival 3.5-3 reports them: the
+        linear predictor as risk score, ties in it counted 1/2, ``timewt = "n"``; see
+        :func:`ilpkit.stats.concordance.concordance_index`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fit = fit_cox(np.array([[0.], [1.], [1.], [0.]]), [1, 2, 3, 4], [1, 1, 0, 1])
+    >>> res = cox_concordance(fit)  # 2 concordant, 1 discordant, 2 tied on x: (2 + 1) / 5
+    >>> round(res.concordance, 4)
+    0.6
+    """
+    layout = fit._data.layout
+    return concordance_index(layout.time, layout.event, linear_predictor_sorted(fit))
 
 
 # ---------------------------------------------------------------------------------------------

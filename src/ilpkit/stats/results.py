@@ -13,7 +13,8 @@ times in years as text (``"1"``, ``"2"``, ``"5"``).
 
 A few keys are absent rather than ``null`` when they do not apply: ``trend`` of a subgroup
 comparison of overall survival (ordered variables with three or more levels only) and
-``univariable`` of a Cox model (the multivariable model only); they are left out of the dump
+``univariable``, ``concordance`` and ``concordance_se`` of a Cox model (the multivariable model
+only); they are left out of the dump
 when ``None``, so the JSON keeps its shape.
 """
 
@@ -66,6 +67,8 @@ class ResultsModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     absent_when_none: ClassVar[tuple[str, ...]] = ()
+    #: Keys left out of the dump when they were never set (they may be set to ``None``).
+    absent_when_unset: ClassVar[tuple[str, ...]] = ()
 
     @model_serializer(mode="wrap")
     def _leave_out_absent(
@@ -76,6 +79,9 @@ class ResultsModel(BaseModel):
             for key in self.absent_when_none:
                 if data.get(key, 0) is None:
                     del data[key]
+            for key in self.absent_when_unset:
+                if key not in self.model_fields_set:
+                    data.pop(key, None)
         return data
 
 
@@ -293,6 +299,8 @@ class _CoxModelBase(ResultsModel):
 class CoxModel(_CoxModelBase):
     """A Cox proportional-hazards model of overall survival (Efron or Breslow ties)."""
 
+    absent_when_unset: ClassVar[tuple[str, ...]] = ("concordance", "concordance_se")
+
     reference_levels: dict[str, str] = Field(
         description="Reference level of each categorical term (treatment contrasts)."
     )
@@ -304,6 +312,17 @@ class CoxModel(_CoxModelBase):
     loglik_null: float | None = Field(description="Log partial likelihood with no terms.")
     lr_test: ChiSquaredTest = Field(description="Likelihood-ratio test of the model.")
     converged: bool = Field(description="Whether the Newton-Raphson iterations converged.")
+    concordance: float | None = Field(
+        default=None,
+        description="Harrell's C of the linear predictor (R ``concordance(coxph)``: ties in "
+        'the predictor count 1/2, ``timewt = "n"``); null when no pair of patients is '
+        "comparable. Multivariable model only (absent in the univariable models).",
+    )
+    concordance_se: float | None = Field(
+        default=None,
+        description="Standard error of ``concordance`` (R: ``sqrt(var)``, infinitesimal "
+        "jackknife). Multivariable model only.",
+    )
     ph_test: ProportionalHazardsTest | ProportionalHazardsTestError = Field(
         description="Test of proportional hazards, or why it could not be computed."
     )
