@@ -8,6 +8,7 @@ standard input when that is not a terminal (``printf '%s\\n' "$PW" | ilp user ad
 from __future__ import annotations
 
 import sys
+from contextlib import AbstractContextManager
 from typing import Annotated
 
 import typer
@@ -28,7 +29,7 @@ def _read_password() -> str:
     return password
 
 
-def _account_errors(url: str):  # type: ignore[no-untyped-def]
+def _account_errors(url: str) -> AbstractContextManager[None]:
     from ilpkit.cli.registry_commands import database_errors
 
     return database_errors(url)

@@ -18,6 +18,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -26,6 +27,9 @@ from ilpkit.adapters.db import registry_repository as repo
 from ilpkit.adapters.db.tables import ROLES, login_attempts, sessions, user_centers, users
 from ilpkit.errors import IlpkitError
 from ilpkit.services.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 MIN_PASSWORD_CHARS = 12
 """Shortest password accepted."""
@@ -68,7 +72,7 @@ class SessionUser:
     csrf_token: str
 
 
-def _hasher():  # type: ignore[no-untyped-def]
+def _hasher() -> PasswordHasher:
     from argon2 import PasswordHasher
 
     return PasswordHasher()
