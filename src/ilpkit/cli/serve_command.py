@@ -7,23 +7,22 @@ from typing import Annotated
 import typer
 
 from ilpkit import config
-from ilpkit.cli.console import DbOption, stdout
+from ilpkit.cli.console import DbOption, fail, stdout
 
 
 def serve(
     db: DbOption = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)
-    ] = 8000,
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (1-65535).")] = 8000,
     workers: Annotated[
-        int, typer.Option("--workers", help="Worker processes (they share no state).", min=1)
+        int, typer.Option("--workers", help="Worker processes (they share no state).")
     ] = 1,
 ) -> None:
     """Serve the web application and its JSON API (/api/v1) on HOST:PORT.
 
-    Sessions, tokens and login throttling live in the database, so several workers (or several
-    machines behind a reverse proxy doing TLS) can serve one PostgreSQL registry.
+    Sessions, tokens and login throttling live in the database, so several
+    workers, or several machines behind a reverse proxy doing TLS, can serve
+    one PostgreSQL registry.
 
     [b]Example[/b]
 
@@ -36,6 +35,10 @@ def serve(
     from ilpkit.cli.registry_commands import _require_existing_sqlite, database_errors
     from ilpkit.web.app import URL_ENV, check_registry
 
+    if not 1 <= port <= 65535:
+        fail(f"--port {port} is not a port number: use 1 to 65535")
+    if workers < 1:
+        fail(f"--workers {workers}: use at least 1 worker process")
     url = config.database_url(db)
     _require_existing_sqlite(url)
     with database_errors(url):
