@@ -164,6 +164,8 @@ def test_openapi_document(client):
 
 OWN, OTHER = "A-001", "B-001"
 """A patient of centre CA (every non-admin account's centre) and one of centre CB."""
+OWN_PERFUSION, OTHER_PERFUSION = "perf-001", "perf-004"
+"""The perfusions of A-001 and of B-001."""
 CA_IDS = {pid for pid, c in PATIENTS.items() if c == "CA"}
 PUBLIC = {
     ("GET", "/login"),
@@ -180,6 +182,7 @@ RECORD_ROUTES = {
     ("GET", "/patients/{patient_id:path}"),
     ("GET", "/api/v1/patients"),
     ("GET", "/api/v1/patients/{patient_id:path}"),
+    ("GET", "/api/v1/perfusions/{perfusion_id}"),
 }
 """Routes that show records: walked below for every role, own and other centre."""
 
@@ -211,6 +214,7 @@ def test_authorisation_matrix(client, role):
     assert client.get("/patients", follow_redirects=False).status_code == 303
     assert client.get("/api/v1/patients").status_code == 401
     assert client.get(f"/api/v1/patients/{OWN}").status_code == 401
+    assert client.get(f"/api/v1/perfusions/{OWN_PERFUSION}").status_code == 401
 
     assert login(client, name).status_code == 303
     auth = {"Authorization": f"Bearer {token(client, name).json()['access_token']}"}
@@ -238,9 +242,15 @@ def test_authorisation_matrix(client, role):
     assert client.get(f"/api/v1/patients/{own}", headers=auth).status_code == 200
     other_page = client.get(f"/patients/{other}")
     other_api = client.get(f"/api/v1/patients/{other}", headers=auth)
+    own_perfusion = client.get(f"/api/v1/perfusions/{OWN_PERFUSION}", headers=auth)
+    assert own_perfusion.status_code == 200 and own_perfusion.json()["patient_id"] == own
+    other_perfusion = client.get(f"/api/v1/perfusions/{OTHER_PERFUSION}", headers=auth)
     if sees_all:
         assert other_page.status_code == 200 and other_api.status_code == 200
+        assert other_perfusion.json()["patient_id"] == other
     else:
+        assert other_perfusion.status_code == 404
+        assert other_perfusion.json() == {"detail": f"there is no perfusion '{OTHER_PERFUSION}'"}
         assert other_page.status_code == 404 and other_api.status_code == 404
         missing = client.get(f"/api/v1/patients/{_shown(role, 'B-999')}", headers=auth)
         assert other_api.json()["detail"].replace(other, "X") == missing.json()["detail"].replace(

@@ -431,6 +431,22 @@ def create_app(url: str, *, idle_timeout: timedelta = accounts.IDLE_TIMEOUT) -> 
             perfusions=[PerfusionOut(**_fields(p)) for p in perfusions],
         )
 
+    @app.get(
+        "/api/v1/perfusions/{perfusion_id}",
+        response_model=PerfusionOut,
+        responses={404: {"description": "No such perfusion among the user's centres"}},
+    )
+    def get_perfusion(perfusion_id: str, principal: Principal = Depends(api_user)) -> PerfusionOut:
+        """One perfusion by its perfusion_id (404 for a perfusion of another centre)."""
+        with db.begin() as conn:
+            try:
+                perfusion = access.get_perfusion(conn, principal, perfusion_id)
+            except RecordNotFound as exc:
+                raise HTTPException(404, str(exc)) from None
+            except PseudonymKeyMissing as exc:
+                raise HTTPException(403, str(exc)) from None
+        return PerfusionOut(**_fields(perfusion))
+
     return app
 
 
