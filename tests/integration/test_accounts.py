@@ -146,3 +146,22 @@ def test_cli_user_add_list_disable_reset(db_url):
         app, ["user", "reset-password", "nobody", "--db", db_url], input=PASSWORD + "\n"
     )
     assert reset.exit_code == 1 and "no user 'nobody'" in reset.output
+
+
+def test_old_attempts_and_idle_sessions_are_pruned(db_url):
+    accounts.add_user(db_url, "anna", PASSWORD, "clinician", ["CA"], "boss")
+    accounts.add_user(db_url, "bob", PASSWORD, "clinician", ["CA"], "boss")
+    bob = _conn_do(db_url, lambda c: accounts.authenticate(c, "bob", PASSWORD)).user_id
+    _conn_do(db_url, lambda c: accounts.open_session(c, bob, "web"))
+    for _ in range(3):
+        _conn_do(db_url, lambda c: accounts.authenticate(c, "anna", "wrong password"))
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    _conn_do(db_url, lambda c: c.execute(sa.update(login_attempts).values(at=long_ago)))
+    _conn_do(db_url, lambda c: c.execute(sa.update(sessions).values(last_seen_at=long_ago)))
+    anna = _conn_do(db_url, lambda c: accounts.authenticate(c, "anna", PASSWORD)).user_id
+    _conn_do(db_url, lambda c: accounts.open_session(c, anna, "api"))
+    # anna's 3 old failures are gone (her new success stays); bob's old success is not touched
+    attempts = _one(db_url, sa.select(login_attempts.c.username, login_attempts.c.succeeded))
+    assert sorted(attempts) == [("anna", True), ("bob", True)]
+    # bob's idle session went when anna's token was issued
+    assert _one(db_url, sa.select(sessions.c.kind)) == [("api",)]

@@ -296,17 +296,28 @@ def authenticate(conn: Connection, username: str, password: str) -> LoginResult:
     row = _user_row(conn, name)
     ok = _verify(row.password_hash if row is not None else _dummy_hash(), password)
     ok = ok and row is not None and not row.disabled
+    conn.execute(
+        sa.delete(login_attempts).where(
+            login_attempts.c.username == name, login_attempts.c.at < now - LOCKOUT_WINDOW
+        )
+    )  # attempts older than the window never count again
     conn.execute(sa.insert(login_attempts).values(username=name, at=now, succeeded=ok))
     if not ok or row is None:
         return LoginResult(None, locked=is_locked(conn, name, now))
     return LoginResult(int(row.id))
 
 
-def open_session(conn: Connection, user_id: int, kind: str) -> tuple[str, str]:
-    """Start a browser session (``kind`` 'web') or an API token ('api'): (token, csrf token)."""
+def open_session(
+    conn: Connection, user_id: int, kind: str, idle_timeout: timedelta = IDLE_TIMEOUT
+) -> tuple[str, str]:
+    """Start a browser session (``kind`` 'web') or an API token ('api'): (token, csrf token).
+
+    Sessions and tokens of every user idle for longer than ``idle_timeout`` are deleted first.
+    """
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
+    conn.execute(sa.delete(sessions).where(sessions.c.last_seen_at < now - idle_timeout))
     conn.execute(
         sa.insert(sessions).values(
             token_hash=token_hash(token),

@@ -278,7 +278,7 @@ def create_app(url: str, *, idle_timeout: timedelta = accounts.IDLE_TIMEOUT) -> 
         with db.begin() as conn:
             result = accounts.authenticate(conn, username, password)
             token = (
-                accounts.open_session(conn, result.user_id, "web")[0]
+                accounts.open_session(conn, result.user_id, "web", idle_timeout)[0]
                 if result.user_id is not None
                 else ""
             )
@@ -384,7 +384,7 @@ def create_app(url: str, *, idle_timeout: timedelta = accounts.IDLE_TIMEOUT) -> 
         with db.begin() as conn:
             result = accounts.authenticate(conn, body.username, body.password)
             issued = (
-                accounts.open_session(conn, result.user_id, "api")[0]
+                accounts.open_session(conn, result.user_id, "api", idle_timeout)[0]
                 if result.user_id is not None
                 else ""
             )
