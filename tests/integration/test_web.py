@@ -260,3 +260,23 @@ def test_authorisation_matrix(client, role):
     if role == "statistician":  # the real id does not address a record either
         assert client.get(f"/api/v1/patients/{OWN}", headers=auth).status_code == 404
         assert "1950-01-01" not in client.get(f"/patients/{own}").text
+
+
+def test_a_busy_registry_is_a_503_with_the_reason(client, monkeypatch):
+    from ilpkit.adapters.db.errors import RegistryBusyError
+    from ilpkit.services import access
+
+    login(client, "dm_a")
+    auth = {"Authorization": f"Bearer {token(client, 'dm_a').json()['access_token']}"}
+
+    def busy(*args, **kwargs):
+        raise RegistryBusyError("the registry <x> is busy")
+
+    monkeypatch.setattr(access, "list_patients", busy)
+    page = client.get("/patients")
+    assert page.status_code == 503 and "the registry &lt;x&gt; is busy" in page.text
+    api = client.get("/api/v1/patients", headers=auth)
+    assert api.status_code == 503
+    assert api.json() == {
+        "detail": "The registry cannot be used just now: the registry <x> is busy"
+    }

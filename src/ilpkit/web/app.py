@@ -20,6 +20,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
+from html import escape
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,6 +35,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection, Engine
 
 from ilpkit.adapters.db.engine import check_schema, make_engine, translated_errors
+from ilpkit.adapters.db.errors import RegistryDatabaseError
 from ilpkit.services import access, accounts
 from ilpkit.services.access import Principal, PseudonymKeyMissing, RecordNotFound
 
@@ -204,6 +206,13 @@ def create_app(url: str, *, idle_timeout: timedelta = accounts.IDLE_TIMEOUT) -> 
         if not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+    @app.exception_handler(RegistryDatabaseError)
+    async def _database_problem(request: Request, exc: RegistryDatabaseError) -> Response:
+        text = f"The registry cannot be used just now: {exc}"
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": text}, 503)
+        return HTMLResponse(f"<!doctype html><title>Unavailable</title><p>{escape(text)}</p>", 503)
 
     @app.exception_handler(_LoginRequired)
     async def _to_login(request: Request, exc: _LoginRequired) -> Response:
