@@ -59,6 +59,12 @@ def build_app() -> typer.Typer:
     from ilpkit.cli import export_command
 
     export_command.register(app)
+    from ilpkit.cli import user_commands
+
+    user_commands.register(app)
+    from ilpkit.cli import serve_command
+
+    serve_command.register(app)
     # --- end of command registration ---
     return app
 

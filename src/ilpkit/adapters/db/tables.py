@@ -154,3 +154,65 @@ registry_info = sa.Table(
 """Facts about the registry as a whole, as key/value text: ``synthetic`` = ``yes`` once
 ``ilp synth`` has written into it (never removed, so synthetic data keeps its label when real
 rows are imported later), with ``synthetic_seed`` and ``synthetic_patients``."""
+
+# --- accounts of the web application -------------------------------------------------------
+
+ROLES = ("admin", "data_manager", "clinician", "statistician", "monitor")
+"""Roles of a web account (what each may do: docs/web.md)."""
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(256), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("disabled", sa.Boolean(create_constraint=False), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("role IN ({})".format(", ".join(f"'{r}'" for r in ROLES)), name="role"),
+)
+"""Accounts of the web application; passwords only as argon2 hashes."""
+
+user_centers = sa.Table(
+    "user_centers",
+    metadata,
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("center", sa.String(32), primary_key=True),
+)
+"""The centres whose records an account may see (an admin sees every centre)."""
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("kind IN ('web', 'api')", name="kind"),
+)
+"""Browser sessions and API bearer tokens, stored as the SHA-256 of the token only."""
+
+login_attempts = sa.Table(
+    "login_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("succeeded", sa.Boolean(create_constraint=False), nullable=False),
+    sa.Index("ix_login_attempts_username_at", "username", "at"),
+)
+"""Every login attempt, for throttling and lock-out (kept in the database so that every
+worker of the application sees the same count)."""

@@ -1,0 +1,272 @@
+"""Centre isolation: every read of patients and perfusions for a logged-in user goes here.
+
+A :class:`Principal` carries the user's role and centres. Each function filters in the SQL
+query itself by the principal's centres, so a record of another centre is never read: asking
+for it is answered exactly as for a record that does not exist (:class:`RecordNotFound`), and
+lists, searches and counts include only the centres granted. An ``admin`` sees every centre.
+
+A ``statistician`` sees pseudonymised records: the patient id is replaced by its keyed
+pseudonym (:func:`ilpkit.services.deidentify.pseudonym`, with the deployment key from
+``$ILP_PSEUDONYM_KEY``) and the dates of birth and death are not shown; records are addressed
+by that pseudonym. Without a key, statisticians are refused (:class:`PseudonymKeyMissing`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ilpkit.adapters.db.tables import patients, perfusions
+from ilpkit.errors import IlpkitError
+
+READ_ROLES = frozenset({"admin", "data_manager", "clinician", "statistician", "monitor"})
+WRITE_ROLES = frozenset({"admin", "data_manager", "clinician"})
+PSEUDONYMISED_ROLES = frozenset({"statistician"})
+
+
+class RecordNotFound(IlpkitError):
+    """No record with that id among the records the user may see (the same for every cause)."""
+
+
+class PseudonymKeyMissing(IlpkitError):
+    """A statistician asked for records but the deployment has no pseudonymisation key."""
+
+    exit_code = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is asking: user name, role and granted centres (``all_centers`` for an admin)."""
+
+    username: str
+    role: str
+    centers: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def all_centers(self) -> bool:
+        """True for an admin, who sees every centre."""
+        return self.role == "admin"
+
+    @property
+    def pseudonymised(self) -> bool:
+        """True when the principal sees pseudonymised records only."""
+        return self.role in PSEUDONYMISED_ROLES
+
+
+@dataclass(frozen=True, slots=True)
+class PatientView:
+    """A patient as shown to a principal (pseudonymised for a statistician)."""
+
+    patient_id: str
+    center: str
+    sex: str
+    birth_date: date | None
+    death_date: date | None
+    last_followup_date: date
+    perfusions: int
+
+
+@dataclass(frozen=True, slots=True)
+class PerfusionView:
+    """One perfusion as shown to a principal."""
+
+    perfusion_id: str | None
+    patient_id: str
+    ilp_date: date
+    limb: str
+    perfusion_level: str
+    limb_volume_l: float
+    tnf_mg: float
+    melphalan_mg: float
+    histology: str
+    response: str | None
+    max_leakage_pct: float | None
+
+
+def pseudonym_key(environ: Mapping[str, str] | None = None) -> bytes:
+    """The deployment's pseudonymisation key, else :class:`PseudonymKeyMissing`."""
+    from ilpkit.services.deidentify import KEY_ENV, MIN_KEY_BYTES
+
+    env = os.environ if environ is None else environ
+    key = env.get(KEY_ENV, "").strip().encode("utf-8")
+    if len(key) < MIN_KEY_BYTES:
+        raise PseudonymKeyMissing(
+            f"statisticians see pseudonymised records only, and this deployment has no "
+            f"pseudonymisation key: set {KEY_ENV} (at least {MIN_KEY_BYTES} characters) for "
+            "the web application"
+        )
+    return key
+
+
+def _visible(principal: Principal) -> Any:
+    """The WHERE clause limiting patients to the principal's centres."""
+    if principal.role not in READ_ROLES:
+        return sa.false()
+    if principal.all_centers:
+        return sa.true()
+    if not principal.centers:
+        return sa.false()
+    return patients.c.center.in_(sorted(principal.centers))
+
+
+def _perfusion_count() -> Any:
+    return (
+        sa.select(sa.func.count())
+        .where(perfusions.c.patient_pk == patients.c.id)
+        .correlate(patients)
+        .scalar_subquery()
+    )
+
+
+class _Ids:
+    """Shown ids: the patient id, or its pseudonym for a statistician."""
+
+    def __init__(self, principal: Principal, environ: Mapping[str, str] | None) -> None:
+        self.key = pseudonym_key(environ) if principal.pseudonymised else None
+
+    def shown(self, patient_id: str) -> str:
+        if self.key is None:
+            return patient_id
+        from ilpkit.services.deidentify import pseudonym
+
+        return pseudonym(self.key, patient_id)
+
+
+def _view(row: Any, ids: _Ids) -> PatientView:
+    hide = ids.key is not None
+    return PatientView(
+        patient_id=ids.shown(row.patient_id),
+        center=row.center,
+        sex=row.sex,
+        birth_date=None if hide else row.birth_date,
+        death_date=None if hide else row.death_date,
+        last_followup_date=row.last_followup_date,
+        perfusions=int(row.n_perfusions),
+    )
+
+
+def _select_patients(principal: Principal) -> sa.Select[Any]:
+    return sa.select(patients, _perfusion_count().label("n_perfusions")).where(_visible(principal))
+
+
+def count_patients(
+    conn: Connection, principal: Principal, environ: Mapping[str, str] | None = None
+) -> int:
+    """How many patients the principal may see."""
+    _Ids(principal, environ)
+    query = sa.select(sa.func.count()).select_from(patients).where(_visible(principal))
+    return int(conn.execute(query).scalar_one())
+
+
+def list_patients(
+    conn: Connection,
+    principal: Principal,
+    search: str = "",
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[int, list[PatientView]]:
+    """(total matching, one page of patients) the principal may see, by patient id.
+
+    ``search`` matches part of the patient id (case-insensitive) or the centre code; for a
+    statistician it matches part of the pseudonym only, so a search never tells whether a real
+    id exists.
+    """
+    ids = _Ids(principal, environ)
+    term = search.strip().lower()
+    query = _select_patients(principal).order_by(patients.c.patient_id)
+    if ids.key is not None:
+        views = [_view(r, ids) for r in conn.execute(query)]
+        if term:
+            views = [v for v in views if term in v.patient_id.lower()]
+        views.sort(key=lambda v: v.patient_id)
+        return len(views), views[offset : offset + limit]
+    if term:
+        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            sa.or_(
+                sa.func.lower(patients.c.patient_id).like(pattern, escape="\\"),
+                sa.func.lower(patients.c.center).like(pattern, escape="\\"),
+            )
+        )
+    total = conn.execute(
+        sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+    ).scalar_one()
+    rows = conn.execute(query.limit(limit).offset(offset)).all()
+    return int(total), [_view(r, ids) for r in rows]
+
+
+def _find_patient(conn: Connection, principal: Principal, patient_id: str, ids: _Ids) -> Any:
+    query = _select_patients(principal)
+    if ids.key is None:
+        row = conn.execute(query.where(patients.c.patient_id == patient_id)).first()
+    else:
+        row = next((r for r in conn.execute(query) if ids.shown(r.patient_id) == patient_id), None)
+    if row is None:
+        raise RecordNotFound(f"there is no patient '{patient_id}'")
+    return row
+
+
+def get_patient(
+    conn: Connection,
+    principal: Principal,
+    patient_id: str,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[PatientView, list[PerfusionView]]:
+    """One patient the principal may see, with the patient's perfusions by date.
+
+    Raises
+    ------
+    RecordNotFound
+        When there is no such patient in the principal's centres (also for another centre's).
+    """
+    ids = _Ids(principal, environ)
+    row = _find_patient(conn, principal, patient_id, ids)
+    view = _view(row, ids)
+    rows = conn.execute(
+        sa.select(perfusions)
+        .where(perfusions.c.patient_pk == row.id)
+        .order_by(perfusions.c.ilp_date)
+    ).all()
+    return view, [
+        PerfusionView(
+            perfusion_id=p.perfusion_id,
+            patient_id=view.patient_id,
+            ilp_date=p.ilp_date,
+            limb=p.limb,
+            perfusion_level=p.perfusion_level,
+            limb_volume_l=p.limb_volume_l,
+            tnf_mg=p.tnf_mg,
+            melphalan_mg=p.melphalan_mg,
+            histology=p.histology,
+            response=p.response,
+            max_leakage_pct=p.max_leakage_pct,
+        )
+        for p in rows
+    ]
+
+
+def get_perfusion(
+    conn: Connection,
+    principal: Principal,
+    perfusion_id: str,
+    environ: Mapping[str, str] | None = None,
+) -> PerfusionView:
+    """One perfusion, by its perfusion_id, if its patient is in the principal's centres."""
+    ids = _Ids(principal, environ)
+    row = conn.execute(
+        sa.select(patients.c.patient_id)
+        .join(perfusions, perfusions.c.patient_pk == patients.c.id)
+        .where(perfusions.c.perfusion_id == perfusion_id, _visible(principal))
+    ).first()
+    if row is None:
+        raise RecordNotFound(f"there is no perfusion '{perfusion_id}'")
+    _, perfs = get_patient(conn, principal, ids.shown(row.patient_id), environ)
+    return next(p for p in perfs if p.perfusion_id == perfusion_id)
