@@ -1,4 +1,4 @@
-"""The audit log is append-only and chained by hash; ``ilp audit-verify`` finds tampering."""
+"""The audit log is append-only and chained by hash; ``ilp audit verify`` finds tampering."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def test_entries_are_chained_by_hash(db_url):
 
 def test_untouched_log_verifies(db_url):
     _four_entries(db_url)
-    result = ilp("audit-verify", "--db", db_url)
+    result = ilp("audit", "verify", "--db", db_url)
     assert result.exit_code == 0, result.output
     assert "audit log intact: 4 entries" in result.output
     assert _rows(db_url)[3]["entry_hash"] in flat(result.output)
@@ -119,14 +119,14 @@ def test_untouched_log_verifies(db_url):
 
 def test_empty_log_verifies(db_url):
     assert ilp("init", "--db", db_url).exit_code == 0
-    result = ilp("audit-verify", "--db", db_url)
+    result = ilp("audit", "verify", "--db", db_url)
     assert result.exit_code == 0
     assert "audit log intact: 0 entries" in result.output
 
 
 def _verify(url: str) -> tuple[int, str, dict]:
-    text = ilp("audit-verify", "--db", url)
-    data = ilp("audit-verify", "--db", url, "--json")
+    text = ilp("audit", "verify", "--db", url)
+    data = ilp("audit", "verify", "--db", url, "--json")
     return text.exit_code, flat(text.output), json.loads(data.output)
 
 
@@ -206,7 +206,7 @@ def test_verify_writes_nothing(sqlite_url, tmp_path):
     _four_entries(sqlite_url)
     path = Path(sqlite_url.removeprefix("sqlite:///"))
     before = path.read_bytes()
-    assert ilp("audit-verify", "--db", sqlite_url).exit_code == 0
+    assert ilp("audit", "verify", "--db", sqlite_url).exit_code == 0
     assert path.read_bytes() == before
 
 
@@ -257,7 +257,7 @@ def test_two_processes_writing_at_once_give_one_chain(db_url, tmp_path):
     assert sorted(r["entity_key"] for r in rows) == sorted(
         f"{name}-{i}-{j}" for name in ("alpha", "beta") for i in range(n) for j in range(3)
     )
-    result = ilp("audit-verify", "--db", db_url)
+    result = ilp("audit", "verify", "--db", db_url)
     assert result.exit_code == 0, result.output
     assert "audit log intact: 240 entries" in result.output
 
@@ -284,7 +284,7 @@ def test_migration_chains_stored_entries_and_downgrades(db_url):
         assert rows[2]["prev_hash"] == rows[1]["entry_hash"]
         assert rows[2]["entry_hash"] == _hand_hash(rows[2], '{"n":2}')
         upgrade(engine, "head")  # the commands read a registry at the newest schema only
-        result = ilp("audit-verify", "--db", db_url)
+        result = ilp("audit", "verify", "--db", db_url)
         assert "audit log intact: 3 entries" in result.output
         # the next entry continues the chain after the stored ones
         _write(db_url, "bo", "export", [("export", "out.csv", {"rows": 1})])
@@ -298,7 +298,7 @@ def test_migration_chains_stored_entries_and_downgrades(db_url):
         assert "prev_hash" not in columns and "entry_hash" not in columns
         _sql(db_url, "DELETE FROM audit_log WHERE id = 10")  # no trigger any more
         upgrade(engine, "head")
-        assert ilp("audit-verify", "--db", db_url).exit_code == 0
+        assert ilp("audit", "verify", "--db", db_url).exit_code == 0
     finally:
         engine.dispose()
 
@@ -376,3 +376,12 @@ def test_record_of_an_unknown_entity_names_the_entities(sqlite_url):
     result = ilp("audit", "--db", sqlite_url, "--record", "patients", "SYN-0001")
     assert result.exit_code == 0
     assert "no entries (entities: patient, perfusion, plan" in flat(result.output)
+
+
+def test_audit_verify_is_a_subcommand_of_audit(db_url, tmp_path):
+    """`ilp audit verify` checks the chain; `ilp audit --limit` still lists entries."""
+    _write(db_url, "bo", "export", [("export", "out.csv", {"rows": 1})])
+    result = ilp("audit", "verify", "--db", db_url)
+    assert result.exit_code == 0 and "audit log intact: 1 entry" in result.output
+    listed = ilp("audit", "--db", db_url, "--limit", "1")
+    assert listed.exit_code == 0 and "export" in listed.output

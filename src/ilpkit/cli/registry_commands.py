@@ -1,4 +1,4 @@
-"""Registry commands: init, upgrade, import, validate, summary, dictionary, audit, audit-verify."""
+"""Registry commands: init, upgrade, import, validate, summary, dictionary, audit (and verify)."""
 
 from __future__ import annotations
 
@@ -469,7 +469,7 @@ def dictionary(
 
 
 AUDIT_BROKEN_EXIT = 4
-"""Exit status of ``ilp audit-verify`` when the audit log's hash chain is broken (1-3 are
+"""Exit status of ``ilp audit verify`` when the audit log's hash chain is broken (1-3 are
 errors that stop a command; 4 means the check ran and found tampering)."""
 
 AUDIT_ENTITIES = ("patient", "perfusion", "plan", "import", "export", "registry")
@@ -489,6 +489,7 @@ AUDIT_CSV_COLUMNS = (
 
 
 def audit(
+    ctx: typer.Context,
     db: DbOption = None,
     limit: Annotated[int, typer.Option(help="Show at most this many entries.")] = 50,
     record: Annotated[
@@ -517,7 +518,7 @@ def audit(
 ) -> None:
     """Show the audit log, newest first: who changed what, when, old and new values.
 
-    Check that it was not altered with 'ilp audit-verify'.
+    Check that it was not altered with 'ilp audit verify'.
 
     [b]Examples[/b]
 
@@ -526,7 +527,11 @@ def audit(
       ilp audit --record patient SYN-0001
 
       ilp audit --csv audit.csv
+
+      ilp audit verify
     """
+    if ctx.invoked_subcommand is not None:
+        return  # ilp audit verify
     from ilpkit.adapters.db import registry_repository as repo
     from ilpkit.services.unit_of_work import UnitOfWork
 
@@ -622,7 +627,7 @@ def audit_verify(db: DbOption = None, json_output: JsonOption = False) -> None:
 
     [b]Example[/b]
 
-      ilp audit-verify --db postgresql://registry@dbhost/ilp
+      ilp audit verify --db postgresql://registry@dbhost/ilp
     """
     from ilpkit.adapters.db import registry_repository as repo
     from ilpkit.services.unit_of_work import UnitOfWork
@@ -643,7 +648,9 @@ def audit_verify(db: DbOption = None, json_output: JsonOption = False) -> None:
         stdout().print_json(json.dumps(payload))
     elif report.intact:
         out = stdout()
-        out.print(f"audit log intact: {report.entries} entries")
+        out.print(
+            f"audit log intact: {report.entries} {'entry' if report.entries == 1 else 'entries'}"
+        )
         if report.head_id is not None:
             out.print(f"newest entry: id {report.head_id}, hash {report.head_hash}", soft_wrap=True)
     else:
@@ -696,5 +703,7 @@ def register(app: typer.Typer) -> None:
     app.command()(validate)
     app.command()(summary)
     app.command()(dictionary)
-    app.command()(audit)
-    app.command("audit-verify")(audit_verify)
+    audit_app = typer.Typer(rich_markup_mode="rich")
+    audit_app.callback(invoke_without_command=True)(audit)
+    audit_app.command("verify")(audit_verify)
+    app.add_typer(audit_app, name="audit")
