@@ -46,7 +46,7 @@ COLUMNS = [
     "max_tissue_temp_c",
     "perfusion_minutes",
 ]
-"""Registry CSV v1 columns as the format was specified (written out here, independent of the code)."""
+"""Registry CSV v1 columns as the format was specified (written out here, not read from code)."""
 
 PG_ADMIN_URL = os.environ.get(
     "ILP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
