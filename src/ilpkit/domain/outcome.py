@@ -35,3 +35,20 @@ class Outcome:
     amputation_date: date | None = None
     local_recurrence_date: date | None = None
     distant_metastasis_date: date | None = None
+
+
+class CauseOfDeath(StrEnum):
+    """Cause of death, for sarcoma-specific survival (``unknown`` when not established)."""
+
+    SARCOMA = "sarcoma"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class AmputationReason(StrEnum):
+    """Why the limb was amputated after the perfusion."""
+
+    RECURRENCE = "recurrence"
+    TOXICITY = "toxicity"
+    NON_RESPONSE = "non_response"
+    OTHER = "other"

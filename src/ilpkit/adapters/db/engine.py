@@ -34,7 +34,7 @@ from ilpkit.adapters.db.errors import (
 if TYPE_CHECKING:
     from alembic.config import Config
 
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0008"
 """The newest migration shipped (a test checks it against the migration scripts). Kept as a
 constant so that commands can check the schema without importing Alembic (about 0.1 s)."""
 

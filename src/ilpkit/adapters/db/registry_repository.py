@@ -24,8 +24,11 @@ from ilpkit.domain.patient import Patient, Sex
 from ilpkit.domain.validation import RegistryRecord, build_record, record_values
 
 PERFUSION_COLUMNS: tuple[str, ...] = tuple(
-    c.name for c in perfusions.columns if c.name not in ("id", "patient_pk", "perfusion_id")
+    c.name
+    for c in perfusions.columns
+    if c.name in FIELDS_BY_NAME and c.name not in ("patient_pk", "perfusion_id")
 )
+"""Columns of ``perfusions`` that hold a registry field (not the keys, nor ``version``)."""
 _CHUNK = 900  # stays under SQLite's limit on bound parameters per statement
 _DATE_POSITIONS = tuple(
     i for i, name in enumerate(PERFUSION_COLUMNS) if FIELDS_BY_NAME[name].kind == "date"

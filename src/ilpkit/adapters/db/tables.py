@@ -13,10 +13,11 @@ from enum import Enum
 
 import sqlalchemy as sa
 
-from ilpkit.domain.outcome import Margin
+from ilpkit.domain.outcome import AmputationReason, CauseOfDeath, Margin
 from ilpkit.domain.patient import Sex
 from ilpkit.domain.perfusion import Limb, PerfusionLevel, VolumeMethod
 from ilpkit.domain.response import Response
+from ilpkit.domain.toxicity import ClavienDindo
 from ilpkit.domain.tumour import Histology, Presentation
 
 NAMING_CONVENTION = {
@@ -45,7 +46,11 @@ patients = sa.Table(
     sa.Column("birth_date", sa.Date, nullable=False),
     sa.Column("death_date", sa.Date),
     sa.Column("last_followup_date", sa.Date, nullable=False),
+    sa.Column("cause_of_death", sa.String(8)),
+    # raised by every change; an edit based on an older version is refused (no lost updates)
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     sa.CheckConstraint(_in("sex", Sex), name="sex"),
+    sa.CheckConstraint(_in("cause_of_death", CauseOfDeath), name="cause_of_death"),
 )
 sa.Index("ix_patients_patient_id_lower", sa.func.lower(patients.c.patient_id))
 """Finds patient ids that differ only in case (ids are ASCII, so lower() is exact)."""
@@ -88,6 +93,13 @@ perfusions = sa.Table(
     sa.Column("distant_metastasis_date", sa.Date),
     # stable identifier written by `ilp export`: a re-import can correct the perfusion date
     sa.Column("perfusion_id", sa.String(64)),
+    # outcome-study fields (migration 0008)
+    sa.Column("adjuvant_radiotherapy", sa.Boolean(create_constraint=False)),
+    sa.Column("pathological_necrosis_pct", sa.Float),
+    sa.Column("systemic_toxicity_grade", sa.SmallInteger),
+    sa.Column("complication_clavien_dindo", sa.String(4)),
+    sa.Column("amputation_reason", sa.String(16)),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     sa.Index("uq_perfusions_perfusion_id", "perfusion_id", unique=True),
     sa.Index("ix_perfusions_patient_pk", "patient_pk"),
     sa.UniqueConstraint("patient_pk", "ilp_date", name="uq_perfusions_patient_pk_ilp_date"),
@@ -103,7 +115,54 @@ perfusions = sa.Table(
     sa.CheckConstraint("tnf_mg >= 0 AND tnf_mg <= 4", name="tnf_mg"),
     sa.CheckConstraint("melphalan_mg > 0 AND melphalan_mg <= 150", name="melphalan_mg"),
     sa.CheckConstraint("limb_volume_l >= 0.3 AND limb_volume_l <= 30", name="limb_volume_l"),
+    sa.CheckConstraint(
+        "pathological_necrosis_pct >= 0 AND pathological_necrosis_pct <= 100",
+        name="pathological_necrosis_pct",
+    ),
+    sa.CheckConstraint("systemic_toxicity_grade BETWEEN 0 AND 5", name="systemic_toxicity_grade"),
+    sa.CheckConstraint(
+        _in("complication_clavien_dindo", ClavienDindo), name="complication_clavien_dindo"
+    ),
+    sa.CheckConstraint(_in("amputation_reason", AmputationReason), name="amputation_reason"),
 )
+
+leakage_monitorings = sa.Table(
+    "leakage_monitorings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "perfusion_pk",
+        sa.Integer,
+        sa.ForeignKey("perfusions.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    sa.Column("isotope", sa.String(16), nullable=False),
+    sa.Column("background_cps", sa.Float, nullable=False),
+    sa.Column("calibration_cps", sa.Float, nullable=False),
+    sa.Column("standard_fraction", sa.Float, nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+)
+"""The calibration of one perfusion's leakage measurement (live leakage monitor)."""
+
+leakage_readings = sa.Table(
+    "leakage_readings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "monitoring_id",
+        sa.Integer,
+        sa.ForeignKey("leakage_monitorings.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("minute", sa.Float, nullable=False),
+    sa.Column("counts_per_s", sa.Float, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.UniqueConstraint("monitoring_id", "minute", name="uq_leakage_readings_monitoring_id_minute"),
+)
+"""Gamma-probe count rates entered during surgery, minutes after calibration."""
 
 perfusion_plans = sa.Table(
     "perfusion_plans",
