@@ -9,46 +9,19 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ilpkit.reporting.pdf import CHROMIUM, FLAGS, print_to_pdf
+from ilpkit.reporting.pdf import print_to_pdf
 from ilpkit.services.build_report import build_report
 from ilpkit.services.synthesize import synthesize
 from ilpkit.synthetic import DEFAULT_SEED
 
 pytestmark = pytest.mark.browser
 
-LAUNCH_FLAGS = [f for f in FLAGS if f not in ("--headless", "--no-pdf-header-footer")]
 SCREENSHOT_DIR = Path(os.environ.get("ILP_SCREENSHOT_DIR", tempfile.gettempdir()))
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set: browser tests must run, not skip)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    if not CHROMIUM.is_file():
-        _unavailable(f"{CHROMIUM} is absent (install the Debian package chromium)")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: Path) -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the Python package playwright is not installed (pip install -e '.[test]')")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(chromium), headless=True, args=LAUNCH_FLAGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -58,19 +58,26 @@ def analysed(request, tmp_path_factory) -> tuple[str, str]:
     return name, result.stdout
 
 
-def same(ours: Any, pinned: Any, path: str = "$") -> None:
-    """Same keys in the same order, same types, numbers equal to 1e-9 relative."""
+def same(ours: Any, pinned: Any, path: str = "$", rel_tol: float = 1e-9) -> None:
+    """Same keys in the same order, same types, numbers equal to 1e-9 relative
+    (1e-6 in a model term whose SE is above 1e3)."""
     assert type(ours) is type(pinned), f"{path}: {type(ours).__name__} != {type(pinned).__name__}"
     if isinstance(pinned, dict):
         assert list(ours) == list(pinned), f"{path}: keys {list(ours)} != {list(pinned)}"
+        se = pinned.get("se")
+        if isinstance(se, float) and se > 1e3:
+            # a coefficient that runs off to infinity (complete separation) stops at an
+            # iteration artefact: its huge SE and the numbers made from it differ in the 8th
+            # digit between machines; they only need to stay about the same
+            rel_tol = 1e-6
         for key in pinned:
-            same(ours[key], pinned[key], f"{path}.{key}")
+            same(ours[key], pinned[key], f"{path}.{key}", rel_tol)
     elif isinstance(pinned, list):
         assert len(ours) == len(pinned), path
         for i, (o, p) in enumerate(zip(ours, pinned, strict=True)):
-            same(o, p, f"{path}[{i}]")
+            same(o, p, f"{path}[{i}]", rel_tol)
     elif isinstance(pinned, float):
-        close = math.isclose(ours, pinned, rel_tol=1e-9, abs_tol=1e-12)
+        close = math.isclose(ours, pinned, rel_tol=rel_tol, abs_tol=1e-12)
         assert close, f"{path}: {ours} != {pinned}"
     else:
         assert ours == pinned, f"{path}: {ours!r} != {pinned!r}"
