@@ -9,6 +9,7 @@ ilpkit.planning.leakage written out here: leakage % = f x (C - B) x exp(ln2 x t 
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 
@@ -147,7 +148,8 @@ def test_compute_doses_by_hand(client):
 
     # truncated cones: V = h (C1^2 + C1 C2 + C2^2) / (12 pi) per segment, summed
     c, h = (30.0, 25.0, 20.0), 10.0
-    volume_l = sum(h * (a * a + a * b + b * b) / (12 * math.pi) for a, b in zip(c, c[1:])) / 1000
+    segments_ml = [h * (a * a + a * b + b * b) / (12 * math.pi) for a, b in itertools.pairwise(c)]
+    volume_l = sum(segments_ml) / 1000
     circ = compute(
         client, csrf, limb="arm", level="brachial", circumferences_cm="30, 25, 20", spacing_cm="10"
     )
@@ -194,7 +196,11 @@ def test_eligibility_findings_with_their_sources(client):
         ({"volume_l": "8", "level": "axillary"}, "level", "axillary"),
         ({"volume_l": "8", "protocol": "nope"}, "protocol", "no protocol named"),
         ({"volume_l": "8", "lab_platelets_e9_per_l": "lots"}, "lab_platelets_e9_per_l", "not a"),
-        ({"volume_l": "8", "lab_creatinine_umol_per_l": "2.5"}, "lab_creatinine_umol_per_l", "mg/dL"),
+        (
+            {"volume_l": "8", "lab_creatinine_umol_per_l": "2.5"},
+            "lab_creatinine_umol_per_l",
+            "mg/dL",
+        ),
     ],
 )
 def test_input_errors_are_shown_next_to_their_field(client, fields, name, words):
@@ -264,7 +270,9 @@ def test_save_plan_refusals_store_nothing(client, registry):
         missing.text, "patient_id"
     ).replace("B-999", "X")
     assert "nothing was saved" in field_error(other.text, "patient_id")
-    site = save(client, csrf, patient_id="A-001", ilp_date="2001-03-01", limb="arm", level="axillary")
+    site = save(
+        client, csrf, patient_id="A-001", ilp_date="2001-03-01", limb="arm", level="axillary"
+    )
     assert site.status_code == 422
     assert "recorded as a leg perfusion at femoral level" in site.text
     bad_date = save(client, csrf, patient_id="A-001", ilp_date="01/03/2001")
@@ -418,7 +426,9 @@ def test_start_refusals(client, registry):
         start(client, csrf, standard_fraction="1.5").text, "standard_fraction"
     )
     assert "unknown isotope" in field_error(start(client, csrf, isotope="xx").text, "isotope")
-    assert "not a number" in field_error(start(client, csrf, background_cps="b").text, "background_cps")
+    assert "not a number" in field_error(
+        start(client, csrf, background_cps="b").text, "background_cps"
+    )
     assert rows(registry, leakage_monitorings) == []
     assert start(client, csrf).status_code == 303
     again = start(client, csrf, background_cps="50")
@@ -446,7 +456,11 @@ def test_save_peak_to_the_perfusion_audited_with_version(client, registry):
     (row,) = rows(registry, perfusions, perfusions.c.perfusion_id == OWN)
     assert row.max_leakage_pct == pytest.approx(peak, rel=1e-12) and row.version == 2
     (audit,) = rows(registry, audit_log, audit_log.c.action == "update")
-    assert (audit.entity, audit.entity_key, audit.actor) == ("perfusion", "A-001 2001-03-01", "cl_a")
+    assert (audit.entity, audit.entity_key, audit.actor) == (
+        "perfusion",
+        "A-001 2001-03-01",
+        "cl_a",
+    )
     assert audit.details["max_leakage_pct"]["old"] is None
     assert audit.details["max_leakage_pct"]["new"] == pytest.approx(peak, rel=1e-12)
     # a page loaded before the save is stale: refused, nothing changed
@@ -492,9 +506,12 @@ def test_planner_and_leakage_authorisation_matrix(client, registry, role):
 
     # leakage pages: own centre readable by every role; another centre's is 'not found'
     assert client.get("/leakage").status_code == 200
-    assert client.get("/leakage", params={"perfusion_id": OWN}, follow_redirects=False).headers[
-        "location"
-    ] == f"/leakage/{OWN}"
+    assert (
+        client.get("/leakage", params={"perfusion_id": OWN}, follow_redirects=False).headers[
+            "location"
+        ]
+        == f"/leakage/{OWN}"
+    )
     assert client.get(f"/leakage/{OWN}").status_code == 200
     other_page = client.get(f"/leakage/{OTHER}")
     missing_page = client.get("/leakage/perf-999")
@@ -514,11 +531,13 @@ def test_planner_and_leakage_authorisation_matrix(client, registry, role):
     assert reading(client, csrf, 0, 200).status_code == expected_own
     assert reading(client, csrf, 0, 200, OTHER).status_code == expected_other
     api_own = client.post(
-        f"/api/v1/perfusions/{OWN}/leakage/readings", json={"minute": 5, "counts_per_s": 210},
+        f"/api/v1/perfusions/{OWN}/leakage/readings",
+        json={"minute": 5, "counts_per_s": 210},
         headers=auth,
     )
     api_other = client.post(
-        f"/api/v1/perfusions/{OTHER}/leakage/readings", json={"minute": 5, "counts_per_s": 210},
+        f"/api/v1/perfusions/{OTHER}/leakage/readings",
+        json={"minute": 5, "counts_per_s": 210},
         headers=auth,
     )
     assert api_own.status_code == expected_own and api_other.status_code == expected_other

@@ -66,7 +66,6 @@ class PatientDetail(BaseModel):
     perfusions: list[PerfusionOut]
 
 
-
 class ReadingIn(BaseModel):
     """One gamma-probe reading of a leakage monitoring."""
 
@@ -109,6 +108,7 @@ class LeakageCurveOut(BaseModel):
     first_stop: dict[str, Any] | None
     max_leakage_pct: float | None = Field(description="As stored on the perfusion record.")
     version: int = Field(description="The perfusion's record version.")
+
 
 def fields_of(obj: Any) -> dict[str, Any]:
     """The attributes of a slotted service-layer record, as keyword arguments."""

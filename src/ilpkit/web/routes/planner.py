@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from ilpkit.adapters.protocol_file import load_protocol_book
 from ilpkit.domain.errors import RegistryValidationError
 from ilpkit.domain.perfusion import LEVELS_BY_LIMB, Limb
+from ilpkit.planning.eligibility import LabValue
 from ilpkit.planning.errors import (
     EligibilityInputError,
     LimbVolumeError,
@@ -25,7 +26,6 @@ from ilpkit.planning.errors import (
     PlanningError,
     ProtocolError,
 )
-from ilpkit.planning.eligibility import LabValue
 from ilpkit.planning.limb_volume import (
     LimbVolume,
     limb_volume_from_circumferences,
@@ -147,7 +147,9 @@ def _labs(form: PlannerForm, book: ProtocolBook) -> dict[str, LabValue]:
         if answer in ("yes", "no"):
             values[cond.key] = answer == "yes"
         elif answer:
-            form.fail(name, f"{cond.name}: answer yes or no (yes = the contraindication is present)")
+            form.fail(
+                name, f"{cond.name}: answer yes or no (yes = the contraindication is present)"
+            )
     return values
 
 
@@ -208,10 +210,16 @@ def register(app: FastAPI, web: Web) -> None:
             "book": book,
             "form": form,
             "plan": plan,
-            "levels_by_limb": {limb.value: [x.value for x in LEVELS_BY_LIMB[limb]] for limb in Limb},
+            "levels_by_limb": {
+                limb.value: [x.value for x in LEVELS_BY_LIMB[limb]] for limb in Limb
+            },
             "error_fields": _error_fields(book),
             "can_save": user.role in SAVE_ROLES,
             "saved": saved,
+            "labs_open": any(
+                (k.startswith(("lab_", "cond_")) and v.strip()) for k, v in form.values.items()
+            )
+            or any(k.startswith(("lab_", "cond_")) or k == "labs" for k in form.errors),
         }
         return web.render(request, "planner.html", context, status, user)
 
