@@ -9,6 +9,8 @@ ilpkit.planning.leakage written out here: leakage % = f x (C - B) x exp(ln2 x t 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import math
 import re
@@ -98,6 +100,11 @@ def cell(html: str, ident: str) -> str:
 def field_error(html: str, name: str) -> str:
     found = re.search(rf'<span class="field-error" id="err-{name}"[^>]*>([^<]*)</span>', html)
     return found.group(1) if found else ""
+
+
+def pseudonym(pid: str) -> str:
+    mac = hmac.new(KEY.encode(), b"ilpkit pseudonym\x00" + pid.encode(), hashlib.sha256)
+    return "P" + mac.hexdigest()[:32]
 
 
 def leakage(counts: float, minute: float, background=100.0, calibration=1100.0, f=0.10) -> float:
@@ -471,6 +478,26 @@ def test_save_peak_to_the_perfusion_audited_with_version(client, registry):
     assert len(rows(registry, audit_log, audit_log.c.action == "update")) == 1
 
 
+def test_a_monitoring_whose_isotope_left_the_protocol_file_is_explained(
+    client, registry, monkeypatch, tmp_path
+):
+    from ilpkit.adapters.protocol_file import shipped_protocol_text
+
+    csrf = login(client, "clinician")
+    start(client, csrf)
+    reading(client, csrf, 0, 200)
+    text = shipped_protocol_text()
+    block = text[text.index("[leakage.isotopes.tc99m]") : text.index("[leakage.isotopes.i131]")]
+    edited = tmp_path / "protocols.toml"
+    edited.write_text(text.replace(block, ""), encoding="utf-8")
+    monkeypatch.setenv("ILP_PROTOCOL_FILE", str(edited))
+    page = client.get(f"/leakage/{OWN}")
+    assert page.status_code == 500 and "uses the isotope &#39;tc99m&#39;" in page.text
+    refused = reading(client, csrf, 5, 210)
+    assert refused.status_code == 500 and "Traceback" not in refused.text
+    assert [r.minute for r in rows(registry, leakage_readings)] == [0.0]
+
+
 # --- authorisation matrix -------------------------------------------------------------------
 
 
@@ -512,7 +539,10 @@ def test_planner_and_leakage_authorisation_matrix(client, registry, role):
         ]
         == f"/leakage/{OWN}"
     )
-    assert client.get(f"/leakage/{OWN}").status_code == 200
+    own_page = client.get(f"/leakage/{OWN}")
+    assert own_page.status_code == 200
+    if role == "statistician":  # the patient is shown by pseudonym only
+        assert "A-001" not in own_page.text and pseudonym("A-001") in own_page.text
     other_page = client.get(f"/leakage/{OTHER}")
     missing_page = client.get("/leakage/perf-999")
     assert missing_page.status_code == 404

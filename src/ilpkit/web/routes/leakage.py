@@ -32,6 +32,8 @@ from ilpkit.web.forms import FieldError, number
 from ilpkit.web.leakage_chart import chart
 
 Text = Annotated[str, Form(max_length=200)]
+_REFUSED = (RecordNotFound, PseudonymKeyMissing, ProtocolError, LeakageForbidden, LeakageEntryError)
+"""Why a leakage page or action is answered with a message instead of the monitor."""
 _CSRF_TEXT = "The form did not come from this site (or the session changed), so nothing was done."
 
 
@@ -121,6 +123,8 @@ def register(app: FastAPI, web: Web) -> None:
             return web.message(request, user, 403, "Not allowed", f"{exc}. Nothing was changed.")
         if isinstance(exc, PseudonymKeyMissing):
             return web.message(request, user, 403, "Not available", str(exc))
+        if isinstance(exc, LeakageEntryError):
+            return web.message(request, user, 500, "Curve not available", str(exc))
         return web.message(request, user, 500, "Protocol file unusable", str(exc))
 
     @app.get("/leakage", include_in_schema=False)
@@ -140,10 +144,8 @@ def register(app: FastAPI, web: Web) -> None:
             user = web.page_user(request, conn)
             try:
                 state = monitoring.load(conn, principal_of(user), perfusion_id, _settings())
-            except (RecordNotFound, PseudonymKeyMissing, ProtocolError) as exc:
+            except (RecordNotFound, PseudonymKeyMissing, ProtocolError, LeakageEntryError) as exc:
                 return refused(request, user, exc)
-            except LeakageEntryError as exc:
-                return web.message(request, user, 500, "Curve not available", str(exc))
         return view(request, user, state)
 
     @app.post("/leakage/{perfusion_id}/start", include_in_schema=False)
@@ -175,7 +177,7 @@ def register(app: FastAPI, web: Web) -> None:
                         f"the role {user.role} may view the leakage curve but not start a "
                         "monitoring"
                     )
-            except (RecordNotFound, PseudonymKeyMissing, ProtocolError, LeakageForbidden) as exc:
+            except _REFUSED as exc:
                 return refused(request, user, exc)
             errors: dict[str, str] = {}
             numbers: dict[str, float] = {}
@@ -203,7 +205,7 @@ def register(app: FastAPI, web: Web) -> None:
                 except LeakageEntryError as exc:
                     errors[exc.field or "form"] = f"{exc}; nothing was stored"
             if not errors:
-                return RedirectResponse(f"/leakage/{perfusion_id}", status_code=303)
+                return RedirectResponse(f"/leakage/{quote(perfusion_id, safe='')}", status_code=303)
         return view(request, user, state, errors=errors, values=values, status=422)
 
     @app.post("/leakage/{perfusion_id}/readings", include_in_schema=False)
@@ -250,12 +252,12 @@ def register(app: FastAPI, web: Web) -> None:
                         )
                     except LeakageEntryError as exc:
                         errors[exc.field or "form"] = f"{exc}; nothing was stored"
-            except (RecordNotFound, PseudonymKeyMissing, ProtocolError, LeakageForbidden) as exc:
+            except _REFUSED as exc:
                 return refused(request, user, exc)
         if not errors:
             if htmx:
                 return view(request, user, state, fragment=True)
-            return RedirectResponse(f"/leakage/{perfusion_id}", status_code=303)
+            return RedirectResponse(f"/leakage/{quote(perfusion_id, safe='')}", status_code=303)
         if state.result is None:  # no monitor on the page to show the message in
             return web.message(request, user, 409, "Not stored", " ".join(errors.values()))
         status = 200 if htmx else 422  # htmx swaps only 2xx answers: the message must show
@@ -294,7 +296,7 @@ def register(app: FastAPI, web: Web) -> None:
                     )
                 except LeakageEntryError as exc:
                     errors["peak"] = str(exc)
-            except (RecordNotFound, PseudonymKeyMissing, ProtocolError, LeakageForbidden) as exc:
+            except _REFUSED as exc:
                 return refused(request, user, exc)
         status = 200 if (htmx or not errors) else 422
         return view(request, user, state, errors=errors, status=status, saved=saved, fragment=htmx)
