@@ -165,12 +165,22 @@ def _may_write(principal: Principal, center: str) -> bool:
     return principal.all_centers or center in principal.centers
 
 
-def _require_writer(conn: Connection, principal: Principal) -> None:
-    if principal.role not in WRITE_ROLES:
+def may_change_records(principal: Principal) -> bool:
+    """Whether the principal's role may enter and change records (in its own centres)."""
+    return principal.role in WRITE_ROLES
+
+
+def require_may_change(principal: Principal) -> None:
+    """Raise :class:`RecordEditRefused` for a role that may not change records."""
+    if not may_change_records(principal):
         raise RecordEditRefused(
             f"your role ({principal.role}) may not change records; records are entered and "
             "changed by data managers and clinicians of the centre, or by an administrator"
         )
+
+
+def _require_writer(conn: Connection, principal: Principal) -> None:
+    require_may_change(principal)
     take_write_lock(conn)
 
 
@@ -278,6 +288,45 @@ def _duplicate_warning(
         "perfusion. If it is the same perfusion with a corrected date, edit that perfusion "
         "instead",
     )
+
+
+# --- the stored values, for a form ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Editable:
+    """A stored record as a form shows it: the text of each field and the version."""
+
+    patient_id: str
+    perfusion_id: str | None
+    version: int
+    values: dict[str, str]
+
+
+def patient_for_edit(conn: Connection, principal: Principal, patient_id: str) -> Editable:
+    """A stored patient's fields as text, with the version (for an edit form).
+
+    Raises
+    ------
+    RecordEditRefused, RecordNotFound
+    """
+    require_may_change(principal)
+    stored = _patient(conn, principal, patient_id)
+    return Editable(patient_id, None, stored.version, dict(stored.cells))
+
+
+def perfusion_for_edit(conn: Connection, principal: Principal, perfusion_id: str) -> Editable:
+    """A stored perfusion's fields as text, with the version (for an edit form).
+
+    Raises
+    ------
+    RecordEditRefused, RecordNotFound
+    """
+    require_may_change(principal)
+    sp, version = _perfusion(conn, principal, perfusion_id)
+    cells = _cells(sp.record)
+    values = {n: cells[n] for n in PERFUSION_FIELDS}
+    return Editable(sp.record.patient.patient_id, perfusion_id, version, values)
 
 
 # --- patients --------------------------------------------------------------------------------
