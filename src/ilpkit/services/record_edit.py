@@ -186,7 +186,8 @@ def _require_writer(conn: Connection, principal: Principal) -> None:
 
 def _patient(conn: Connection, principal: Principal, patient_id: str) -> _StoredPatient:
     """A stored patient the principal may change (else :class:`RecordNotFound`, as access.py)."""
-    found = [s for s in repo.patients_like(conn, [patient_id]) if s.patient.patient_id == patient_id]
+    like = repo.patients_like(conn, [patient_id])
+    found = [s for s in like if s.patient.patient_id == patient_id]
     if not found or not _may_write(principal, found[0].patient.center):
         raise RecordNotFound(f"there is no patient '{patient_id}'")
     s = found[0]
@@ -275,7 +276,8 @@ def _duplicate_warning(
     patient_id: str, ilp_date: date, others: list[date], warnings: dict[str, str]
 ) -> None:
     """The import's warning for a new perfusion close to another of the same patient."""
-    close = [d for d in others if d != ilp_date and abs((d - ilp_date).days) <= DUPLICATE_WINDOW_DAYS]
+    window = DUPLICATE_WINDOW_DAYS
+    close = [d for d in others if d != ilp_date and abs((d - ilp_date).days) <= window]
     if not close:
         return
     nearest = min(close, key=lambda d: abs((d - ilp_date).days))

@@ -60,16 +60,15 @@ def _changes(details: dict[str, Any]) -> tuple[FieldChange, ...]:
     if isinstance(changes, dict):
         for name, change in changes.items():
             if isinstance(change, dict):
-                out.append(FieldChange(name, str(change.get("old", "")), str(change.get("new", ""))))
+                old, new = str(change.get("old", "")), str(change.get("new", ""))
+                out.append(FieldChange(name, old, new))
     deleted = details.get("deleted")
     if isinstance(deleted, dict):
         out.extend(FieldChange(n, str(v), "") for n, v in deleted.items() if v not in ("", None))
     return tuple(out)
 
 
-def patient_history(
-    conn: Connection, principal: Principal, patient_id: str
-) -> list[HistoryEntry]:
+def patient_history(conn: Connection, principal: Principal, patient_id: str) -> list[HistoryEntry]:
     """The audit entries of a patient and the patient's perfusions, oldest first.
 
     Raises

@@ -69,9 +69,7 @@ def register(app: FastAPI, web: Web) -> None:
     """Add the record entry API routes to ``app``."""
     api_user = web.api_user
 
-    def run(
-        action: Callable[[Connection], Saved], status: int = 200
-    ) -> RecordSaved | JSONResponse:
+    def run(action: Callable[[Connection], Saved], status: int = 200) -> RecordSaved | JSONResponse:
         try:
             with web.db.begin() as conn:
                 saved = action(conn)
@@ -87,8 +85,10 @@ def register(app: FastAPI, web: Web) -> None:
                 detail=str(exc),
                 based_on=exc.based_on,
                 stored_version=exc.stored_version,
-                changes=[StaleFieldOut(field=c.field, yours=c.yours, stored=c.stored)
-                         for c in exc.changes],  # fmt: skip
+                changes=[
+                    StaleFieldOut(field=c.field, yours=c.yours, stored=c.stored)
+                    for c in exc.changes
+                ],
             )
             return JSONResponse(stale.model_dump(), 409)
         if status == 200:

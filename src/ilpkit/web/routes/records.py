@@ -54,10 +54,7 @@ def _label(spec: FieldSpec) -> str:
 
 
 def _options(spec: FieldSpec, value: str) -> list[str]:
-    if spec.kind == "yes/no":
-        options = ["yes", "no"]
-    else:
-        options = list(spec.choices)
+    options = ["yes", "no"] if spec.kind == "yes/no" else list(spec.choices)
     if value and value not in options:
         options.append(value)  # never lose what was sent
     return options
@@ -380,9 +377,7 @@ def register(app: FastAPI, web: Web) -> None:
             user = user_of(request)
             try:
                 with web.db.begin() as conn:
-                    stored = record_edit.perfusion_for_edit(
-                        conn, principal_of(user), perfusion_id
-                    )
+                    stored = record_edit.perfusion_for_edit(conn, principal_of(user), perfusion_id)
             except (RecordNotFound, RecordEditRefused) as exc:
                 return refused(request, user, exc)
             form = perfusion_form(perfusion_id, stored.patient_id, values, version)
@@ -448,4 +443,3 @@ def register(app: FastAPI, web: Web) -> None:
             return web.message(request, user, 403, "Not allowed", str(exc))
         context = {"patient_id": patient_id, "entries": list(reversed(entries))}
         return web.render(request, "record_audit.html", context, user=user)
-
