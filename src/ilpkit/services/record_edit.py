@@ -53,6 +53,8 @@ REASON = "reason"
 """The key of a problem with the reason for a change."""
 GENERAL = "record"
 """The key of a problem with the record as a whole (not one of its fields)."""
+ALSO = "; also "
+"""Joins the reasons of a field with more than one problem."""
 
 _REASON_MISSING = "give the reason for the change (it goes to the audit log with the change)"
 _DELETE_REASON_MISSING = "give the reason for the deletion (it goes to the audit log)"
@@ -222,8 +224,8 @@ def _add(out: dict[str, str], key: str, reason: str) -> None:
     old = out.get(key)
     if old is None:
         out[key] = reason
-    elif reason not in old.split("; "):
-        out[key] = f"{old}; {reason}"
+    elif reason not in old.split(ALSO):
+        out[key] = f"{old}{ALSO}{reason}"
 
 
 def _sorted(problems: list[Problem]) -> tuple[dict[str, str], dict[str, str]]:
