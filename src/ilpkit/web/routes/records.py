@@ -79,6 +79,7 @@ def _fields(
         rows.append(
             {
                 "name": name,
+                "level": spec.level,
                 "label": _label(spec),
                 "kind": spec.kind,
                 "required": spec.required,
@@ -167,6 +168,7 @@ class _Form:
             "action": self.action,
             "back": self.back,
             "fields": _fields(self.names, self.values, self.errors, self.warnings, centers),
+            "groups": len({FIELDS_BY_NAME[n].level for n in self.names}) > 1,
             "general_errors": general,
             "has_errors": bool(self.errors),
             "version": self.version,
