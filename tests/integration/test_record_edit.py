@@ -176,6 +176,25 @@ def test_an_edit_based_on_an_older_version_is_refused_and_says_what_changed(engi
     assert _stored(engine, patients, "patient_id", "A-001", "version") == 3
 
 
+def test_a_stale_change_also_names_fields_changed_since_that_were_not_sent(engine):
+    with engine.begin() as conn:
+        record_edit.update_perfusion(conn, DM, "perf-001", 1, {"tnf_mg": "2"}, "dose", TODAY)
+        record_edit.update_perfusion(conn, CLINICIAN, "perf-001", 2, {"grade": "3"}, "path", TODAY)
+    with engine.begin() as conn, pytest.raises(StaleRecord) as stale:
+        record_edit.update_perfusion(conn, DM, "perf-001", 1, {"melphalan_mg": "70"}, "x", TODAY)
+    assert [(c.field, c.yours, c.stored) for c in stale.value.changes] == [
+        ("melphalan_mg", "70", "80"),
+        ("tnf_mg", None, "2"),
+        ("grade", None, "3"),
+    ]
+    with engine.begin() as conn, pytest.raises(StaleRecord) as later:
+        record_edit.update_perfusion(conn, DM, "perf-001", 2, {"melphalan_mg": "70"}, "x", TODAY)
+    assert [(c.field, c.yours) for c in later.value.changes] == [
+        ("melphalan_mg", "70"),
+        ("grade", None),
+    ]
+
+
 def test_perfusion_versions_and_a_stale_deletion(engine):
     with engine.begin() as conn:
         record_edit.create_perfusion(conn, DM, "A-001", _perfusion(ilp_date="2003-01-10"), TODAY)

@@ -105,8 +105,10 @@ class StaleRecord(IlpkitError):
     stored_version : int
         The version stored now (send it to apply the edit after all).
     changes : list of StaleField
-        The fields where the stored value now differs from the value sent (for a deletion,
-        which sends no values: every field with its stored value).
+        The fields sent whose stored value now differs from the value sent, then the fields
+        not sent that were changed since ``based_on`` (``yours`` None; as far as the audit
+        entries of single-record changes tell: an import's entries carry no version). For a
+        deletion, which sends no values: every field with its stored value.
     """
 
     def __init__(
@@ -244,21 +246,49 @@ def _normalised(name: str, text: str) -> str:
         return text
 
 
+def _changed_since(
+    conn: Connection, patient_id: str, perfusion_id: str | None, based_on: int
+) -> set[str]:
+    """Fields changed after version ``based_on`` by the audited single-record changes (their
+    audit entries carry the version they made)."""
+    out: set[str] = set()
+    for row in repo.audit_entries_of_patient(conn, patient_id):
+        details = row["details"]
+        if not isinstance(details, dict):
+            continue
+        if perfusion_id is None:
+            if row["entity"] != "patient":
+                continue
+        elif row["entity"] != "perfusion" or details.get("perfusion_id") != perfusion_id:
+            continue
+        version, changes = details.get("version"), details.get("changes")
+        if isinstance(version, int) and version > based_on and isinstance(changes, dict):
+            out.update(str(name) for name in changes)
+    return out
+
+
 def _stale(
+    conn: Connection,
     entity: str,
     based_on: int,
     stored_version: int,
     stored: Mapping[str, str],
     values: Mapping[str, str],
+    since: tuple[str, str | None],
 ) -> StaleRecord:
-    if values:
-        changes = [
-            StaleField(name, text, stored[name])
-            for name, text in values.items()
-            if name in stored and _normalised(name, text) != stored[name]
-        ]
-    else:
+    """The refusal of a stale edit: the fields sent whose stored value now differs, and the
+    fields changed since ``based_on`` (as far as the audit log tells) that were not sent; for a
+    deletion (no values) every field with its stored value."""
+    if not values:
         changes = [StaleField(name, None, text) for name, text in stored.items()]
+        return StaleRecord(entity, based_on, stored_version, changes)
+    changes = [
+        StaleField(name, text, stored[name])
+        for name, text in values.items()
+        if name in stored and _normalised(name, text) != stored[name]
+    ]
+    others = _changed_since(conn, since[0], since[1], based_on) - set(values)
+    changes += [StaleField(name, None, stored[name]) for name in stored if name in others]
     return StaleRecord(entity, based_on, stored_version, changes)
 
 
@@ -477,7 +507,9 @@ def update_patient(
     _require_writer(conn, principal)
     stored = _patient(conn, principal, patient_id)
     if stored.version != version:
-        raise _stale("patient", version, stored.version, stored.cells, values)
+        raise _stale(
+            conn, "patient", version, stored.version, stored.cells, values, (patient_id, None)
+        )
     errors: dict[str, str] = {}
     _unknown(values, PATIENT_FIELDS, errors)
     sent_id = values.get("patient_id")
@@ -665,7 +697,11 @@ def update_perfusion(
     old = _cells(sp.record)
     perfusion_old = {n: old[n] for n in PERFUSION_FIELDS}
     if stored_version != version:
-        raise _stale("perfusion", version, stored_version, perfusion_old, values)
+        owner = sp.record.patient.patient_id
+        raise _stale(
+            conn, "perfusion", version, stored_version, perfusion_old, values,
+            (owner, perfusion_id),
+        )  # fmt: skip
     errors: dict[str, str] = {}
     _unknown(values, PERFUSION_FIELDS, errors)
     cells = {**old, **{n: t for n, t in values.items() if n in PERFUSION_FIELDS}}
@@ -736,9 +772,8 @@ def delete_perfusion(
     sp, stored_version = _perfusion(conn, principal, perfusion_id)
     if stored_version != version:
         old = _cells(sp.record)
-        raise _stale(
-            "perfusion", version, stored_version, {n: old[n] for n in PERFUSION_FIELDS}, {}
-        )
+        fields = {n: old[n] for n in PERFUSION_FIELDS}
+        raise _stale(conn, "perfusion", version, stored_version, fields, {}, ("", None))
     errors: dict[str, str] = {}
     why = reason.strip()
     if not why:
