@@ -294,6 +294,8 @@ def test_patient_page_links_follow_the_role(client):
         page = client.get(f"/patients/{patient_id}").text
         for label in ("Edit patient", "Add perfusion", "Audit"):
             assert (f">{label}</a>" in page) == (label in shown), (role, label)
+        listing = client.get("/patients").text
+        assert (">New patient</a>" in listing) == (role == "data_manager")
 
 
 # --- JSON API ---------------------------------------------------------------------------------
@@ -336,7 +338,10 @@ def test_api_create_change_and_delete(client, registry):
     )
     assert stale.status_code == 409
     assert stale.json()["stored_version"] == 2
-    assert stale.json()["changes"] == [{"field": "tnf_mg", "yours": "3", "stored": "2.5"}]
+    assert stale.json()["changes"] == [
+        {"field": "tnf_mg", "yours": "3", "stored": "2.5"},
+        {"field": "response", "yours": None, "stored": ""},  # cleared since version 1
+    ]
     no_reason = client.delete(f"/api/v1/perfusions/{perfusion_id}?version=2", headers=auth)
     assert no_reason.status_code == 422 and set(no_reason.json()["errors"]) == {"reason"}
     gone = client.delete(
