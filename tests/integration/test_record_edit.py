@@ -379,3 +379,42 @@ def test_unknown_and_misplaced_fields_are_named(engine):
         record_edit.update_patient(conn, DM, "A-001", 1, {"patient_id": "A-009"}, "x", TODAY)
     assert "cannot be changed" in renamed.value.errors["patient_id"]
     assert set(PATIENT_FIELDS) >= {"patient_id", "center", "birth_date"}
+
+
+def test_two_editors_at_once_one_change_is_kept_the_other_refused(engine):
+    """Both start from version 1; the second waits for the registry's write lock while the
+    first is open, then finds version 2 and is refused: no update is lost."""
+    import threading
+
+    first_written = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def second() -> None:
+        first_written.wait(10)
+        try:
+            with engine.begin() as conn:
+                record_edit.update_patient(
+                    conn, CLINICIAN, "A-001", 1, {"sex": "M"}, "second", TODAY
+                )
+            outcome["second"] = "saved"
+        except StaleRecord as exc:
+            outcome["second"] = exc
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with engine.begin() as conn:
+        record_edit.update_patient(
+            conn, DM, "A-001", 1, {"last_followup_date": "2009-01-01"}, "first", TODAY
+        )
+        first_written.set()
+        thread.join(0.5)  # the second is held by the write lock while this one is open
+        assert thread.is_alive()
+    thread.join(20)
+    stale = outcome["second"]
+    assert isinstance(stale, StaleRecord) and stale.stored_version == 2
+    assert [(c.field, c.yours, c.stored) for c in stale.changes] == [
+        ("sex", "M", "F"),
+        ("last_followup_date", None, "2009-01-01"),
+    ]
+    assert _stored(engine, patients, "patient_id", "A-001", "sex") == "F"
+    assert _stored(engine, patients, "patient_id", "A-001", "version") == 2
