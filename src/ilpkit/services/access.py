@@ -70,6 +70,7 @@ class PatientView:
     death_date: date | None
     last_followup_date: date
     perfusions: int
+    version: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,7 @@ class PerfusionView:
     histology: str
     response: str | None
     max_leakage_pct: float | None
+    version: int = 1
 
 
 def pseudonym_key(environ: Mapping[str, str] | None = None) -> bytes:
@@ -148,6 +150,7 @@ def _view(row: Any, ids: _Ids) -> PatientView:
         death_date=None if hide else row.death_date,
         last_followup_date=row.last_followup_date,
         perfusions=int(row.n_perfusions),
+        version=int(row.version),
     )
 
 
@@ -248,6 +251,7 @@ def get_patient(
             histology=p.histology,
             response=p.response,
             max_leakage_pct=p.max_leakage_pct,
+            version=int(p.version),
         )
         for p in rows
     ]
