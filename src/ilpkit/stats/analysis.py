@@ -95,7 +95,7 @@ CLINICAL_ORDER = {
 """Levels shown in clinical order (best response first, R0 first...), not alphabetically;
 no test for trend is implied."""
 AT_YEARS: tuple[int, ...] = (1, 2, 5)
-YES_NO = ("multifocal", "prior_radiotherapy", "leiomyosarcoma")
+YES_NO = ("multifocal", "prior_radiotherapy", "leiomyosarcoma", "adjuvant_radiotherapy")
 NUMERIC = cohort.NUMERIC_COVARIATES
 CATEGORICAL = tuple(c for c in cohort.COVARIATES if c not in YES_NO)
 

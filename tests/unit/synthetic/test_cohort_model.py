@@ -180,11 +180,36 @@ def test_doses_follow_label_and_era(frame):
 def test_every_optional_column_is_filled_where_plausible(frame):
     always = [c for c in COLUMN_NAMES if c not in (
         "death_date", "resection_date", "resection_margin", "amputation_date",
-        "local_recurrence_date", "distant_metastasis_date")]  # fmt: skip
+        "local_recurrence_date", "distant_metastasis_date", "pathological_necrosis_pct",
+        "amputation_reason", "cause_of_death")]  # fmt: skip
     assert frame[always].notna().all().all()
     for name in ("death_date", "resection_date", "amputation_date", "local_recurrence_date",
                  "distant_metastasis_date"):  # fmt: skip
         assert 0 < frame[name].notna().mean() < 1, name
+    # the outcome-study fields that belong to an event are recorded exactly with that event
+    for name, event in (
+        ("pathological_necrosis_pct", "resection_date"),
+        ("amputation_reason", "amputation_date"),
+        ("cause_of_death", "death_date"),
+    ):
+        assert (frame[name].notna() == frame[event].notna()).all(), name
+
+
+def test_outcome_fields_follow_the_model(frame):
+    # adjuvant radiotherapy only after a resection
+    assert not (frame["adjuvant_radiotherapy"] & frame["resection_date"].isna()).any()
+    # an amputation after a local recurrence of the same perfusion is for the recurrence
+    amputated = frame["amputation_date"].notna()
+    after_lr = amputated & frame["local_recurrence_date"].notna()
+    assert (frame.loc[after_lr, "amputation_reason"] == "recurrence").all()
+    assert set(frame.loc[amputated & ~after_lr, "amputation_reason"]) <= {"non_response", "other"}
+    # systemic toxicity mostly grade 0-2; no grade 5 and no Clavien-Dindo V drawn
+    grades = frame["systemic_toxicity_grade"]
+    assert (grades <= 2).mean() > 0.85 and (grades < 5).all()
+    assert (frame["complication_clavien_dindo"] != "V").all()
+    # most deaths are sarcoma deaths
+    causes = frame.drop_duplicates("patient_id")["cause_of_death"].dropna()
+    assert (causes == "sarcoma").mean() > 0.5
 
 
 def test_parameters_refuse_inconsistent_values():
