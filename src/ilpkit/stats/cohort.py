@@ -38,6 +38,15 @@ TUMOR_SIZE_GROUPS: tuple[tuple[str, float, float], ...] = (
 8th edition T categories for trunk and extremity sarcoma (T1 <= 5, T2 > 5-10, T3 > 10-15,
 T4 > 15 cm). The seed study does not state its cut-off."""
 
+TNF_DOSE_CUT_MG = 2.0
+"""TNF doses up to and including this (mg) form the low-dose group: 1-2 mg against 3-4 mg, the
+Rotterdam comparison (Deroose, Eur J Cancer 2015;51:367)."""
+TNF_DOSE_GROUPS: tuple[tuple[str, float, float], ...] = (
+    ("<=2 mg", -np.inf, TNF_DOSE_CUT_MG),
+    (">2 mg", TNF_DOSE_CUT_MG, np.inf),
+)
+"""TNF dose groups, (label, above, up to and including) in mg."""
+
 COVARIATES: tuple[str, ...] = (
     "multifocal",
     "prior_radiotherapy",
@@ -54,6 +63,7 @@ COVARIATES: tuple[str, ...] = (
     "complication_clavien_dindo",
     "amputation_reason",
     "cause_of_death",
+    "tnf_dose_group",
 )
 """Categorical covariates carried into every analysis dataset, as registry text ('yes', '2')."""
 
@@ -136,6 +146,12 @@ def covariates(frame: pd.DataFrame) -> pd.DataFrame:
     out["tnf_mg"] = frame["tnf_mg"].astype(float)
     out["melphalan_mg"] = frame["melphalan_mg"].astype(float)
     out["melphalan_mg_per_l"] = out["melphalan_mg"] / out["limb_volume_l"]
+    tnf = out["tnf_mg"].to_numpy()
+    out["tnf_dose_group"] = np.where(
+        np.isnan(tnf),
+        None,
+        np.where(tnf <= TNF_DOSE_CUT_MG, TNF_DOSE_GROUPS[0][0], TNF_DOSE_GROUPS[1][0]),
+    ).astype(object)
     if "adjuvant_radiotherapy" in frame.columns:
         out["adjuvant_radiotherapy"] = _optional_yes_no(frame["adjuvant_radiotherapy"])
     else:
