@@ -30,6 +30,8 @@ if TYPE_CHECKING:
         Response,
         ResponseComparison,
         SurvivalComparison,
+        TnfDose,
+        Toxicity,
     )
 
 LONGEST_WORD = 19
@@ -125,6 +127,99 @@ def print_results(r: AnalysisResults) -> None:
             f"[bold]Limb salvage[/bold]: per perfusion {fmt.proportion(ls.per_perfusion)}; "
             f"per patient {fmt.proportion(ls.per_patient)}."
         )
+    if r.toxicity is not None:
+        _print_toxicity(out, r.toxicity)
+    if r.tnf_dose is not None:
+        _print_tnf_dose(out, r.tnf_dose)
+
+
+def _print_toxicity(out: Console, tox: Toxicity) -> None:
+    w = tox.wieberdink
+    t = _table(
+        f"Regional toxicity (Wieberdink), {w.n} perfusions ({w.n_missing} not recorded)",
+        "grade",
+        "n/N",
+        "% (exact 95% CI)",
+    )
+    for grade, p in w.grades.items():
+        t.add_row(grade, fmt.n_of(p), fmt.estimate_ci(p))
+    t.add_row(f"{tox.severe_threshold} or higher", fmt.n_of(tox.severe), fmt.estimate_ci(tox.severe))
+    out.print(t)
+    t = _table(
+        f"Grade {tox.severe_threshold} or higher by factor (per perfusion)",
+        "factor",
+        "n/N",
+        "% (95% CI)",
+        "p",
+        "trend p",
+    )
+    notes: list[str] = []
+    for var, a in tox.associations.items():
+        trend = "" if a.trend is None else fmt.pvalue(a.trend.p)
+        t.add_row(f"[bold]{safe(variable_label(var))}[/bold]", "", "", fmt.pvalue(a.p), trend)
+        for lv, p in a.groups.items():
+            t.add_row("  " + safe(lv), fmt.n_of(p), fmt.estimate_ci(p), "", "")
+        if a.p is None and a.note:
+            notes.append(f"{variable_label(var)}: not tested ({a.note})")
+    out.print(t)
+    _print_notes(out, notes)
+    model = tox.model
+    if model.note is not None:
+        out.print(safe(f"Logistic model of {model.outcome}: {model.note}."))
+    else:
+        t = _table(
+            f"Logistic model of {model.outcome} ({model.n} perfusions, {model.events} events)",
+            "term",
+            "OR (95% CI)",
+            "p",
+        )
+        for name, term in model.terms.items():
+            ci = fmt.interval(*term.ci95, scale=1.0, digits=2)
+            t.add_row(safe(name), f"{fmt.number(term.odds_ratio, 2)} ({ci})", fmt.pvalue(term.p))
+        out.print(t)
+    out.print(
+        f"[bold]Systemic toxicity[/bold] (CTCAE v{safe(tox.ctcae_version)}) grade 3 or higher: "
+        f"{fmt.proportion(tox.systemic_grade_3_or_more)}; [bold]complications[/bold] "
+        f"(Clavien-Dindo) grade III or higher: {fmt.proportion(tox.complications_grade_3_or_more)}."
+    )
+
+
+def _print_tnf_dose(out: Console, tnf: TnfDose) -> None:
+    t = _table(
+        "Outcomes by TNF dose group (per perfusion)", "group", "n", "ORR", "CR", "severe tox."
+    )
+    for label, g in tnf.groups.items():
+        t.add_row(
+            safe(label),
+            fmt.count(g.n),
+            fmt.proportion(g.orr),
+            fmt.proportion(g.cr),
+            fmt.proportion(g.severe_toxicity),
+        )
+    t.add_row(
+        "p",
+        "",
+        fmt.pvalue(tnf.orr_test.p),
+        fmt.pvalue(tnf.cr_test.p),
+        fmt.pvalue(tnf.severe_toxicity_test.p),
+    )
+    out.print(t)
+    gray = tnf.local_recurrence.gray
+    out.print(
+        f"Local recurrence by TNF dose group: Gray's test p = {fmt.pvalue(gray.p)}"
+        + (f" ({safe(gray.note)})" if gray.note else "")
+        + "."
+    )
+    notes = [
+        f"{name}: not tested ({test.note})"
+        for name, test in (
+            ("response", tnf.orr_test),
+            ("complete response", tnf.cr_test),
+            ("severe toxicity", tnf.severe_toxicity_test),
+        )
+        if test.p is None and test.note
+    ]
+    _print_notes(out, notes)
 
 
 def _print_response(out: Console, resp: Response) -> None:
@@ -252,7 +347,10 @@ def _print_cox(out: Console, cox: CoxModel | CoxModelNotEstimable) -> None:
 def analyze_cmd(
     db: DbOption = None,
     endpoint: Annotated[
-        str, typer.Option("--endpoint", help="os, lr, response, limb_salvage or all.")
+        str,
+        typer.Option(
+            "--endpoint", help="os, lr, response, limb_salvage, toxicity, tnf_dose or all."
+        ),
     ] = "all",
     by: Annotated[
         list[str] | None,
@@ -267,8 +365,9 @@ def analyze_cmd(
 ) -> None:
     """Outcome statistics of the registry, identical to R's survival and cmprsk.
 
-    Response, overall survival, local recurrence (death as competing risk) and
-    limb salvage.
+    Response, overall survival, local recurrence (death as competing risk),
+    limb salvage, toxicity (Wieberdink, CTCAE, Clavien-Dindo) and outcomes by
+    TNF dose group.
 
     --json prints one object with the schema ilpkit.results/1 (docs/results-schema.md).
 
