@@ -143,7 +143,9 @@ def _print_toxicity(out: Console, tox: Toxicity) -> None:
     )
     for grade, p in w.grades.items():
         t.add_row(grade, fmt.n_of(p), fmt.estimate_ci(p))
-    t.add_row(f"{tox.severe_threshold} or higher", fmt.n_of(tox.severe), fmt.estimate_ci(tox.severe))
+    t.add_row(
+        f"{tox.severe_threshold} or higher", fmt.n_of(tox.severe), fmt.estimate_ci(tox.severe)
+    )
     out.print(t)
     t = _table(
         f"Grade {tox.severe_threshold} or higher by factor (per perfusion)",

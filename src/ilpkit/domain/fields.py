@@ -529,8 +529,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         "perfusion",
         "number",
         False,
-        "Pathological tumour necrosis in the resected specimen, % of the tumour (optional "
-        "column).",
+        "Pathological tumour necrosis in the resected specimen, % of the tumour (optional column).",
         range=limits.PATHOLOGICAL_NECROSIS_PCT,
         rule="Only together with a resection date (the necrosis is the pathology of the "
         "resection).",

@@ -187,8 +187,10 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         "pathological_necrosis_pct",
         ("pathological_necrosis_pct",),
         lambda v: False,
-        lambda v: "a pathological necrosis needs a resection date (it is the pathology of the "
-        "resected specimen)",
+        lambda v: (
+            "a pathological necrosis needs a resection date (it is the pathology of the "
+            "resected specimen)"
+        ),
         "pathological necrosis without resection date",
         "registry definition: necrosis is measured in the resected specimen (Deroose 2010)",
         unless="resection_date",

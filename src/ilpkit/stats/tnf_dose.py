@@ -47,9 +47,7 @@ def tnf_dose_section(
     group = data["tnf_dose_group"]
     resp = data["response"]
     evaluable = resp.notna() & (resp != "NE")
-    objective = pd.Series(
-        resp.isin(["CR", "PR"]).astype(float).where(evaluable), index=data.index
-    )
+    objective = pd.Series(resp.isin(["CR", "PR"]).astype(float).where(evaluable), index=data.index)
     complete = pd.Series((resp == "CR").astype(float).where(evaluable), index=data.index)
     definitions = {
         levels[0]: f"TNF up to and including {cut_mg:g} mg",
