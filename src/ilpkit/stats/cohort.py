@@ -146,12 +146,11 @@ def covariates(frame: pd.DataFrame) -> pd.DataFrame:
     out["tnf_mg"] = frame["tnf_mg"].astype(float)
     out["melphalan_mg"] = frame["melphalan_mg"].astype(float)
     out["melphalan_mg_per_l"] = out["melphalan_mg"] / out["limb_volume_l"]
-    tnf = out["tnf_mg"].to_numpy()
-    out["tnf_dose_group"] = np.where(
-        np.isnan(tnf),
-        None,
-        np.where(tnf <= TNF_DOSE_CUT_MG, TNF_DOSE_GROUPS[0][0], TNF_DOSE_GROUPS[1][0]),
-    ).astype(object)
+    tnf = out["tnf_mg"].to_numpy(dtype=float)
+    dose_group = np.where(tnf <= TNF_DOSE_CUT_MG, TNF_DOSE_GROUPS[0][0], TNF_DOSE_GROUPS[1][0])
+    dose_group = dose_group.astype(object)
+    dose_group[np.isnan(tnf)] = None
+    out["tnf_dose_group"] = dose_group
     if "adjuvant_radiotherapy" in frame.columns:
         out["adjuvant_radiotherapy"] = _optional_yes_no(frame["adjuvant_radiotherapy"])
     else:

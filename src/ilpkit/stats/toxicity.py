@@ -13,7 +13,7 @@ docs/methods.md; what cannot be estimated is null with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,10 +82,8 @@ class Grouping:
         x = values.to_numpy(dtype=float)
         out = np.full(len(x), None, dtype=object)
         for label, low, high in self.groups:
-            if self.left_closed:
-                inside = (x >= low) & (x < high)
-            else:
-                inside = (x > low) & (x <= high)
+            closed_low = (x >= low) & (x < high)
+            inside = closed_low if self.left_closed else (x > low) & (x <= high)
             out[inside] = label
         return pd.Series(out, index=values.index, dtype=object)
 
@@ -278,7 +276,7 @@ def _term(coef: float, se: float, z: float, p: float, lo: float, hi: float) -> L
 
 
 def _design_column(
-    data: pd.DataFrame, term: str, levels: dict[str, Sequence[str]]
+    data: pd.DataFrame, term: str, levels: Mapping[str, Sequence[str]]
 ) -> tuple[str, np.ndarray] | str:
     """(column name, values) of one model term, or the reason it is left out."""
     values = data[term]
