@@ -201,6 +201,14 @@ def test_report_completes(registry):
     cox = r["overall_survival"]["cox"]
     if not cox["terms"]:
         assert f"Cox model of overall survival was {cox['note']}" in text
+    for section in ("regional-toxicity", "tnf-dose"):
+        assert f'id="{section}"' in html, f"{name}: section {section}"
+    for t in _toxicity_tests(r):
+        if t["p"] is None:
+            assert t["note"] in text, f"{name}: note {t['note']!r} not in the report"
+    model = r["toxicity"]["model"]
+    if model["note"]:
+        assert f"The logistic model of {model['outcome']} was {model['note']}" in text
 
 
 def test_one_response_class_is_named(tmp_path):
