@@ -952,7 +952,9 @@ class CohortParameters:
             "assumption",
             "Share of resected second perfusions followed by radiotherapy (lower than after a "
             "first perfusion: many limbs are already irradiated). After a first perfusion the "
-            "share is adjuvant_radiotherapy_share; only resected perfusions get radiotherapy.",
+            "share is adjuvant_radiotherapy_share; only resected perfusions get radiotherapy. "
+            "The model gives adjuvant radiotherapy no effect on local recurrence (drawn before "
+            "it), so any association in a synthetic registry comes from who is resected.",
         ),
     )
 
