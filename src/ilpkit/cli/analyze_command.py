@@ -187,22 +187,23 @@ def _print_toxicity(out: Console, tox: Toxicity) -> None:
 
 
 def _print_tnf_dose(out: Console, tnf: TnfDose) -> None:
+    groups = list(tnf.groups.values())
     t = _table(
-        "Outcomes by TNF dose group (per perfusion)", "group", "n", "ORR", "CR", "severe tox."
-    )
-    for label, g in tnf.groups.items():
-        t.add_row(
-            safe(label),
-            fmt.count(g.n),
-            fmt.proportion(g.orr),
-            fmt.proportion(g.cr),
-            fmt.proportion(g.severe_toxicity),
-        )
-    t.add_row(
+        "Outcomes by TNF dose group (per perfusion; n/N, %)",
+        "outcome",
+        *(safe(label) for label in tnf.groups),
         "p",
-        "",
-        fmt.pvalue(tnf.orr_test.p),
-        fmt.pvalue(tnf.cr_test.p),
+    )
+
+    def cell(p: Proportion) -> str:
+        return f"{fmt.n_of(p)} {fmt.percent(p.estimate)}"
+
+    t.add_row("perfusions", *(fmt.count(g.n) for g in groups), "")
+    t.add_row("ORR", *(cell(g.orr) for g in groups), fmt.pvalue(tnf.orr_test.p))
+    t.add_row("CR", *(cell(g.cr) for g in groups), fmt.pvalue(tnf.cr_test.p))
+    t.add_row(
+        "severe toxicity",
+        *(cell(g.severe_toxicity) for g in groups),
         fmt.pvalue(tnf.severe_toxicity_test.p),
     )
     out.print(t)
