@@ -173,3 +173,29 @@ def test_invalid_values_are_refused_with_the_reason_and_nothing_is_saved(
                 assert conn.execute(sa.text("SELECT count(*) FROM patients")).scalar() == 0
     finally:
         engine.dispose()
+
+
+def test_tnf_dose_groups_follow_the_cut(sqlite_url, row_factory, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from ilpkit.cli.main import build_app
+
+    doses = ["1", "1.5", "2", "3", "4", "4"]  # leg perfusions: 3 of at most 2 mg, 3 above
+    rows = [row_factory(patient_id=f"SYN-{i:04d}", tnf_mg=dose) for i, dose in enumerate(doses)]
+    _import(write_csv(tmp_path / "doses.csv", rows), sqlite_url)
+    runner = CliRunner()
+    for args, expected in (
+        ((), {"<=2 mg": 3, ">2 mg": 3}),
+        (("--tnf-cut-mg", "1.5"), {"<=1.5 mg": 2, ">1.5 mg": 4}),
+    ):
+        result = runner.invoke(
+            build_app(),
+            ["analyze", "--json", "--endpoint", "tnf_dose", "--db", sqlite_url, *args],
+        )
+        assert result.exit_code == 0, result.output
+        groups = json.loads(result.stdout)["tnf_dose"]["groups"]
+        assert {label: g["n"] for label, g in groups.items()} == expected
+    bad = runner.invoke(build_app(), ["analyze", "--tnf-cut-mg", "0", "--db", sqlite_url])
+    assert bad.exit_code != 0 and "--tnf-cut-mg must be more than 0" in bad.output

@@ -364,6 +364,14 @@ def analyze_cmd(
         typer.Option("--cox", help="Cox model terms, comma-separated (e.g. age_years,grade)."),
     ] = None,
     ties: Annotated[str, typer.Option("--ties", help="efron (as R) or breslow.")] = "efron",
+    tnf_cut_mg: Annotated[
+        float,
+        typer.Option(
+            "--tnf-cut-mg",
+            help="TNF dose groups: up to and including this (mg) against more. Default 2 "
+            "(1-2 mg vs 3-4 mg, Deroose 2015).",
+        ),
+    ] = 2.0,
     json_output: JsonOption = False,
 ) -> None:
     """Outcome statistics of the registry, identical to R's survival and cmprsk.
@@ -394,12 +402,15 @@ def analyze_cmd(
     endpoints = ENDPOINTS if endpoint == "all" else (endpoint,)
     if endpoint != "all" and endpoint not in ENDPOINTS:
         fail(f"--endpoint must be one of {', '.join(ENDPOINTS)} or all, not '{endpoint}'")
+    if not 0 < tnf_cut_mg < 4:
+        fail(f"--tnf-cut-mg must be more than 0 and less than 4 (mg), not {tnf_cut_mg:g}")
     terms = DEFAULT_COX if cox is None else tuple(t.strip() for t in cox.split(",") if t.strip())
     options = AnalysisOptions(
         endpoints=endpoints,
         by=tuple(by) if by else DEFAULT_BY,
         cox=terms,
         ties=ties,  # type: ignore[arg-type]
+        extra={"tnf_dose_cut_mg": tnf_cut_mg},
     )
     url = config.database_url(db)
     _require_existing_sqlite(url)
