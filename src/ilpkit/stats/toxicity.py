@@ -202,18 +202,20 @@ def group_test(labels: pd.Series, outcome: pd.Series, levels: Sequence[str]) -> 
 def _association(
     data: pd.DataFrame, column: str, levels: Sequence[str], ordered: bool, definition: str
 ) -> ToxicityAssociation:
-    graded = data[data["severe"].notna()]
-    labels = graded[column]
+    severe_all = data["severe"].to_numpy(dtype=float)
+    graded = ~np.isnan(severe_all)
+    labels = data[column].to_numpy(dtype=object)[graded]
+    severe = severe_all[graded]
     groups = {}
     for lv in levels:
-        rows = graded[(labels == lv).to_numpy()]
-        groups[lv] = _prop(int(rows["severe"].sum()), len(rows))
-    if len(graded) == 0:
+        rows = labels == lv
+        groups[lv] = _prop(int(severe[rows].sum()), int(rows.sum()))
+    if not graded.any():
         test = GroupTest(
             test=None, statistic=None, df=None, p=None, note="no Wieberdink grade recorded"
         )
     else:
-        test = group_test(labels, graded["severe"], levels)
+        test = group_test(pd.Series(labels, dtype=object), pd.Series(severe), levels)
     trend = None
     if ordered:
         present = [lv for lv in levels if groups[lv].n > 0]
@@ -235,7 +237,7 @@ def _association(
         ordered=ordered,
         definition=definition,
         groups=groups,
-        n_missing=int(labels.isna().sum()),
+        n_missing=int(pd.isna(labels).sum()),
         test=test.test,
         statistic=test.statistic,
         df=test.df,
@@ -298,7 +300,7 @@ def logistic_model(
 ) -> LogisticModel:
     """Logistic model of severe regional toxicity, estimated where the data allow."""
     outcome = f"Wieberdink grade {WIEBERDINK_LABELS[SEVERE_WIEBERDINK_GRADE - 1]} or higher"
-    graded = data[data["severe"].notna()]
+    graded = data.loc[data["severe"].notna().to_numpy(), [*terms, "severe"]]
     keep = np.ones(len(graded), dtype=bool)
     for t in terms:
         keep &= graded[t].notna().to_numpy()
