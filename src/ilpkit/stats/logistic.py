@@ -158,8 +158,9 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, names: Sequence[str]) -> Logistic
             separated = True
             break
         z = eta + (ya - mu) / w
-        sw = np.sqrt(w)
-        beta, *_ = np.linalg.lstsq(design * sw[:, None], z * sw, rcond=None)
+        # weighted least squares by the normal equations (k x k; the design has full rank)
+        weighted = design * w[:, None]
+        beta = np.linalg.solve(design.T @ weighted, weighted.T @ z)
         eta = design @ beta
         mu = special.expit(eta)
         dev = _deviance(ya, mu)
