@@ -231,3 +231,24 @@ def test_a_single_patient_cohort():
     cohort = generate_cohort(1, 5)
     assert cohort.n_patients == 1
     assert cohort.n_perfusions in (1, 2)
+
+
+def test_regional_toxicity_by_tnf_era_follows_deroose_2015(frame):
+    # Deroose, Eur J Cancer 2015: local toxicity 23% with 3-4 mg (to 2003), 14% with 1-2 mg
+    # (from 2003); the generator reads it as Wieberdink grade III or worse
+    early = frame["ilp_date"] < np.datetime64("2003-01-01")
+    worse = frame["wieberdink_grade"] >= 3
+    assert abs(worse[early].mean() - 0.23) < 0.03
+    assert abs(worse[~early].mean() - 0.14) < 0.04
+    # the dose groups of the analysis (<= 2 mg vs > 2 mg) are mostly the two eras
+    assert ((frame["tnf_mg"] <= 2) == ~early).mean() > 0.9
+
+
+def test_necrosis_follows_the_response(frame):
+    necrosis = frame["pathological_necrosis_pct"]
+    assert necrosis.dropna().between(0, 100).all()
+    assert (necrosis.dropna() == necrosis.dropna().round()).all()
+    by_response = necrosis.groupby(frame["response"]).mean()
+    # assumed means 90% (CR), 60% (PR), 35% (NC), 20% (PD): the order must show
+    assert by_response["CR"] > by_response["PR"] > by_response["NC"] > by_response["PD"]
+    assert abs(by_response["CR"] - 90) < 5 and abs(by_response["PD"] - 20) < 8
