@@ -20,6 +20,7 @@ from ilpkit.adapters.db.audit_chain import GENESIS_HASH, ChainReport, chain_rows
 from ilpkit.adapters.db.engine import take_write_lock
 from ilpkit.adapters.db.tables import audit_log, patients, perfusions
 from ilpkit.domain.fields import FIELDS_BY_NAME, PATIENT_COLUMNS
+from ilpkit.domain.outcome import CauseOfDeath
 from ilpkit.domain.patient import Patient, Sex
 from ilpkit.domain.validation import RegistryRecord, build_record, record_values
 
@@ -51,6 +52,7 @@ def patient_row(patient: Patient) -> dict[str, object]:
         "birth_date": patient.birth_date,
         "death_date": patient.death_date,
         "last_followup_date": patient.last_followup_date,
+        "cause_of_death": _plain(patient.cause_of_death),
     }
 
 
@@ -188,6 +190,7 @@ def _patient(m: Mapping[str, Any]) -> Patient:
         birth_date=m["birth_date"],
         death_date=m["death_date"],
         last_followup_date=m["last_followup_date"],
+        cause_of_death=None if m["cause_of_death"] is None else CauseOfDeath(m["cause_of_death"]),
     )
 
 
