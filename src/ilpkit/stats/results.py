@@ -391,8 +391,67 @@ class RecurrenceComparison(ResultsModel):
     gray: ComparisonTest = Field(description="Gray's k-sample test (rho = 0).")
 
 
+class FineGrayTerm(ResultsModel):
+    """One coefficient of a Fine-Gray model (R ``cmprsk::crr``)."""
+
+    coef: float | None = Field(description="Log subdistribution hazard ratio.")
+    se: float | None = Field(description="Standard error (crr's sandwich variance).")
+    sdhr: float | None = Field(description="Subdistribution hazard ratio, exp(coef).")
+    ci95: CI95
+    z: float | None = Field(description="Wald z statistic.")
+    p: float | None = Field(description="Wald p-value, 2 (1 - Phi(|z|)).")
+
+
+class CauseSpecificCox(ResultsModel):
+    """Cause-specific Cox model of local recurrence (death without local recurrence censored;
+    R ``coxph``), the companion of the Fine-Gray model."""
+
+    ties: Literal["efron", "breslow"] = Field(description="Method for tied times.")
+    terms: dict[str, CoxTerm] = Field(description="Coefficients, named as the Fine-Gray terms.")
+
+
+class _FineGrayBase(ResultsModel):
+    """What every Fine-Gray model has, estimated or not."""
+
+    n: int = Field(description="Perfusions in the model.")
+    events: int = Field(description="Local recurrences (the event of interest).")
+    competing_events: int = Field(description="Deaths without local recurrence.")
+    n_excluded: int = Field(description="Perfusions left out for a missing value of a term.")
+
+
+class FineGrayModel(_FineGrayBase):
+    """Fine-Gray proportional subdistribution hazards model of local recurrence, death without
+    local recurrence competing, time from the perfusion (R ``cmprsk::crr``)."""
+
+    reference_levels: dict[str, str] = Field(
+        description="Reference level of each categorical term (treatment contrasts)."
+    )
+    terms: dict[str, FineGrayTerm] = Field(
+        description="Coefficients: numeric and yes/no terms by name, categorical ones as "
+        "``NAME[LEVEL]``."
+    )
+    loglik: float | None = Field(description="Log pseudo-likelihood of the model.")
+    loglik_null: float | None = Field(description="Log pseudo-likelihood with no terms.")
+    converged: bool = Field(description="Whether crr's Newton-Raphson converged.")
+    cause_specific: CauseSpecificCox | None = Field(
+        description="Cause-specific Cox model of the same terms; null when not estimable."
+    )
+    note: None = Field(description="Always null for an estimated model.")
+
+
+class FineGrayModelNotEstimable(_FineGrayBase):
+    """A Fine-Gray model that could not be estimated (no local recurrence, a constant term, a
+    term with one level, collinear terms, no perfusion with every term recorded)."""
+
+    terms: dict[str, FineGrayTerm] = Field(description="Always empty.")
+    error: str = Field(description="Why the model could not be estimated.")
+    note: str = Field(description="``not estimable: `` and the reason.")
+
+
 class LocalRecurrence(ResultsModel):
     """Local recurrence per perfusion, death without local recurrence competing."""
+
+    absent_when_none: ClassVar[tuple[str, ...]] = ("fine_gray",)
 
     unit: Literal["perfusion"] = Field(description="What is counted.")
     competing_risk: Literal["death"] = Field(description="The competing event.")
@@ -403,6 +462,11 @@ class LocalRecurrence(ResultsModel):
     )
     by: dict[str, RecurrenceComparison] = Field(
         description="Local recurrence by subgroup variable."
+    )
+    fine_gray: FineGrayModel | FineGrayModelNotEstimable | None = Field(
+        default=None,
+        description="Fine-Gray model of the terms asked for (``ilp analyze --fine-gray``); "
+        "absent when none was asked for.",
     )
 
 
