@@ -99,3 +99,93 @@ def test_fine_gray_risk_sets_by_hand() -> None:
     assert fit.loglik_null == pytest.approx(-np.log(2 + 2 / 3) - np.log(1 + 2 / 3), rel=1e-12)
     # baseline jumps d / S0 at beta = 0 and the predicted incidence 1 - exp(-cumsum)
     assert fit.baseline_jumps == pytest.approx([1 / (2 + 2 / 3), 1 / (1 + 2 / 3)], rel=1e-12)
+
+
+# ------------------------------------------------------------- the colon-derived registry
+
+
+@pytest.fixture(scope="module")
+def colon_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from datetime import date
+
+    from ilpkit.services.registry_import import import_registry
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('fg_colon') / 'registry.sqlite3'}"
+    import_registry(HERE / "data" / "registry_colon.csv", url, date(2026, 11, 27), "tester")
+    return url
+
+
+def _cli_json(args: list[str]) -> dict[str, Any]:
+    from typer.testing import CliRunner
+
+    from ilpkit.cli.main import build_app
+
+    out = CliRunner().invoke(build_app(), args)
+    assert out.exit_code == 0, out.output
+    data: dict[str, Any] = json.loads(out.stdout)
+    return data
+
+
+def test_analyze_fine_gray_on_registry_matches_r(colon_db: str) -> None:
+    ref = REF["registry_fine_gray"]
+    res = _cli_json(
+        [
+            "analyze", "--json", "--endpoint", "lr", "--by", "sex",
+            "--fine-gray", "age_years,tumor_size_cm", "--db", colon_db,
+        ]
+    )  # fmt: skip
+    fg = res["local_recurrence"]["fine_gray"]
+    assert (fg["n"], fg["events"], fg["competing_events"]) == (
+        ref["n"],
+        ref["events"],
+        ref["competing"],
+    )
+    assert fg["note"] is None and fg["converged"] is True
+    for i, term in enumerate(ref["terms"]):
+        ours = fg["terms"][term]
+        np.testing.assert_allclose(ours["coef"], ref["coef"][i], rtol=RTOL)
+        np.testing.assert_allclose(ours["se"], ref["se"][i], rtol=RTOL)
+        np.testing.assert_allclose(ours["p"], ref["p"][i], rtol=RTOL)
+        np.testing.assert_allclose(ours["ci95"], ref["ci95"][i], rtol=RTOL)
+        cs = fg["cause_specific"]["terms"][term]
+        np.testing.assert_allclose(cs["coef"], ref["cause_specific"]["coef"][i], rtol=RTOL)
+        np.testing.assert_allclose(cs["se"], ref["cause_specific"]["se"][i], rtol=RTOL)
+        np.testing.assert_allclose(cs["ci95"], ref["cause_specific"]["ci95"][i], rtol=RTOL)
+
+
+def test_analyze_without_fine_gray_has_no_key(colon_db: str) -> None:
+    res = _cli_json(["analyze", "--json", "--endpoint", "lr", "--by", "sex", "--db", colon_db])
+    assert "fine_gray" not in res["local_recurrence"]
+
+
+PROFILE_OPTIONS = ("--age", "--size-cm", "--histology", "--multifocal", "--prior-radiotherapy")
+
+
+@pytest.mark.parametrize("k", [0, 1])
+def test_predict_on_registry_matches_r(colon_db: str, k: int) -> None:
+    ref = REF["registry_predict"]
+    age, size, lms, multifocal, prior_rt = ref["profiles"][k]
+    args = [
+        "predict", "--json", "--db", colon_db,
+        "--age", repr(age), "--size-cm", repr(size),
+        "--histology", "leiomyosarcoma" if lms else "liposarcoma",
+        "--multifocal", "yes" if multifocal else "no",
+        "--prior-radiotherapy", "yes" if prior_rt else "no",
+    ]  # fmt: skip
+    res = _cli_json(args)
+    model = res["model"]
+    assert (model["n"], model["events"]) == (ref["n"], ref["events"])
+    assert model["terms"] == ref["terms"]
+    np.testing.assert_allclose(model["concordance"], ref["concordance"], rtol=RTOL)
+    surv = np.asarray(ref["os_surv"], dtype=float)  # (times, profiles)
+    lower = np.asarray(ref["os_lower"], dtype=float)
+    upper = np.asarray(ref["os_upper"], dtype=float)
+    assert ref["os_times"] == [365.25, 730.5, 1826.25]
+    for i, year in enumerate(("1", "2", "5")):
+        at = res["overall_survival"]["at_years"][year]
+        np.testing.assert_allclose(at["estimate"], surv[i, k], rtol=RTOL)
+        np.testing.assert_allclose(at["ci95"], [lower[i, k], upper[i, k]], rtol=RTOL)
+        lr = res["local_recurrence"]["at_years"][year]["estimate"]
+        np.testing.assert_allclose(lr, ref["lr_cif"][k][i], rtol=RTOL)
+    assert res["local_recurrence"]["n"] == ref["lr_n"]
+    assert res["local_recurrence"]["events"] == ref["lr_events"]
