@@ -248,7 +248,7 @@ def _layout(
     ts = t[order]
     fs = failure[order]
     cs = censored[order]
-    xs = np.ascontiguousarray(np.take(x, order, axis=0).T)
+    xs = np.ascontiguousarray(x.T)[:, order]
     mean = xs.mean(axis=1)
     xs -= mean[:, None]
     g = _censoring_weights(ts, cs)
@@ -289,23 +289,38 @@ class _Sums:
     comp_w: FloatArray  # (n,) r_j / G(t_j-) on competing rows, else 0
 
 
+def _before(values: FloatArray, rows: IntArray) -> FloatArray:
+    """Sums of ``values`` (last axis) over the rows before each of the increasing ``rows``."""
+    if rows.shape[0] == 0:
+        return np.zeros(values.shape[:-1] + (0,))
+    seg = np.add.reduceat(values, np.concatenate(([0], rows)), axis=-1)[..., :-1]
+    if rows[0] == 0:  # reduceat gives values[0] for an empty first segment
+        seg[..., 0] = 0.0
+    out: FloatArray = np.cumsum(seg, axis=-1)
+    return out
+
+
+def _from(values: FloatArray, rows: IntArray) -> FloatArray:
+    """Sums of ``values`` (last axis) over the rows from each of the increasing ``rows`` on."""
+    seg = np.add.reduceat(values, rows, axis=-1)
+    out: FloatArray = np.cumsum(seg[..., ::-1], axis=-1)[..., ::-1]
+    return out
+
+
 def _sums(lay: _Layout, beta: FloatArray, with_s1: bool = True) -> _Sums:
-    """Risk-set sums ``S0(u_k)``, ``S1(u_k)`` at each distinct failure time."""
+    """Risk-set sums ``S0(u_k)``, ``S1(u_k)`` at each distinct failure time.
+
+    ``S(u) = sum_{t_j >= u} r_j x_j + G(u-) sum_{competing, t_j < u} r_j x_j / G(t_j-)``: two
+    segment sums between the first rows of the failure times, cumulated."""
     eta = beta @ lay.xt
     top = float(eta.max()) if eta.size else 0.0
     shift = top - _EXP_SAFE if top > _EXP_SAFE else 0.0
     r = np.exp(eta - shift) if shift else np.exp(eta)
     fr = lay.first_row
-    tail = np.cumsum(r[::-1])[::-1]  # sum over rows j >= i
     comp_w = np.where(lay.competing, r / lay.g_row, 0.0)
-    head = np.concatenate(([0.0], np.cumsum(comp_w)))  # sum over rows j < i
-    s0 = tail[fr] + lay.g_fail * head[fr]
+    s0 = _from(r, fr) + lay.g_fail * _before(comp_w, fr)
     if with_s1:
-        xr = lay.xt * r
-        tail1 = np.cumsum(xr[:, ::-1], axis=1)[:, ::-1]
-        xc = lay.xt * comp_w
-        head1 = np.concatenate((np.zeros((xc.shape[0], 1)), np.cumsum(xc, axis=1)), axis=1)
-        s1 = tail1[:, fr] + lay.g_fail * head1[:, fr]
+        s1 = _from(lay.xt * r, fr) + lay.g_fail * _before(lay.xt * comp_w, fr)
     else:
         s1 = np.zeros((lay.xt.shape[0], 0))
     return _Sums(eta=eta, risk=r, shift=shift, s0=s0, s1=s1, comp_w=comp_w)
@@ -348,55 +363,66 @@ def _f(lay: _Layout, beta: FloatArray) -> float:
 
 
 def _score_terms(lay: _Layout, sums: _Sums) -> FloatArray:
-    """``eta_i + psi_i`` of every row (crr's ``crrvv``), shape ``(p, n)``, sorted order."""
+    """``eta_i + psi_i`` of every row (crr's ``crrvv``), shape ``(p, n)``, sorted order.
+
+    ``eta_i = delta_i (x_i - xbar(t_i)) - r_i sum_{u <= t_i} (x_i - xbar(u)) dL(u)
+    - [competing] r_i / G(t_i-) sum_{u > t_i} G(u-) (x_i - xbar(u)) dL(u)`` with ``dL = d / S0``,
+    and ``psi_i = [censored] q(t_i) / Y(t_i) - sum_{censoring times c <= t_i} m_c q(c) / Y(c)^2``
+    with ``q(c) = sum_{u >= c} G(u-) dL(u) (C1(c) - xbar(u) C0(c))``, ``C0, C1`` the sums of
+    ``r_j / G(t_j-)`` (and ``r_j x_j / G(t_j-)``) over competing events before ``c``, ``Y`` the
+    number at risk and ``m_c`` the censorings at ``c`` (Fine & Gray 1999; crr's loops).
+    """
     xt = lay.xt
-    s0, s1 = sums.s0, sums.s1
-    a = lay.d / s0  # (K,)
-    xbar = s1 / s0  # (p, K)
+    p, n = xt.shape
+    a = lay.d / sums.s0  # (K,)
+    xbar = sums.s1 / sums.s0  # (p, K)
     r = sums.risk
     m = lay.n_fail_le
-    # eta: the score residual
-    w1, _ = _row_weights(lay, a)
-    cum_m1 = np.concatenate((np.zeros((xt.shape[0], 1)), np.cumsum(xbar * a, axis=1)), axis=1)
+    zero = np.zeros((p, 1))
+    cum_a = np.concatenate(([0.0], np.cumsum(a)))
+    cum_m1 = np.concatenate((zero, np.cumsum(xbar * a, axis=1)), axis=1)
     ga = lay.g_fail * a
     cum_g = np.concatenate(([0.0], np.cumsum(ga)))
-    cum_gm = np.concatenate((np.zeros((xt.shape[0], 1)), np.cumsum(xbar * ga, axis=1)), axis=1)
+    cum_gm = np.concatenate((zero, np.cumsum(xbar * ga, axis=1)), axis=1)
     comp_scale = np.where(lay.competing, r / lay.g_row, 0.0)
-    w2 = cum_g[-1] - cum_g[m]
-    m2 = cum_gm[:, -1:] - cum_gm[:, m]
-    res = -(xt * (r * w1) - cum_m1[:, m] * r)
-    res -= xt * (comp_scale * w2) - m2 * comp_scale
-    k_of_fail = m[lay.failure] - 1
-    res[:, lay.failure] += xt[:, lay.failure] - xbar[:, k_of_fail]
-    # psi: the estimated censoring distribution
-    if lay.censored.any():
-        t = lay.time
-        n = t.shape[0]
-        new = np.empty(n, dtype=bool)
-        new[0] = True
-        np.not_equal(t[1:], t[:-1], out=new[1:])
-        block = np.cumsum(new) - 1
-        starts = np.flatnonzero(new)
-        n_block = starts.shape[0]
-        y_block = (n - starts).astype(float)
-        m_cens = np.bincount(block, weights=lay.censored.astype(float), minlength=n_block)
-        # C0, C1 at each block: sums over competing rows strictly before the block
-        cw = sums.comp_w
-        c0 = np.concatenate(([0.0], np.cumsum(cw)))[starts]
-        c1 = np.concatenate((np.zeros((xt.shape[0], 1)), np.cumsum(xt * cw, axis=1)), axis=1)[
-            :, starts
-        ]
-        # sums over failure times u_k >= the block's time
-        k_lt = np.searchsorted(lay.fail_times, t[starts], side="left")
-        v0 = cum_g[-1] - cum_g[k_lt]
-        vx = cum_gm[:, -1:] - cum_gm[:, k_lt]
-        q = c1 * v0 - c0 * vx  # (p, n_block)
-        step = np.where(m_cens > 0, m_cens / (y_block * y_block), 0.0)
-        ss2 = -np.cumsum(q * step, axis=1)  # (p, n_block)
-        psi = ss2[:, block]
-        cens = lay.censored
-        psi[:, cens] += q[:, block[cens]] / y_block[block[cens]]
-        res += psi
+    w = r * cum_a[m] + comp_scale * (cum_g[-1] - cum_g[m])
+    fail = np.flatnonzero(lay.failure)
+    k_of_fail = m[fail] - 1
+    res = np.empty((p, n))
+    for j in range(p):  # row by row: no (p, n) temporaries
+        row = res[j]
+        np.multiply(xt[j], -w, out=row)
+        row += r * cum_m1[j, m]
+        row += comp_scale * (cum_gm[j, -1] - cum_gm[j, m])
+        row[fail] += xt[j, fail] - xbar[j, k_of_fail]
+    if not lay.censored.any():
+        return res
+    # psi: the estimated censoring distribution, over the blocks of tied times
+    t = lay.time
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(t[1:], t[:-1], out=new[1:])
+    block = np.cumsum(new) - 1
+    starts = np.flatnonzero(new)
+    m_cens = np.bincount(block, weights=lay.censored.astype(float), minlength=starts.shape[0])
+    cb = np.flatnonzero(m_cens > 0)  # blocks with a censoring
+    cb_start = starts[cb]
+    y = (n - cb_start).astype(float)  # at risk
+    cw = sums.comp_w
+    c0 = _before(cw, cb_start)
+    c1 = _before(xt * cw, cb_start)
+    k_lt = np.searchsorted(lay.fail_times, t[cb_start], side="left")  # failures u >= c
+    v0 = cum_g[-1] - cum_g[k_lt]
+    vx = cum_gm[:, -1:] - cum_gm[:, k_lt]
+    q = c1 * v0 - c0 * vx  # (p, C)
+    ss2 = -np.cumsum(q * (m_cens[cb] / (y * y)), axis=1)
+    pos = np.searchsorted(cb, block, side="right") - 1  # last censoring block <= the row's
+    has = pos >= 0
+    cens = np.flatnonzero(lay.censored)
+    pos_c = pos[cens]
+    for j in range(p):
+        res[j, has] += ss2[j, pos[has]]
+        res[j, cens] += q[j, pos_c] / y[pos_c]
     return res
 
 
@@ -517,8 +543,9 @@ def fit_fine_gray(
     lik = math.nan
     grad = np.full(p, np.nan)
     info = np.full((p, p), np.nan)
+    last_sums: _Sums | None = None
     for ll in range(int(max_iter) + 1):
-        lik, grad, info, _ = _fsv(lay, beta)
+        lik, grad, info, last_sums = _fsv(lay, beta)
         iterations = ll
         if np.max(np.abs(grad) * np.maximum(np.abs(beta), 1.0)) < max(abs(lik), 1.0) * gtol:
             converged = True
@@ -542,9 +569,12 @@ def fit_fine_gray(
         if halvings > 20:
             break
         beta = new
+    sums = None
     if not converged:
-        lik, grad, info, _ = _fsv(lay, beta)
-    sums = _sums(lay, beta)
+        lik, grad, info, sums = _fsv(lay, beta)
+    else:
+        sums = last_sums
+    assert sums is not None
     try:
         h = np.linalg.inv(info)
     except np.linalg.LinAlgError as exc:
