@@ -99,6 +99,6 @@ def test_predict_bad_terms_and_values_are_refused(
     sqlite_url: str, args: list[str], message: str
 ) -> None:
     import_registry(CSV, sqlite_url, date(2026, 11, 27), "tester")
-    code, out, err = _run(sqlite_url, *args)
+    code, _out, err = _run(sqlite_url, *args)
     assert code == 1 and message in " ".join(err.split())
     assert "Traceback" not in err

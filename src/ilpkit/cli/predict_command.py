@@ -122,7 +122,8 @@ def predict_cmd(
 
     [b]Examples[/b]
 
-      ilp predict --age 62 --size-cm 14 --histology leiomyosarcoma --multifocal no --prior-radiotherapy yes
+      ilp predict --age 62 --size-cm 14 --histology leiomyosarcoma --multifocal no
+        --prior-radiotherapy yes
       ilp predict --terms age_years,tumor_size_cm --age 60 --size-cm 10 --json
     """
     from ilpkit.services.predict import predict_from_registry

@@ -481,7 +481,7 @@ def _fine_gray_items(
                 synthetic=syn,
                 headers=("Ratio (95% CI)", "Cause-specific HR", "Fine-Gray SHR"),
                 legend=("Fine-Gray subdistribution HR", "Cause-specific HR (deaths censored)"),
-                x_label="Hazard ratio (log scale)",
+                axis_label="Hazard ratio (log scale)",
             ),
         )
     )

@@ -554,13 +554,13 @@ def forest_figure(
     synthetic: bool = False,
     headers: tuple[str, str, str] = ("HR (95% CI)", "Univariable", "Multivariable"),
     legend: tuple[str, str] = ("Multivariable", "Univariable (one term per model)"),
-    x_label: str = "Hazard ratio (log scale)",
+    axis_label: str = "Hazard ratio (log scale)",
 ) -> Figure:
     """Forest plot of hazard ratios on a log scale: multivariable (filled squares) and
     univariable (open circles) estimates with 95% CIs, with the numbers in columns.
 
     ``headers`` (plot, circles column, squares column), ``legend`` (squares, circles) and
-    ``x_label`` rename the two estimates, e.g. Fine-Gray and cause-specific hazard ratios."""
+    ``axis_label`` rename the two estimates, e.g. Fine-Gray and cause-specific hazard ratios."""
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FixedLocator, NullLocator
 
@@ -600,7 +600,7 @@ def forest_figure(
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}")
     ax.set_yticks([])
     ax.spines["left"].set_visible(False)
-    ax.set_xlabel(x_label)
+    ax.set_xlabel(axis_label)
     ax.grid(axis="x", color=GRID, linewidth=0.6)
     ax.set_axisbelow(True)
     tr = ax.get_yaxis_transform()

@@ -108,8 +108,10 @@ def predict_cox_survival(
     nb = utimes.shape[0]
     nrisk = np.cumsum(np.bincount(block, weights=r, minlength=nb)[::-1])[::-1]
     xsum = np.stack(
-        [np.cumsum(np.bincount(block, weights=r * xc[:, j], minlength=nb)[::-1])[::-1] for j in
-         range(p)],
+        [
+            np.cumsum(np.bincount(block, weights=r * xc[:, j], minlength=nb)[::-1])[::-1]
+            for j in range(p)
+        ],
         axis=1,
     )  # (nb, p)
     d = np.bincount(block, weights=e.astype(float), minlength=nb)
@@ -126,8 +128,8 @@ def predict_cox_survival(
         frac = k / d[dblock]
         den = nrisk[dblock] - frac * erisk[dblock]
         inv = 1.0 / den
-        haz = np.bincount(dblock, weights=inv, minlength=nb)
-        varhaz = np.bincount(dblock, weights=inv * inv, minlength=nb)
+        haz = np.bincount(dblock, weights=inv, minlength=nb).astype(float)
+        varhaz = np.bincount(dblock, weights=inv * inv, minlength=nb).astype(float)
         xbar = np.stack(
             [
                 np.bincount(

@@ -169,7 +169,7 @@ class FineGrayResult:
         tp = np.atleast_1d(np.asarray(times, dtype=float))
         ft, cif = self.predict(x_new)
         idx = np.searchsorted(ft, tp, side="right") - 1
-        padded = np.concatenate([np.zeros((1,) + cif.shape[1:]), cif], axis=0)
+        padded = np.concatenate([np.zeros((1, *cif.shape[1:])), cif], axis=0)
         out: FloatArray = padded[idx + 1].astype(float)
         outside = (tp < 0) | (tp > self.max_time)
         out[outside] = np.nan
@@ -292,7 +292,7 @@ class _Sums:
 def _before(values: FloatArray, rows: IntArray) -> FloatArray:
     """Sums of ``values`` (last axis) over the rows before each of the increasing ``rows``."""
     if rows.shape[0] == 0:
-        return np.zeros(values.shape[:-1] + (0,))
+        return np.zeros((*values.shape[:-1], 0))
     seg = np.add.reduceat(values, np.concatenate(([0], rows)), axis=-1)[..., :-1]
     if rows[0] == 0:  # reduceat gives values[0] for an empty first segment
         seg[..., 0] = 0.0

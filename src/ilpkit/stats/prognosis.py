@@ -171,9 +171,7 @@ def _term_value(term: str, given: Mapping[str, object]) -> object:
     return value
 
 
-def _seen(
-    data: pd.DataFrame, term: str, given: Mapping[str, object], what: str
-) -> CovariateSeen:
+def _seen(data: pd.DataFrame, term: str, given: Mapping[str, object], what: str) -> CovariateSeen:
     """The range or levels of ``term``'s input among ``data``; refuse a value outside them."""
     name = TERM_INPUT[term]
     value = given[name]
@@ -302,7 +300,7 @@ def predict(
     os_fit = _fit_design(os_data, terms, "event")
     model: PredictionModel | None = None
     os_at = {k: PredictedSurvivalAt(estimate=None, ci95=(None, None)) for k in keys}
-    os_note = None if os_fit.design is None else None
+    os_note: str | None = None
     if os_fit.design is None:
         os_note = f"not estimable: {os_fit.note}"
     else:

@@ -29,7 +29,9 @@ def test_report_has_the_fine_gray_forest_plot_only_when_asked(tmp_path: Path) ->
     options = AnalysisOptions(
         endpoints=("lr",), by=(), cox=(), fine_gray=("age_years", "tumor_size_cm")
     )
-    build_report(frame, tmp_path / "with", source="colon", options=options, figure_workers=1, png=True)
+    build_report(
+        frame, tmp_path / "with", source="colon", options=options, figure_workers=1, png=True
+    )
     html = (tmp_path / "with" / "report.html").read_text(encoding="utf-8")
     assert "Fine-Gray and cause-specific hazard ratios" in html
     assert "Competing-risks regression (Fine-Gray" in html

@@ -41,6 +41,15 @@ def _lr(status: list[int], **cov: list[float | str | None]) -> pd.DataFrame:
     )
 
 
+def _dump(data: pd.DataFrame, terms: list[str]) -> dict[str, object]:
+    out = analysis.fine_gray_section(data, terms)
+    assert out is not None
+    return out.model_dump(mode="json")
+
+
+NOT_ESTIMABLE = "not estimable: covariate '{}' is constant; it cannot be estimated"
+
+
 def test_section_without_local_recurrence_is_not_estimable() -> None:
     data = _lr([0, 2, 2, 0], age_years=[50.0, 60.0, 70.0, 80.0])
     out = analysis.fine_gray_section(data, ["age_years"])
@@ -53,9 +62,9 @@ def test_section_without_local_recurrence_is_not_estimable() -> None:
 
 def test_section_with_a_constant_term_is_not_estimable() -> None:
     data = _lr([1, 2, 1, 0], tumor_size_cm=[5.0, 5.0, 5.0, 5.0])
-    dump = analysis.fine_gray_section(data, ["tumor_size_cm"]).model_dump(mode="json")  # type: ignore[union-attr]
+    dump = _dump(data, ["tumor_size_cm"])
     assert dump["terms"] == {}
-    assert dump["note"] == "not estimable: covariate 'tumor_size_cm' is constant; it cannot be estimated"
+    assert dump["note"] == NOT_ESTIMABLE.format("tumor_size_cm")
 
 
 def test_section_with_one_level_and_with_no_complete_row() -> None:
@@ -65,10 +74,10 @@ def test_section_with_one_level_and_with_no_complete_row() -> None:
         histology=["liposarcoma"] * 4,
         age_years=[None] * 4,
     )
-    level = analysis.fine_gray_section(data, ["histology"]).model_dump(mode="json")  # type: ignore[union-attr]
+    level = _dump(data, ["histology"])
     assert level["note"] == "not estimable: histology has only one level present (liposarcoma)"
-    one = analysis.fine_gray_section(data, ["multifocal"]).model_dump(mode="json")  # type: ignore[union-attr]
-    assert one["note"] == "not estimable: covariate 'multifocal' is constant; it cannot be estimated"
-    none = analysis.fine_gray_section(data, ["age_years"]).model_dump(mode="json")  # type: ignore[union-attr]
+    one = _dump(data, ["multifocal"])
+    assert one["note"] == NOT_ESTIMABLE.format("multifocal")
+    none = _dump(data, ["age_years"])
     assert none["note"] == "not estimable: no perfusion has age_years recorded"
     assert analysis.fine_gray_section(data, []) is None
