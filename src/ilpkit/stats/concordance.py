@@ -108,74 +108,97 @@ def _pair_counts(
     are compared with those whose bit is 1 through running counts, and a stable partition of
     each block by the bit (``O(n)``, no sort) gives the order for the next bit. One sort in all,
     ``O(n log K)`` for ``K`` distinct keys.
+
+    Ties in the risk score are broken so that the row with the lower key ranks higher: every
+    comparable pair tied on the score is then counted as concordant, and those pairs, counted
+    separately (within each group of equal scores), are taken off again.
     """
     n = key.shape[0]
-    order = np.argsort(risk, kind="stable")
+    order = np.argsort(risk)  # ties are resolved below
     xs = risk[order]
-    new_rank = np.empty(n, dtype=bool)
-    new_rank[0] = True
-    np.not_equal(xs[1:], xs[:-1], out=new_rank[1:])
-    rank_sorted = np.cumsum(new_rank, dtype=np.int64) - 1
+    new_x = np.empty(n, dtype=bool)
+    new_x[0] = True
+    np.not_equal(xs[1:], xs[:-1], out=new_x[1:])
+    ties = not bool(new_x.all())
+    if ties:  # equal scores: the lower key ranks higher
+        order = np.lexsort((-key, risk))
+        xs = risk[order]
+        np.not_equal(xs[1:], xs[:-1], out=new_x[1:])
     k_bits = max(1, int(key.max()).bit_length())
-    shift = max(1, int(rank_sorted[-1]).bit_length()) + 1
-    # one int64 per row: key | rank | death, carried through the partitions
-    packed = (key[order].astype(np.int64) << shift) | (rank_sorted << 1) | death[order]
-    ids = order.astype(np.int64)
+    shift = max(1, (n - 1).bit_length()) + 1
+    # one int64 per row: key | position in score order | death, carried through the partitions
+    packed = (
+        (key[order].astype(np.int64) << shift) | (np.arange(n, dtype=np.int64) << 1) | death[order]
+    )
     cd = np.zeros(n, np.int64)  # concordant << 32 | discordant
     idx = np.arange(n, dtype=np.int64)
     low = np.int64((1 << 32) - 1)
-    rank_mask = np.int64((1 << shift) - 2)
     cum = np.zeros(n + 1, np.int64)  # running counts: right rows << 32 | left deaths
-    flag_b = np.empty(n, dtype=bool)
-    flag_r = np.empty(n, dtype=bool)
-    flag_b[0] = flag_r[0] = True
+    flag = np.empty(n, dtype=bool)
+    flag[0] = True
+    end = np.array([n], dtype=np.int64)
     total_c = total_d = 0
     for b in range(k_bits - 1, -1, -1):
         above = packed >> (shift + b)
         right = (above & 1).astype(bool)
         parent = above >> 1
-        left_death = (packed & 1).astype(bool) & ~right
-        np.not_equal(parent[1:], parent[:-1], out=flag_b[1:])
-        ranks = packed & rank_mask
-        np.not_equal(ranks[1:], ranks[:-1], out=flag_r[1:])
-        flag_r |= flag_b
+        left_death = (packed & 1).astype(bool)
+        left_death &= ~right
+        np.not_equal(parent[1:], parent[:-1], out=flag[1:])
         np.cumsum((right.astype(np.int64) << 32) | left_death, out=cum[1:])
-        b_starts = np.flatnonzero(flag_b)
-        b_id = np.cumsum(flag_b) - 1
-        bs = b_starts[b_id]
-        be = np.append(b_starts[1:], n)[b_id]
-        r_starts = np.flatnonzero(flag_r)
-        r_id = np.cumsum(flag_r) - 1
-        rs = r_starts[r_id]
-        re = np.append(r_starts[1:], n)[r_id]
+        starts = np.flatnonzero(flag)
+        block = np.cumsum(flag) - 1
+        bs = starts[block]
+        be = np.concatenate((starts[1:], end))[block]
         c_bs, c_be = cum[bs], cum[be]
-        less = cum[rs] - c_bs  # within the block, rows of lower rank: (right, left deaths)
-        greater = c_be - cum[re]  # rows of higher rank
-        c_left = np.where(left_death, less >> 32, 0)
-        d_left = np.where(left_death, greater >> 32, 0)
+        less = cum[:-1] - c_bs  # within the block, rows of lower rank: (right, left deaths)
+        greater = c_be - cum[1:]  # rows of higher rank
+        # arithmetic rather than np.where: a random mask makes np.where several times slower
+        c_left = (less >> 32) * left_death
+        d_left = (greater >> 32) * left_death
         total_c += int(c_left.sum())
         total_d += int(d_left.sum())
-        conc = np.where(right, greater & low, c_left)
-        disc = np.where(right, less & low, d_left)
-        cd += (conc << 32) | disc
+        c_left += (greater & low) * right
+        d_left += (less & low) * right
+        c_left <<= 32
+        c_left |= d_left
+        cd += c_left
         # stable partition of every block: bit 0 first, then bit 1
         r_before = cum[:-1] >> 32
-        new_pos = np.where(right, be - (c_be >> 32) + r_before, idx - r_before + (c_bs >> 32))
+        new_pos = idx - r_before + (c_bs >> 32)
+        new_pos += (be - (c_be >> 32) + r_before - new_pos) * right
         moved = np.empty_like(packed)
         moved[new_pos] = packed
         packed = moved
-        moved = np.empty_like(ids)
-        moved[new_pos] = ids
-        ids = moved
         moved = np.empty_like(cd)
         moved[new_pos] = cd
         cd = moved
+    ids = order[(packed >> 1) & np.int64((1 << (shift - 1)) - 1)]
     conc_i = np.empty(n, np.int64)
     disc_i = np.empty(n, np.int64)
     conc_i[ids] = cd >> 32
     disc_i[ids] = cd & low
+    if ties:
+        # comparable pairs tied on the score, per row, in score order (key descending within)
+        ko = key[order]
+        do = death[order]
+        run = new_x.copy()
+        run[1:] |= ko[1:] != ko[:-1]
+        g_starts = np.flatnonzero(new_x)
+        g_id = np.cumsum(new_x) - 1
+        r_starts = np.flatnonzero(run)
+        r_id = np.cumsum(run) - 1
+        gs = g_starts[g_id]
+        ge = np.concatenate((g_starts[1:], end))[g_id]
+        rs = r_starts[r_id]
+        re = np.concatenate((r_starts[1:], end))[r_id]
+        deaths = np.concatenate(([0], np.cumsum(do)))
+        as_death = np.where(do, rs - gs, 0)  # rows of the group with a higher key
+        tied = as_death + (deaths[ge] - deaths[re])  # + deaths of the group with a lower key
+        conc_i[order] -= tied
+        total_c -= int(as_death.sum())
     rank = np.empty(n, np.int64)
-    rank[order] = rank_sorted
+    rank[order] = np.cumsum(new_x) - 1
     return conc_i, disc_i, total_c, total_d, rank
 
 
@@ -227,15 +250,16 @@ def concordance_index(
     if not np.all(np.isfinite(x)):
         raise ValueError("risk scores must be finite numbers")
     death = np.asarray(e, dtype=bool)
-    # time key: a censoring at a death time is later than the death ((t, censored) order)
-    order_key = np.lexsort((~death, t))
-    key = np.empty(n, np.int64)
-    tk = t[order_key]
-    ck = ~death[order_key]
-    new = np.ones(n, dtype=bool)
-    if n > 1:
-        new[1:] = (tk[1:] != tk[:-1]) | (ck[1:] != ck[:-1])
-    key[order_key] = np.cumsum(new) - 1
+    # time key: a censoring at a death time is later than the death: 2 * time rank + censored
+    if n > 1 and bool(np.all(t[1:] <= t[:-1])):  # already sorted (descending), as a Cox fit's
+        ascending = t[::-1]
+        new = np.empty(n, dtype=bool)
+        new[0] = True
+        np.not_equal(ascending[1:], ascending[:-1], out=new[1:])
+        time_rank = (np.cumsum(new) - 1)[::-1]
+    else:
+        time_rank = np.unique(t, return_inverse=True)[1].ravel()
+    key = 2 * time_rank.astype(np.int64) + ~death
     conc_i, disc_i, concordant, discordant, rank = _pair_counts(key, x, death)
     # comparable pairs of each row: as the death (rows of higher key) and as the row at risk
     # (deaths of lower key); those not concordant or discordant are tied on the score
