@@ -212,6 +212,7 @@ class _Layout:
     competing: npt.NDArray[np.bool_]
     censored: npt.NDArray[np.bool_]
     g_row: FloatArray  # G(t_i-) of each row (crr's convention)
+    comp_inv_g: FloatArray  # 1 / G(t_i-) on competing rows, 0 elsewhere
     first_row: IntArray  # (K,) first sorted row of each distinct failure time
     d: FloatArray  # (K,) failures at each distinct failure time
     g_fail: FloatArray  # (K,) G(u_k-)
@@ -248,7 +249,7 @@ def _layout(
     ts = t[order]
     fs = failure[order]
     cs = censored[order]
-    xs = np.ascontiguousarray(x.T)[:, order]
+    xs = np.ascontiguousarray(np.take(x, order, axis=0).T)
     mean = xs.mean(axis=1)
     xs -= mean[:, None]
     g = _censoring_weights(ts, cs)
@@ -266,6 +267,7 @@ def _layout(
         competing=~fs & ~cs,
         censored=cs,
         g_row=g,
+        comp_inv_g=np.where(~fs & ~cs, 1.0 / g, 0.0),
         first_row=first_row,
         d=d,
         g_fail=g[first_row],
@@ -317,7 +319,7 @@ def _sums(lay: _Layout, beta: FloatArray, with_s1: bool = True) -> _Sums:
     shift = top - _EXP_SAFE if top > _EXP_SAFE else 0.0
     r = np.exp(eta - shift) if shift else np.exp(eta)
     fr = lay.first_row
-    comp_w = np.where(lay.competing, r / lay.g_row, 0.0)
+    comp_w = r * lay.comp_inv_g
     s0 = _from(r, fr) + lay.g_fail * _before(comp_w, fr)
     if with_s1:
         s1 = _from(lay.xt * r, fr) + lay.g_fail * _before(lay.xt * comp_w, fr)
@@ -340,7 +342,7 @@ def _row_weights(lay: _Layout, a: FloatArray) -> tuple[FloatArray, FloatArray]:
     cum_g = np.concatenate(([0.0], np.cumsum(ga)))
     m = lay.n_fail_le
     w1 = cum[m]
-    w2 = np.where(lay.competing, (cum_g[-1] - cum_g[m]) / lay.g_row, 0.0)
+    w2 = (cum_g[-1] - cum_g[m]) * lay.comp_inv_g
     return w1, w2
 
 
@@ -384,7 +386,7 @@ def _score_terms(lay: _Layout, sums: _Sums) -> FloatArray:
     ga = lay.g_fail * a
     cum_g = np.concatenate(([0.0], np.cumsum(ga)))
     cum_gm = np.concatenate((zero, np.cumsum(xbar * ga, axis=1)), axis=1)
-    comp_scale = np.where(lay.competing, r / lay.g_row, 0.0)
+    comp_scale = sums.comp_w
     w = r * cum_a[m] + comp_scale * (cum_g[-1] - cum_g[m])
     fail = np.flatnonzero(lay.failure)
     k_of_fail = m[fail] - 1
@@ -416,12 +418,13 @@ def _score_terms(lay: _Layout, sums: _Sums) -> FloatArray:
     vx = cum_gm[:, -1:] - cum_gm[:, k_lt]
     q = c1 * v0 - c0 * vx  # (p, C)
     ss2 = -np.cumsum(q * (m_cens[cb] / (y * y)), axis=1)
-    pos = np.searchsorted(cb, block, side="right") - 1  # last censoring block <= the row's
-    has = pos >= 0
+    # ss2 of the last censoring block at or before each row's (0 before the first)
+    pos = np.searchsorted(cb, block, side="right")
+    ss2 = np.concatenate((np.zeros((p, 1)), ss2), axis=1)
     cens = np.flatnonzero(lay.censored)
-    pos_c = pos[cens]
+    pos_c = pos[cens] - 1
     for j in range(p):
-        res[j, has] += ss2[j, pos[has]]
+        res[j] += ss2[j, pos]
         res[j, cens] += q[j, pos_c] / y[pos_c]
     return res
 
