@@ -189,3 +189,22 @@ def test_predict_on_registry_matches_r(colon_db: str, k: int) -> None:
         np.testing.assert_allclose(lr, ref["lr_cif"][k][i], rtol=RTOL)
     assert res["local_recurrence"]["n"] == ref["lr_n"]
     assert res["local_recurrence"]["events"] == ref["lr_events"]
+
+
+def test_analyze_fine_gray_terminal_table_and_unknown_term(colon_db: str) -> None:
+    from typer.testing import CliRunner
+
+    from ilpkit.cli.main import build_app
+
+    base = ["analyze", "--endpoint", "lr", "--by", "sex", "--db", colon_db]
+    out = CliRunner().invoke(build_app(), [*base, "--fine-gray", "age_years,tumor_size_cm"])
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.stdout.split())
+    assert "Fine-Gray model of local recurrence (death competing; n = 911, 456 recurrences" in text
+    ref = REF["registry_fine_gray"]
+    size = ref["ci95"][1]  # SHR of tumour size and its CI, as printed (2 decimals)
+    shr = f"{np.exp(ref['coef'][1]):.2f} ({size[0]:.2f}–{size[1]:.2f})"
+    assert shr in text
+    bad = CliRunner().invoke(build_app(), [*base, "--fine-gray", "age_years,nonsense"])
+    assert bad.exit_code == 1
+    assert "unknown --fine-gray term(s) nonsense" in " ".join(bad.stderr.split())
