@@ -430,11 +430,12 @@ def calibration(frame: pd.DataFrame, terms: Sequence[str] = DEFAULT_TERMS) -> Ca
             obs, ci = _f(s.surv[0]), (_f(s.lower[0]), _f(s.upper[0]))
         else:
             obs, ci = None, (None, None)
+        known = pred[idx][np.isfinite(pred[idx])]  # none when follow-up ends before 5 years
         groups.append(
             CalibrationGroup(
                 n=len(idx),
                 events=int(e[idx].sum()),
-                predicted=_f(float(np.nanmean(pred[idx]))),
+                predicted=_f(float(known.mean())) if known.size else None,
                 observed=obs,
                 observed_ci95=ci,
             )
