@@ -432,7 +432,7 @@ def _score_terms(lay: _Layout, sums: _Sums) -> FloatArray:
 # ---------------------------------------------------------------------------------------------
 # fitting
 # ---------------------------------------------------------------------------------------------
-def _status_codes(status: npt.ArrayLike, n: int, failcode: Any, cencode: Any) -> Any:
+def _status_codes(status: npt.ArrayLike, n: int) -> Any:
     s = np.asarray(status)
     if s.ndim != 1:
         raise ValueError(f"status must be one-dimensional; got shape {s.shape}")
@@ -508,7 +508,7 @@ def fit_fine_gray(
     n = t.shape[0]
     if n == 0:
         raise ValueError("no observations: time is empty")
-    s = _status_codes(status, n, failcode, cencode)
+    s = _status_codes(status, n)
     xa = np.asarray(x, dtype=float)
     if xa.ndim == 1:
         xa = xa[:, None]
@@ -538,7 +538,7 @@ def fit_fine_gray(
             f"no event of interest (status {failcode!r}) among {n} rows: a Fine-Gray model "
             "needs at least one"
         )
-    lay, order, mean = _layout(xa, t, failure, censored)
+    lay, _order, mean = _layout(xa, t, failure, censored)
 
     beta = np.zeros(p)
     converged = False
@@ -598,7 +598,6 @@ def fit_fine_gray(
         sdhr = np.exp(beta)
         lower = np.exp(beta - zcrit * se)
         upper = np.exp(beta + zcrit * se)
-    del order
     return FineGrayResult(
         columns=cols,
         coef=beta,
