@@ -93,6 +93,10 @@ def test_predict_outputs_refusals_and_calibration(db_url: str, tmp_path: Path) -
     [
         (["--terms", "response", "--age", "1"], "response cannot be used for a prediction"),
         (["--terms", "age_years", "--age", "nan"], "--age must be a finite number"),
+        (
+            ["--terms", "histology", "--histology", "[bold]x\x1b[2J"],
+            "--histology [bold]x is not a level seen",  # shown as written, escapes removed
+        ),
     ],
 )
 def test_predict_bad_terms_and_values_are_refused(
@@ -101,4 +105,4 @@ def test_predict_bad_terms_and_values_are_refused(
     import_registry(CSV, sqlite_url, date(2026, 11, 27), "tester")
     code, _out, err = _run(sqlite_url, *args)
     assert code == 1 and message in " ".join(err.split())
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "\x1b" not in err
