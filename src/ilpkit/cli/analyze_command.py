@@ -306,6 +306,39 @@ def _print_local_recurrence(out: Console, lr: LocalRecurrence) -> None:
     )
     out.print(t)
     _print_notes(out, notes)
+    if lr.fine_gray is not None:
+        _print_fine_gray(out, lr)
+
+
+def _print_fine_gray(out: Console, lr: LocalRecurrence) -> None:
+    """The Fine-Gray subdistribution hazard ratios next to the cause-specific Cox ones."""
+    from ilpkit.stats.results import FineGrayModel
+
+    fg = lr.fine_gray
+    if not isinstance(fg, FineGrayModel):
+        note = fg.note if fg is not None else "not asked for"
+        out.print(safe(f"Fine-Gray model of local recurrence: {note}."))
+        return
+    t = _table(
+        f"Fine-Gray model of local recurrence (death competing; n = {fg.n}, {fg.events} "
+        f"recurrences, {fg.competing_events} deaths without, {fg.n_excluded} left out)",
+        "term",
+        "SHR (95% CI)",
+        "p",
+        "cause-specific\nHR (95% CI)",
+        "p",
+    )
+    cs = fg.cause_specific.terms if fg.cause_specific is not None else {}
+    for term, v in fg.terms.items():
+        c = cs.get(term)
+        t.add_row(
+            safe(term_label(term, fg.reference_levels)),
+            fmt.ratio_ci(v.sdhr, v.ci95),
+            fmt.pvalue(v.p),
+            fmt.hazard_ratio(c),
+            fmt.pvalue(None if c is None else c.p),
+        )
+    out.print(t)
 
 
 def _print_cox(out: Console, cox: CoxModel | CoxModelNotEstimable) -> None:
@@ -372,6 +405,14 @@ def analyze_cmd(
             "(1-2 mg vs 3-4 mg, Deroose 2015).",
         ),
     ] = 2.0,
+    fine_gray: Annotated[
+        str | None,
+        typer.Option(
+            "--fine-gray",
+            help="Fine-Gray model of local recurrence (death competing), terms comma-separated "
+            "(e.g. age_years,tumor_size_cm).",
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Outcome statistics of the registry, identical to R's survival and cmprsk.
@@ -387,6 +428,7 @@ def analyze_cmd(
       ilp analyze
       ilp analyze --endpoint os --by grade --by tumor_size_group --cox age_years,grade
       ilp analyze --json > results.json
+      ilp analyze --json --endpoint lr --fine-gray age_years,tumor_size_cm
     """
     from ilpkit.services.outcome_analysis import analyze_registry
     from ilpkit.stats.analysis import (
@@ -411,6 +453,9 @@ def analyze_cmd(
         cox=terms,
         ties=ties,  # type: ignore[arg-type]
         extra={"tnf_dose_cut_mg": tnf_cut_mg},
+        fine_gray=()
+        if fine_gray is None
+        else tuple(t.strip() for t in fine_gray.split(",") if t.strip()),
     )
     url = config.database_url(db)
     _require_existing_sqlite(url)

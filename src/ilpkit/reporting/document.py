@@ -30,6 +30,7 @@ from ilpkit.stats.results import (
     ComparisonTest,
     CoxModel,
     CoxModelNotEstimable,
+    FineGrayModel,
     LimbSalvage,
     LocalRecurrence,
     OverallSurvival,
@@ -430,7 +431,64 @@ def _local_recurrence_section(
             )
         )
     sec.items.append(layout.table(lambda n: tables.local_recurrence_table(lr, n, inputs.p_style)))
+    if lr.fine_gray is not None:
+        _fine_gray_items(sec, lr, layout, syn, inputs.p_style)
     return sec
+
+
+def _fine_gray_items(
+    sec: Section, lr: LocalRecurrence, layout: _Layout, syn: bool, p_style: fmt.PStyle
+) -> None:
+    """The Fine-Gray model of local recurrence: a paragraph and a forest plot of its
+    subdistribution hazard ratios next to the cause-specific Cox hazard ratios."""
+    fg = lr.fine_gray
+    if not isinstance(fg, FineGrayModel) or not fg.terms:
+        note = "not asked for" if fg is None else fg.note
+        sec.paragraphs.append(f"The Fine-Gray model of local recurrence was {note}.")
+        return
+    sec.paragraphs.append(
+        f"Competing-risks regression (Fine-Gray, death without local recurrence competing) on "
+        f"{fmt.count(fg.n)} perfusions with {fmt.count(fg.events)} local recurrences and "
+        f"{fmt.count(fg.competing_events)} deaths without it "
+        f"({fmt.count(fg.n_excluded)} left out for a missing value). A subdistribution hazard "
+        "ratio describes the effect on the cumulative incidence of local recurrence; the "
+        "cause-specific hazard ratio (deaths censored) describes the effect on the rate of "
+        "local recurrence among perfusions still free of it and alive."
+    )
+    cs = {} if fg.cause_specific is None else fg.cause_specific.terms
+    rows = []
+    for term, v in fg.terms.items():
+        c = cs.get(term)
+        rows.append(
+            figs.ForestRow(
+                label=term_label(term, fg.reference_levels),
+                hr=v.sdhr,
+                lower=v.ci95[0],
+                upper=v.ci95[1],
+                p=fmt.pvalue(v.p, p_style),
+                hr_text=fmt.ratio_ci(v.sdhr, v.ci95),
+                uni_hr=None if c is None else c.hr,
+                uni_lower=None if c is None else c.ci95[0],
+                uni_upper=None if c is None else c.ci95[1],
+                uni_text=fmt.hazard_ratio(c),
+            )
+        )
+    sec.items.append(
+        layout.figure(
+            "fine-gray-forest",
+            "Local recurrence: Fine-Gray and cause-specific hazard ratios",
+            "Subdistribution hazard ratios of the Fine-Gray model (squares; p-values are "
+            "theirs) and cause-specific Cox hazard ratios (circles), with 95% CIs on a log "
+            "scale. Right of 1: more local recurrence.",
+            lambda: figs.forest_figure(
+                rows,
+                synthetic=syn,
+                headers=("Ratio (95% CI)", "Cause-specific HR", "Fine-Gray SHR"),
+                legend=("Fine-Gray subdistribution HR", "Cause-specific HR (deaths censored)"),
+                axis_label="Hazard ratio (log scale)",
+            ),
+        )
+    )
 
 
 def _overall_survival_section(

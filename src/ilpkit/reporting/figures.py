@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from ilpkit.stats.competing_risks import IncidenceCurve
     from ilpkit.stats.kaplan_meier import KaplanMeierResult
+    from ilpkit.stats.results import Calibration
 
 PALETTE: tuple[str, ...] = (
     "#0072B2",  # blue
@@ -547,9 +548,19 @@ class ForestRow:
     uni_text: str = ""
 
 
-def forest_figure(rows: Sequence[ForestRow], *, synthetic: bool = False) -> Figure:
+def forest_figure(
+    rows: Sequence[ForestRow],
+    *,
+    synthetic: bool = False,
+    headers: tuple[str, str, str] = ("HR (95% CI)", "Univariable", "Multivariable"),
+    legend: tuple[str, str] = ("Multivariable", "Univariable (one term per model)"),
+    axis_label: str = "Hazard ratio (log scale)",
+) -> Figure:
     """Forest plot of hazard ratios on a log scale: multivariable (filled squares) and
-    univariable (open circles) estimates with 95% CIs, with the numbers in columns."""
+    univariable (open circles) estimates with 95% CIs, with the numbers in columns.
+
+    ``headers`` (plot, circles column, squares column), ``legend`` (squares, circles) and
+    ``axis_label`` rename the two estimates, e.g. Fine-Gray and cause-specific hazard ratios."""
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FixedLocator, NullLocator
 
@@ -589,7 +600,7 @@ def forest_figure(rows: Sequence[ForestRow], *, synthetic: bool = False) -> Figu
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}")
     ax.set_yticks([])
     ax.spines["left"].set_visible(False)
-    ax.set_xlabel("Hazard ratio (log scale)")
+    ax.set_xlabel(axis_label)
     ax.grid(axis="x", color=GRID, linewidth=0.6)
     ax.set_axisbelow(True)
     tr = ax.get_yaxis_transform()
@@ -600,9 +611,9 @@ def forest_figure(rows: Sequence[ForestRow], *, synthetic: bool = False) -> Figu
     head_y = -0.5 - 0.3 / row_h
     for x, text in (
         (x_label, "Term"),
-        (0.5, "HR (95% CI)"),
-        (x_uni, "Univariable"),
-        (x_multi, "Multivariable"),
+        (0.5, headers[0]),
+        (x_uni, headers[1]),
+        (x_multi, headers[2]),
         (x_p, "p"),
     ):
         ax.text(
@@ -643,7 +654,7 @@ def forest_figure(rows: Sequence[ForestRow], *, synthetic: bool = False) -> Figu
                 clip_on=False,
             )
     handles = [
-        Line2D([], [], color=PALETTE[0], marker="s", markersize=5, label="Multivariable"),
+        Line2D([], [], color=PALETTE[0], marker="s", markersize=5, label=legend[0]),
         Line2D(
             [],
             [],
@@ -651,10 +662,50 @@ def forest_figure(rows: Sequence[ForestRow], *, synthetic: bool = False) -> Figu
             marker="o",
             mfc="white",
             markersize=4.5,
-            label="Univariable (one term per model)",
+            label=legend[1],
         ),
     ]
     fig.legend(handles=handles, loc="lower left", ncol=2, bbox_to_anchor=(0.01, 0.0), fontsize=8)
+    _watermark(fig, synthetic)
+    return fig
+
+
+# ------------------------------------------------------------------------- calibration
+
+
+def calibration_figure(cal: Calibration, *, synthetic: bool = False) -> Figure:
+    """Predicted against observed (Kaplan-Meier, 95% CI) survival at ``cal.years`` by group of
+    predicted risk, with the line of perfect calibration."""
+    fig = new_figure(4.8, 4.6)
+    ax = fig.add_axes((0.15, 0.13, 0.8, 0.75))
+    ax.plot([0, 1], [0, 1], color=MUTED, linewidth=0.9, linestyle="--", zorder=1)
+    for i, g in enumerate(cal.groups):
+        if g.predicted is None or g.observed is None:
+            continue
+        lo, hi = g.observed_ci95
+        if lo is not None and hi is not None:
+            ax.plot([g.predicted] * 2, [lo, hi], color=PALETTE[0], linewidth=1.3)
+        ax.plot(g.predicted, g.observed, "o", color=PALETTE[0], markersize=5.5, zorder=3)
+        ax.annotate(
+            f"{i + 1}",
+            (g.predicted, g.observed),
+            xytext=(5, 4),
+            textcoords="offset points",
+            fontsize=8,
+            color=INK,
+        )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"Predicted {cal.years}-year survival (Cox model, group mean)")
+    ax.set_ylabel(f"Observed {cal.years}-year survival (Kaplan-Meier)")
+    ax.grid(color=GRID, linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.set_title(
+        f"Calibration by {cal.grouping} of predicted risk (in-sample)",
+        fontsize=9.5,
+        loc="left",
+    )
     _watermark(fig, synthetic)
     return fig
 

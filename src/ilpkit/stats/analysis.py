@@ -24,6 +24,7 @@ from ilpkit.stats import cohort
 from ilpkit.stats._survival_arrays import finite_or_none
 from ilpkit.stats.competing_risks import cif_confidence_interval, cumulative_incidence
 from ilpkit.stats.cox import CoxResult, cox_concordance, cox_zph, fit_cox
+from ilpkit.stats.fine_gray import fit_fine_gray
 from ilpkit.stats.kaplan_meier import KaplanMeierResult, kaplan_meier, median_follow_up
 from ilpkit.stats.logrank import logrank_test
 from ilpkit.stats.proportions import compare_groups, proportion
@@ -31,12 +32,16 @@ from ilpkit.stats.results import (
     SCHEMA,
     AmputationFreeSurvival,
     AnalysisResults,
+    CauseSpecificCox,
     ChiSquaredTest,
     Cohort,
     ComparisonTest,
     CoxModel,
     CoxModelNotEstimable,
     CoxTerm,
+    FineGrayModel,
+    FineGrayModelNotEstimable,
+    FineGrayTerm,
     IncidenceAt,
     LimbSalvage,
     LocalRecurrence,
@@ -129,6 +134,8 @@ class AnalysisOptions:
     ties : {"efron", "breslow"}
     years : tuple of int
         Times (years) at which survival and incidence are reported.
+    fine_gray : tuple of str
+        Terms of a Fine-Gray model of local recurrence (death competing); empty: no model.
     """
 
     endpoints: tuple[str, ...] = ENDPOINTS
@@ -137,6 +144,7 @@ class AnalysisOptions:
     ties: Ties = "efron"
     years: tuple[int, ...] = AT_YEARS
     extra: dict[str, Any] = field(default_factory=dict)
+    fine_gray: tuple[str, ...] = ()
 
 
 _f = finite_or_none
@@ -641,6 +649,118 @@ def _recurrence_comparison(
     )
 
 
+def fine_gray_section(
+    data: pd.DataFrame, terms: Sequence[str], ties: Ties = "efron"
+) -> FineGrayModel | FineGrayModelNotEstimable | None:
+    """Fine-Gray model of local recurrence (``status`` 1; death without it, 2, competing) on
+    ``terms``, with the cause-specific Cox model of the same terms (deaths censored).
+
+    A model that cannot be estimated has empty ``terms`` and a ``note`` saying why; no terms:
+    None."""
+    if not terms:
+        return None
+    keep = np.ones(len(data), dtype=bool)
+    for t in terms:
+        keep &= data[t].notna().to_numpy()
+    status = data["status"].to_numpy()
+    n_events = int((status[keep] == 1).sum())
+    n_competing = int((status[keep] == 2).sum())
+    reason: str | None = None
+    if not keep.any():
+        reason = "no perfusion has " + (
+            f"{terms[0]} recorded" if len(terms) == 1 else "every term recorded"
+        )
+    elif n_events == 0:
+        reason = "no local recurrence"
+    if reason is None:
+        try:
+            design = cox_design(data, terms)
+            sub = data[design.keep]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = fit_fine_gray(
+                    design.x,
+                    sub["time_years"].to_numpy(),
+                    sub["status"].to_numpy(),
+                    names=design.names,
+                )
+            if not np.all(np.isfinite(fit.se)):
+                raise ValueError("the variance is not finite (a term may not vary)")
+        except (ValueError, np.linalg.LinAlgError, AnalysisError) as exc:
+            reason = str(exc)
+        else:
+            return FineGrayModel(
+                n=fit.n,
+                events=fit.n_events,
+                competing_events=fit.n_competing,
+                n_excluded=design.n_excluded,
+                reference_levels=design.reference,
+                terms={
+                    name: FineGrayTerm(
+                        coef=_f(fit.coef[i]),
+                        se=_f(fit.se[i]),
+                        sdhr=_f(fit.sdhr[i]),
+                        ci95=(_f(fit.sdhr_lower[i]), _f(fit.sdhr_upper[i])),
+                        z=_f(fit.z[i]),
+                        p=_f(fit.p_value[i]),
+                    )
+                    for i, name in enumerate(fit.columns)
+                },
+                loglik=_f(fit.loglik),
+                loglik_null=_f(fit.loglik_null),
+                converged=bool(fit.converged),
+                cause_specific=_cause_specific(design, sub, ties),
+                note=None,
+            )
+    return FineGrayModelNotEstimable(
+        n=int(keep.sum()),
+        events=n_events,
+        competing_events=n_competing,
+        n_excluded=int((~keep).sum()),
+        terms={},
+        error=reason,
+        note=f"not estimable: {reason}",
+    )
+
+
+def _cause_specific(design: Design, sub: pd.DataFrame, ties: Ties) -> CauseSpecificCox | None:
+    """Cause-specific Cox model of local recurrence (deaths censored); None if not estimable."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = fit_cox(
+                design.x,
+                sub["time_years"].to_numpy(),
+                (sub["status"] == 1).to_numpy(),
+                names=design.names,
+                ties=ties,
+            )
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    return CauseSpecificCox(
+        ties=ties,
+        terms={
+            name: CoxTerm(
+                coef=_f(fit.coef[i]),
+                se=_f(fit.se[i]),
+                hr=_f(fit.hazard_ratio[i]),
+                ci95=(_f(fit.hr_lower[i]), _f(fit.hr_upper[i])),
+                z=_f(fit.z[i]),
+                p=_f(fit.p_value[i]),
+            )
+            for i, name in enumerate(fit.columns)
+        },
+    )
+
+
+def _local_recurrence(frame: pd.DataFrame, opts: AnalysisOptions) -> LocalRecurrence:
+    data = cohort.local_recurrence(frame)
+    section = local_recurrence_section(data, opts.by, opts.years)
+    if opts.fine_gray:
+        section.fine_gray = fine_gray_section(data, opts.fine_gray, opts.ties)
+    return section
+
+
 # ------------------------------------------------------------------------ limb salvage
 
 
@@ -703,6 +823,12 @@ def analyze(
             f"unknown endpoint(s) {', '.join(bad)}; choose from {', '.join(ENDPOINTS)}"
         )
     check_variables(opts.by, opts.cox)
+    bad_fg = [v for v in opts.fine_gray if v not in set(cohort.COVARIATES) | set(NUMERIC)]
+    if bad_fg:
+        known = sorted(set(cohort.COVARIATES) | set(NUMERIC))
+        raise AnalysisError(
+            f"unknown --fine-gray term(s) {', '.join(bad_fg)}; choose from {', '.join(known)}"
+        )
     os_data = cohort.overall_survival(frame)
     endpoints = opts.endpoints
     return AnalysisResults(
@@ -711,11 +837,7 @@ def analyze(
         cohort=cohort_section(frame, os_data),
         response=response_section(frame, opts.by) if "response" in endpoints else None,
         overall_survival=_overall_survival(os_data, opts) if "os" in endpoints else None,
-        local_recurrence=(
-            local_recurrence_section(cohort.local_recurrence(frame), opts.by, opts.years)
-            if "lr" in endpoints
-            else None
-        ),
+        local_recurrence=_local_recurrence(frame, opts) if "lr" in endpoints else None,
         limb_salvage=limb_salvage_section(frame, opts.years)
         if "limb_salvage" in endpoints
         else None,
