@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from ilpkit.stats.results import (
         AnalysisResults,
         ComparisonTest,
+        DistantMetastasis,
+        LandmarkRecurrence,
+        LandmarkSurvival,
         CoxModel,
         CoxModelNotEstimable,
         LocalRecurrence,
@@ -125,6 +128,101 @@ def print_results(r: AnalysisResults) -> None:
             f"[bold]Limb salvage[/bold]: per perfusion {fmt.proportion(ls.per_perfusion)}; "
             f"per patient {fmt.proportion(ls.per_patient)}."
         )
+    if r.distant_metastasis is not None:
+        _print_distant_metastasis(out, r.distant_metastasis)
+
+
+def _print_landmark_recurrence(out: Console, lm: LandmarkRecurrence) -> None:
+    """Local recurrence by the post-baseline factors from the landmark (unit: perfusion)."""
+    months = f"{lm.landmark_months:g}"
+    t = _table(
+        f"Local recurrence by factors known after the perfusion: landmark {months} months "
+        f"(perfusions; {lm.n} at risk at the landmark, {lm.n_excluded} left out; time from "
+        f"the landmark; Cox variance {lm.variance})",
+        "factor at landmark",
+        "LR/n",
+        "5-year CIF (95% CI)",
+        "HR (95% CI)",
+        "Gray p",
+    )
+    notes = _subgroup_rows(
+        t,
+        lm.by,
+        lambda g: (fmt.n_of(g.crude), fmt.estimate_ci(g.at_years.get("5")), "", ""),
+        lambda e: (fmt.pvalue(e.gray.p),),
+    )
+    if lm.by:
+        out.print(t)
+    for var, model in lm.cox.items():
+        refs = model.all_reference_levels()
+        hrs = "; ".join(
+            f"{term_label(term, refs)} HR {fmt.hazard_ratio(v)} (p {fmt.pvalue(v.p)})"
+            for term, v in model.terms.items()
+        )
+        text = hrs or (model.note or "not estimable")
+        notes.append(f"cause-specific Cox of {variable_label(var)}: {text}")
+    notes.extend(f"{variable_label(f)}: {why}" for f, why in lm.not_recorded.items())
+    _print_notes(out, notes)
+
+
+def _print_landmark_survival(out: Console, lm: LandmarkSurvival) -> None:
+    months = f"{lm.landmark_months:g}"
+    t = _table(
+        f"Overall survival by factors known after the perfusion: landmark {months} months "
+        f"(patients; {lm.n} alive and followed at the landmark, {lm.n_excluded} left out)",
+        "factor at landmark",
+        "deaths/n",
+        "5-year (95% CI)",
+        "log-rank p",
+    )
+    notes = _subgroup_rows(
+        t,
+        lm.by,
+        lambda g: (
+            f"{fmt.count(g.events)}/{fmt.count(g.n)}",
+            fmt.estimate_ci(g.at_years.get("5")),
+            "",
+        ),
+        lambda e: (fmt.pvalue(e.logrank.p),),
+    )
+    if lm.by:
+        out.print(t)
+    notes.extend(f"{variable_label(f)}: {why}" for f, why in lm.not_recorded.items())
+    _print_notes(out, notes)
+    if lm.cox is not None:
+        out.print(f"Cox model from the landmark ({months} months):")
+        _print_cox(out, lm.cox)
+
+
+def _print_distant_metastasis(out: Console, dm: DistantMetastasis) -> None:
+    """Distant metastasis, metastasis-free and sarcoma-specific survival (unit: patient)."""
+    from ilpkit.stats.results import NotRecorded
+
+    at = "; ".join(f"{y}-y {fmt.estimate_ci(s)}" for y, s in dm.at_years.items())
+    out.print(
+        f"[bold]Distant metastasis[/bold] per patient ({dm.n} patients, from the first "
+        f"perfusion): {fmt.n_of(dm.crude)} with metastasis; cumulative incidence (death "
+        f"competing) {at}."
+    )
+    mfs = dm.metastasis_free_survival
+    at = "; ".join(f"{y}-y {fmt.estimate_ci(s)}" for y, s in mfs.at_years.items())
+    out.print(
+        f"[bold]Metastasis-free survival[/bold] ({mfs.n} patients, {mfs.events} metastases "
+        f"or deaths): {at}."
+    )
+    sss = dm.sarcoma_specific_survival
+    if isinstance(sss, NotRecorded):
+        out.print(f"[bold]Sarcoma-specific survival[/bold]: not recorded ({safe(sss.not_recorded)}).")
+        return
+    at = "; ".join(f"{y}-y {fmt.estimate_ci(s)}" for y, s in sss.at_years.items())
+    sens = sss.sensitivity_unknown_as_sarcoma
+    at_s = "; ".join(f"{y}-y {fmt.estimate_ci(s)}" for y, s in sens.at_years.items())
+    out.print(
+        f"[bold]Sarcoma-specific survival[/bold] ({sss.n} patients, {sss.events} deaths from "
+        f"sarcoma, {sss.deaths_other_cause} from other causes censored, "
+        f"{sss.deaths_unknown_cause} of unknown cause left out): {at}. Sensitivity analysis "
+        f"(unknown cause counted as sarcoma death, {sens.n} patients): {at_s}."
+    )
 
 
 def _print_response(out: Console, resp: Response) -> None:
@@ -179,6 +277,8 @@ def _print_overall_survival(out: Console, os_: OverallSurvival) -> None:
     _print_notes(out, notes)
     if os_.cox is not None:
         _print_cox(out, os_.cox)
+    if os_.landmark is not None:
+        _print_landmark_survival(out, os_.landmark)
 
 
 def _print_local_recurrence(out: Console, lr: LocalRecurrence) -> None:
@@ -208,6 +308,8 @@ def _print_local_recurrence(out: Console, lr: LocalRecurrence) -> None:
     )
     out.print(t)
     _print_notes(out, notes)
+    if lr.landmark is not None:
+        _print_landmark_recurrence(out, lr.landmark)
 
 
 def _print_cox(out: Console, cox: CoxModel | CoxModelNotEstimable) -> None:
@@ -252,7 +354,10 @@ def _print_cox(out: Console, cox: CoxModel | CoxModelNotEstimable) -> None:
 def analyze_cmd(
     db: DbOption = None,
     endpoint: Annotated[
-        str, typer.Option("--endpoint", help="os, lr, response, limb_salvage or all.")
+        str,
+        typer.Option(
+            "--endpoint", help="os, lr, response, limb_salvage, metastasis or all."
+        ),
     ] = "all",
     by: Annotated[
         list[str] | None,
@@ -263,12 +368,26 @@ def analyze_cmd(
         typer.Option("--cox", help="Cox model terms, comma-separated (e.g. age_years,grade)."),
     ] = None,
     ties: Annotated[str, typer.Option("--ties", help="efron (as R) or breslow.")] = "efron",
+    landmark_months: Annotated[
+        float | None,
+        typer.Option(
+            "--landmark-months",
+            metavar="M",
+            help="Landmark (months after the perfusion) for factors known only after it "
+            "(response, resection_margin, adjuvant_radiotherapy, necrosis_group): needed to "
+            "use them in --by or --cox; e.g. 3. The local-recurrence landmark analysis uses "
+            "it too (3 months when not given).",
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Outcome statistics of the registry, identical to R's survival and cmprsk.
 
-    Response, overall survival, local recurrence (death as competing risk) and
-    limb salvage.
+    Response, overall survival, local recurrence (death as competing risk), limb
+    salvage, and distant metastasis (with metastasis-free and sarcoma-specific
+    survival). Factors known only after the perfusion (response, resection margin,
+    adjuvant radiotherapy, necrosis) are analysed from a landmark
+    (--landmark-months).
 
     --json prints one object with the schema ilpkit.results/1 (docs/results-schema.md).
 
@@ -276,6 +395,7 @@ def analyze_cmd(
 
       ilp analyze
       ilp analyze --endpoint os --by grade --by tumor_size_group --cox age_years,grade
+      ilp analyze --by response --landmark-months 3
       ilp analyze --json > results.json
     """
     from ilpkit.services.outcome_analysis import analyze_registry
@@ -285,6 +405,7 @@ def analyze_cmd(
         ENDPOINTS,
         AnalysisError,
         AnalysisOptions,
+        check_variables,
     )
 
     if ties not in ("efron", "breslow"):
@@ -298,7 +419,12 @@ def analyze_cmd(
         by=tuple(by) if by else DEFAULT_BY,
         cox=terms,
         ties=ties,  # type: ignore[arg-type]
+        landmark_months=landmark_months,
     )
+    try:
+        check_variables(options.by, options.cox, options.landmark_months)
+    except AnalysisError as exc:
+        fail(str(exc))
     url = config.database_url(db)
     _require_existing_sqlite(url)
     try:

@@ -58,12 +58,12 @@ from ilpkit.stats.results import (
 )
 
 __all__ = ["SCHEMA", "AnalysisError", "AnalysisOptions", "AnalysisResults", "analyze"]
-ENDPOINTS = ("os", "lr", "response", "limb_salvage")
+ENDPOINTS = ("os", "lr", "response", "limb_salvage", "metastasis")
 DEFAULT_BY: tuple[str, ...] = (
     "multifocal",
     "prior_radiotherapy",
     "presentation",
-    "histology",
+    "histology_group",
     "leiomyosarcoma",
     "grade",
     "tumor_size_group",
@@ -91,11 +91,13 @@ CLINICAL_ORDER = {
     "sex": ("F", "M"),
     "limb": ("arm", "leg"),
     "presentation": ("primary", "recurrent"),
+    "necrosis_group": cohort.NECROSIS_GROUPS,
+    "histology_group": cohort.histology_groups().order,
 }
 """Levels shown in clinical order (best response first, R0 first...), not alphabetically;
 no test for trend is implied."""
 AT_YEARS: tuple[int, ...] = (1, 2, 5)
-YES_NO = ("multifocal", "prior_radiotherapy", "leiomyosarcoma")
+YES_NO = ("multifocal", "prior_radiotherapy", "leiomyosarcoma", "adjuvant_radiotherapy")
 NUMERIC = cohort.NUMERIC_COVARIATES
 CATEGORICAL = tuple(c for c in cohort.COVARIATES if c not in YES_NO)
 
@@ -117,7 +119,7 @@ class AnalysisOptions:
     Attributes
     ----------
     endpoints : tuple of str
-        Any of ``os``, ``lr``, ``response``, ``limb_salvage``.
+        Any of ``os``, ``lr``, ``response``, ``limb_salvage``, ``metastasis``.
     by : tuple of str
         Subgroup variables (registry column names, ``leiomyosarcoma``, ``tumor_size_group``).
     cox : tuple of str
@@ -126,6 +128,11 @@ class AnalysisOptions:
     ties : {"efron", "breslow"}
     years : tuple of int
         Times (years) at which survival and incidence are reported.
+    landmark_months : float, optional
+        Landmark for the post-baseline factors (``response``, ``resection_margin``,
+        ``adjuvant_radiotherapy``, ``necrosis_group``): required to name one in ``by`` or
+        ``cox`` (:mod:`ilpkit.stats.landmark`); the local-recurrence landmark analysis uses it,
+        or 3 months when None.
     """
 
     endpoints: tuple[str, ...] = ENDPOINTS
@@ -134,6 +141,7 @@ class AnalysisOptions:
     ties: Ties = "efron"
     years: tuple[int, ...] = AT_YEARS
     extra: dict[str, Any] = field(default_factory=dict)
+    landmark_months: float | None = None
 
 
 _f = finite_or_none
@@ -152,8 +160,11 @@ def _prop(k: int, n: int) -> Proportion:
     )
 
 
-def check_variables(by: Sequence[str], cox: Sequence[str]) -> None:
-    """Raise :class:`AnalysisError` naming any unknown subgroup variable or Cox term."""
+def check_variables(
+    by: Sequence[str], cox: Sequence[str], landmark_months: float | None = None
+) -> None:
+    """Raise :class:`AnalysisError` naming any unknown subgroup variable or Cox term, or a
+    post-baseline factor (response, resection...) asked for without a landmark."""
     known_by = set(cohort.COVARIATES)
     bad = [v for v in by if v not in known_by]
     if bad:
@@ -165,6 +176,15 @@ def check_variables(by: Sequence[str], cox: Sequence[str]) -> None:
     if bad:
         raise AnalysisError(
             f"unknown --cox term(s) {', '.join(bad)}; choose from {', '.join(sorted(known_cox))}"
+        )
+    from ilpkit.stats.landmark import POST_BASELINE, refusal_message
+
+    post = [v for v in dict.fromkeys([*by, *cox]) if v in POST_BASELINE]
+    if post and landmark_months is None:
+        raise AnalysisError(refusal_message(post))
+    if landmark_months is not None and not (0 < landmark_months < 120):
+        raise AnalysisError(
+            f"--landmark-months must be more than 0 and less than 120, not {landmark_months:g}"
         )
 
 
@@ -601,9 +621,10 @@ def local_recurrence_section(
 
 
 def _recurrence_comparison(
-    data: pd.DataFrame, var: str, years: Sequence[int]
+    data: pd.DataFrame, var: str, years: Sequence[int], event_name: str = "local recurrence"
 ) -> RecurrenceComparison:
-    """Local recurrence by the levels of ``var`` with Gray's test."""
+    """Local recurrence (status 1, or the event ``event_name``) by the levels of ``var`` with
+    Gray's test."""
     split = _split(data, var)
     sub, levels = split.known, split.levels
     groups = {
@@ -616,7 +637,7 @@ def _recurrence_comparison(
     gray_test = None
     note = _levels_note(levels)
     if note is None and not (sub["status"] == 1).any():
-        note = "no local recurrence"
+        note = f"no {event_name}"
     if note is None:
         try:
             res = cumulative_incidence(
@@ -661,9 +682,38 @@ def limb_salvage_section(frame: pd.DataFrame, years: Sequence[int]) -> LimbSalva
 # ----------------------------------------------------------------------------- whole
 
 
-def _overall_survival(os_data: pd.DataFrame, opts: AnalysisOptions) -> OverallSurvival:
-    section = survival_section(os_data, opts.by, opts.years, unit="patient")
-    section.cox = cox_section(os_data, opts.cox, opts.ties)
+def _baseline(variables: Sequence[str]) -> tuple[str, ...]:
+    """The variables known at the perfusion (post-baseline ones go to landmark analyses)."""
+    from ilpkit.stats.landmark import POST_BASELINE
+
+    return tuple(v for v in variables if v not in POST_BASELINE)
+
+
+def _overall_survival(
+    frame: pd.DataFrame, os_data: pd.DataFrame, opts: AnalysisOptions
+) -> OverallSurvival:
+    from ilpkit.stats.landmark import POST_BASELINE
+    from ilpkit.stats.landmark_sections import landmark_survival_section
+
+    section = survival_section(os_data, _baseline(opts.by), opts.years, unit="patient")
+    post_cox = any(t in POST_BASELINE for t in opts.cox)
+    section.cox = cox_section(os_data, () if post_cox else opts.cox, opts.ties)
+    if opts.landmark_months is not None and (post_cox or len(_baseline(opts.by)) < len(opts.by)):
+        section.landmark = landmark_survival_section(
+            frame, opts.by, opts.cox, opts.years, opts.landmark_months, opts.ties
+        )
+    return section
+
+
+def _local_recurrence(frame: pd.DataFrame, opts: AnalysisOptions) -> LocalRecurrence:
+    from ilpkit.stats.landmark import LANDMARK_MONTHS_DEFAULT
+    from ilpkit.stats.landmark_sections import landmark_recurrence_section
+
+    section = local_recurrence_section(
+        cohort.local_recurrence(frame), _baseline(opts.by), opts.years
+    )
+    months = opts.landmark_months or LANDMARK_MONTHS_DEFAULT
+    section.landmark = landmark_recurrence_section(frame, opts.years, months, opts.ties)
     return section
 
 
@@ -699,21 +749,23 @@ def analyze(
         raise AnalysisError(
             f"unknown endpoint(s) {', '.join(bad)}; choose from {', '.join(ENDPOINTS)}"
         )
-    check_variables(opts.by, opts.cox)
+    check_variables(opts.by, opts.cox, opts.landmark_months)
+    from ilpkit.stats.metastasis import distant_metastasis_section
+
     os_data = cohort.overall_survival(frame)
     endpoints = opts.endpoints
+    baseline_by = _baseline(opts.by)
     return AnalysisResults(
         schema=SCHEMA,
         synthetic=bool(synthetic),
         cohort=cohort_section(frame, os_data),
-        response=response_section(frame, opts.by) if "response" in endpoints else None,
-        overall_survival=_overall_survival(os_data, opts) if "os" in endpoints else None,
-        local_recurrence=(
-            local_recurrence_section(cohort.local_recurrence(frame), opts.by, opts.years)
-            if "lr" in endpoints
-            else None
-        ),
+        response=response_section(frame, baseline_by) if "response" in endpoints else None,
+        overall_survival=_overall_survival(frame, os_data, opts) if "os" in endpoints else None,
+        local_recurrence=_local_recurrence(frame, opts) if "lr" in endpoints else None,
         limb_salvage=limb_salvage_section(frame, opts.years)
         if "limb_salvage" in endpoints
+        else None,
+        distant_metastasis=distant_metastasis_section(frame, baseline_by, opts.years)
+        if "metastasis" in endpoints
         else None,
     )
