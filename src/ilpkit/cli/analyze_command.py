@@ -273,7 +273,8 @@ def _print_overall_survival(out: Console, os_: OverallSurvival) -> None:
         ),
         lambda e: (fmt.pvalue(e.logrank.p), "" if e.trend is None else fmt.pvalue(e.trend.p)),
     )
-    out.print(t)
+    if os_.by:
+        out.print(t)
     _print_notes(out, notes)
     if os_.cox is not None:
         _print_cox(out, os_.cox)
@@ -306,7 +307,8 @@ def _print_local_recurrence(out: Console, lr: LocalRecurrence) -> None:
         ),
         lambda e: (fmt.pvalue(e.gray.p),),
     )
-    out.print(t)
+    if lr.by:
+        out.print(t)
     _print_notes(out, notes)
     if lr.landmark is not None:
         _print_landmark_recurrence(out, lr.landmark)
