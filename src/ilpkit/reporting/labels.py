@@ -22,6 +22,9 @@ VARIABLE_LABELS: dict[str, str] = {
     "tnf_mg": "TNF-α, mg",
     "melphalan_mg": "Melphalan, mg",
     "melphalan_mg_per_l": "Melphalan, mg/L of limb volume",
+    "histology_group": "Histology",
+    "adjuvant_radiotherapy": "Adjuvant radiotherapy",
+    "necrosis_group": "Pathological necrosis",
 }
 
 PER_UNIT: dict[str, str] = {
@@ -52,6 +55,8 @@ _LEVELS: dict[str, str] = {
     ">5-10cm": "> 5–10 cm (T2)",
     ">10-15cm": "> 10–15 cm (T3)",
     ">15cm": "> 15 cm (T4)",
+    "<=50%": "≤ 50%",
+    ">50%": "> 50%",
 }
 
 
@@ -66,6 +71,10 @@ def level_label(variable: str, level: str) -> str:
         for key, text in HISTOLOGY_LABELS.items():
             if key.value == level:
                 return text
+    if variable == "histology_group":
+        from ilpkit.stats.cohort import histology_groups
+
+        return histology_groups().labels.get(level, level)
     if variable == "grade":
         return f"Grade {level}"
     return _LEVELS.get(level, level)

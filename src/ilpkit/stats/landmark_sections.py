@@ -26,7 +26,7 @@ from ilpkit.stats.analysis import (
     _survival_comparison,
     cox_design,
 )
-from ilpkit.stats.cox import fit_cox
+from ilpkit.stats.cox import ConvergenceWarning, fit_cox
 from ilpkit.stats.landmark import (
     LANDMARK_MONTHS_DEFAULT,
     POST_BASELINE,
@@ -61,16 +61,24 @@ def cause_specific_cox(
         try:
             design = cox_design(events, [term])
             sub = events[design.keep]
-            fit = fit_cox(
-                design.x,
-                sub["time_years"].to_numpy(),
-                sub["event"].to_numpy(),
-                names=design.names,
-                terms=design.terms,
-                ties=ties,
-                cluster=sub["patient_id"].astype(str).to_numpy() if clustered else None,
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fit = fit_cox(
+                    design.x,
+                    sub["time_years"].to_numpy(),
+                    sub["event"].to_numpy(),
+                    names=design.names,
+                    terms=design.terms,
+                    ties=ties,
+                    cluster=sub["patient_id"].astype(str).to_numpy() if clustered else None,
+                )
+            infinite = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+            if not infinite:
+                return _cox_model(fit, design)
+            reason = (
+                "a hazard ratio is infinite or zero (a level without local recurrence: "
+                "monotone likelihood); see the cumulative incidence and Gray's test"
             )
-            return _cox_model(fit, design)
         except (ValueError, np.linalg.LinAlgError) as exc:
             reason = str(exc)
     return CoxModelNotEstimable(
