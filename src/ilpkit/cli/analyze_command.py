@@ -21,11 +21,11 @@ if TYPE_CHECKING:
     from ilpkit.stats.results import (
         AnalysisResults,
         ComparisonTest,
+        CoxModel,
+        CoxModelNotEstimable,
         DistantMetastasis,
         LandmarkRecurrence,
         LandmarkSurvival,
-        CoxModel,
-        CoxModelNotEstimable,
         LocalRecurrence,
         OverallSurvival,
         Proportion,
@@ -212,7 +212,9 @@ def _print_distant_metastasis(out: Console, dm: DistantMetastasis) -> None:
     )
     sss = dm.sarcoma_specific_survival
     if isinstance(sss, NotRecorded):
-        out.print(f"[bold]Sarcoma-specific survival[/bold]: not recorded ({safe(sss.not_recorded)}).")
+        out.print(
+            f"[bold]Sarcoma-specific survival[/bold]: not recorded ({safe(sss.not_recorded)})."
+        )
         return
     at = "; ".join(f"{y}-y {fmt.estimate_ci(s)}" for y, s in sss.at_years.items())
     sens = sss.sensitivity_unknown_as_sarcoma
@@ -357,9 +359,7 @@ def analyze_cmd(
     db: DbOption = None,
     endpoint: Annotated[
         str,
-        typer.Option(
-            "--endpoint", help="os, lr, response, limb_salvage, metastasis or all."
-        ),
+        typer.Option("--endpoint", help="os, lr, response, limb_salvage, metastasis or all."),
     ] = "all",
     by: Annotated[
         list[str] | None,

@@ -447,9 +447,7 @@ def _local_recurrence_section(
             "and death then), by each factor as known at the landmark."
         )
         sec.items.append(
-            layout.table(
-                lambda n: tables.landmark_recurrence_table(landmark, n, inputs.p_style)
-            )
+            layout.table(lambda n: tables.landmark_recurrence_table(landmark, n, inputs.p_style))
         )
     return sec
 
@@ -463,8 +461,9 @@ def _metastasis_section(
     sec = Section("distant-metastasis", number, "Distant metastasis")
     sec.paragraphs.append(
         f"{fmt.proportion(dm.crude)} of patients developed distant metastases. Counting death "
-        f"without distant metastasis as a competing event ({fmt.count(dm.deaths_without_metastasis)}"
-        f" patients), the 5-year cumulative incidence of distant metastasis was "
+        "without distant metastasis as a competing event "
+        f"({fmt.count(dm.deaths_without_metastasis)} patients), the 5-year cumulative "
+        "incidence of distant metastasis was "
         f"{fmt.estimate_ci(dm.at_years.get('5'))}; metastasis-free survival at 5 years was "
         f"{fmt.estimate_ci(dm.metastasis_free_survival.at_years.get('5'))}."
     )
@@ -650,9 +649,7 @@ def published_panels(
         h = mine.get(key)
         if h is not None and h.estimate is not None:
             points.append(
-                figs.PublishedPoint(
-                    registry_label, h.estimate, h.ci95[0], h.ci95[1], registry=True
-                )
+                figs.PublishedPoint(registry_label, h.estimate, h.ci95[0], h.ci95[1], registry=True)
             )
         for s in series:
             if key in s.pct:

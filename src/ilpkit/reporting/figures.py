@@ -215,9 +215,7 @@ def save(fig: Figure, formats: Sequence[str] = FORMATS) -> dict[str, bytes]:
         elif ext == "png600":
             fig.savefig(out, format="png", dpi=JOURNAL_DPI, metadata={"Software": None})
         elif ext == "pdf":
-            fig.savefig(
-                out, format="pdf", metadata={"CreationDate": None, "Creator": None}
-            )
+            fig.savefig(out, format="pdf", metadata={"CreationDate": None, "Creator": None})
         else:
             known = ", ".join((*FORMATS, *JOURNAL_FORMATS))
             raise ValueError(f"unknown figure format {ext!r}; choose from {known}")
@@ -1155,9 +1153,7 @@ class PublishedPanel:
     points: tuple[PublishedPoint, ...]
 
 
-def published_forest_figure(
-    panels: Sequence[PublishedPanel], *, synthetic: bool = False
-) -> Figure:
+def published_forest_figure(panels: Sequence[PublishedPanel], *, synthetic: bool = False) -> Figure:
     """This registry (filled square, exact 95% CI) beside the published series (open
     diamonds, as published), one panel per outcome, on a 0-100% axis."""
     panels = [p for p in panels if p.points]
@@ -1193,12 +1189,16 @@ def published_forest_figure(
                 fontsize=8, color=colour, fontweight="bold" if p.registry else "normal",
                 clip_on=False,
             )  # fmt: skip
-            text = f"{100 * p.estimate:.1f}%".replace(".0%", "%") if not p.registry else (
-                f"{100 * p.estimate:.1f}%"
-                + (
-                    f" ({100 * p.lower:.1f}–{100 * p.upper:.1f})"
-                    if p.lower is not None and p.upper is not None
-                    else ""
+            text = (
+                f"{100 * p.estimate:.1f}%".replace(".0%", "%")
+                if not p.registry
+                else (
+                    f"{100 * p.estimate:.1f}%"
+                    + (
+                        f" ({100 * p.lower:.1f}–{100 * p.upper:.1f})"
+                        if p.lower is not None and p.upper is not None
+                        else ""
+                    )
                 )
             )
             ax.text(

@@ -23,15 +23,15 @@ from ilpkit.stats import descriptive as desc
 from ilpkit.stats.results import (
     AnalysisResults,
     ChiSquaredTest,
-    DistantMetastasis,
-    LandmarkRecurrence,
-    NotRecorded,
     ComparisonTest,
     CoxModel,
     CoxModelNotEstimable,
     CoxTerm,
+    DistantMetastasis,
+    LandmarkRecurrence,
     LimbSalvage,
     LocalRecurrence,
+    NotRecorded,
     OverallSurvival,
     Proportion,
     ProportionalHazardsTest,
@@ -192,9 +192,7 @@ def baseline_table(os_data: pd.DataFrame, frame: pd.DataFrame, number: int) -> R
         b, "Presentation", os_data["presentation"], "presentation", ["primary", "recurrent"]
     )
     groups = cohort.histology_groups()
-    _categorical(
-        b, "Histology", os_data["histology_group"], "histology_group", list(groups.order)
-    )
+    _categorical(b, "Histology", os_data["histology_group"], "histology_group", list(groups.order))
     _categorical(b, "FNCLCC grade", os_data["grade"], "grade", ["1", "2", "3"])
     _numeric(b, "Tumour size (largest diameter), cm", os_data["tumor_size_cm"])
     _categorical(
@@ -742,9 +740,11 @@ def landmark_recurrence_table(
     if not_estimable:
         note += " Cox model not estimable: " + "; ".join(not_estimable) + "."
     if lm.not_recorded:
-        note += " Not analysed: " + "; ".join(
-            f"{variable_label(v)} ({why})" for v, why in lm.not_recorded.items()
-        ) + "."
+        note += (
+            " Not analysed: "
+            + "; ".join(f"{variable_label(v)} ({why})" for v, why in lm.not_recorded.items())
+            + "."
+        )
     return b.table(
         "table10-landmark-local-recurrence",
         number,

@@ -25,9 +25,8 @@ Time is in days between dates; years = days / 365.25.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import tomllib
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -143,6 +142,7 @@ def necrosis_group(necrosis_pct: pd.Series) -> pd.Series:
     pct = pd.to_numeric(necrosis_pct, errors="coerce").astype(float)
     out = np.where(pct > NECROSIS_THRESHOLD_PCT, NECROSIS_GROUPS[1], NECROSIS_GROUPS[0])
     return pd.Series(out, index=necrosis_pct.index, dtype=object).where(pct.notna(), None)
+
 
 NUMERIC_COVARIATES: tuple[str, ...] = (
     "age_years",
@@ -330,11 +330,13 @@ def sarcoma_specific_survival(frame: pd.DataFrame) -> pd.DataFrame:
     cause = _column(first, "cause_of_death").astype(object).to_numpy()
     died = os_data["event"].to_numpy() == 1
     known = np.isin(cause, CAUSES_OF_DEATH)
-    cause_text = np.where(died, np.where(known, cause, "unknown"), None)
+    cause_text = np.where(died, np.where(known, cause, "unknown"), np.array(None, dtype=object))
     out = os_data.drop(columns="event")
     out.insert(3, "cause", cause_text)
     out.insert(4, "event", (cause_text == "sarcoma").astype(int))
-    out.insert(5, "event_unknown_as_sarcoma", np.isin(cause_text, ["sarcoma", "unknown"]).astype(int))
+    out.insert(
+        5, "event_unknown_as_sarcoma", np.isin(cause_text, ["sarcoma", "unknown"]).astype(int)
+    )
     return out
 
 

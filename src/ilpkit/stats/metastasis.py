@@ -47,9 +47,7 @@ def sarcoma_specific_section(
         return NotRecorded(not_recorded="no death has its cause recorded (sarcoma or other)")
     main = data[(cause != "unknown").to_numpy()]
     km = kaplan_meier(main["time_years"], main["event"], conf_type="log-log")
-    km_all = kaplan_meier(
-        data["time_years"], data["event_unknown_as_sarcoma"], conf_type="log-log"
-    )
+    km_all = kaplan_meier(data["time_years"], data["event_unknown_as_sarcoma"], conf_type="log-log")
     return SarcomaSpecificSurvival(
         unit="patient",
         n=len(main),

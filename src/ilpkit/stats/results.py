@@ -603,7 +603,8 @@ class AnalysisResults(ResultsModel):
     local_recurrence: LocalRecurrence | None = Field(default=None, description="Local recurrence.")
     limb_salvage: LimbSalvage | None = Field(default=None, description="Limb salvage.")
     distant_metastasis: DistantMetastasis | None = Field(
-        default=None, description="Distant metastasis, metastasis-free and sarcoma-specific survival."
+        default=None,
+        description="Distant metastasis, metastasis-free and sarcoma-specific survival.",
     )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)

@@ -83,7 +83,7 @@ def test_landmark_keeps_those_event_free_beyond_it_and_resets_time():
 
 @pytest.mark.parametrize("var", POST_BASELINE)
 def test_post_baseline_factor_refused_without_landmark(var):
-    with pytest.raises(AnalysisError, match="immortal-time bias.*--landmark-months 3"):
+    with pytest.raises(AnalysisError, match=r"immortal-time bias.*--landmark-months 3"):
         check_variables([var], [])
     with pytest.raises(AnalysisError, match="guarantee-time"):
         check_variables([], [var])
@@ -104,9 +104,7 @@ def test_analyze_refuses_cox_response_without_landmark_and_accepts_it_with_one()
     )
     with pytest.raises(AnalysisError, match="post-baseline"):
         analyze(f, AnalysisOptions(endpoints=("os",), by=(), cox=("response",)))
-    r = analyze(
-        f, AnalysisOptions(endpoints=("os",), by=("response",), cox=(), landmark_months=3)
-    )
+    r = analyze(f, AnalysisOptions(endpoints=("os",), by=("response",), cox=(), landmark_months=3))
     os_ = r.overall_survival
     assert os_ is not None and os_.landmark is not None
     assert "response" not in os_.by
