@@ -30,10 +30,11 @@ SECTIONS = (
     "local-recurrence",
     "overall-survival",
     "limb-salvage",
+    "distant-metastasis",
     "published",
     "references",
 )
-N_TABLES = 9
+N_TABLES = 11
 
 
 def ilp(*args: str, cwd: Path | None = None):

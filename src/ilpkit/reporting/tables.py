@@ -715,7 +715,9 @@ def landmark_recurrence_table(
                 kind="level",
             )
     not_estimable = [
-        f"{variable_label(v)} ({m.note})" for v, m in lm.cox.items() if m.note and not m.terms
+        f"{variable_label(v)} ({m.error})"
+        for v, m in lm.cox.items()
+        if isinstance(m, CoxModelNotEstimable)
     ]
     note = (
         f"Landmark analysis at {months} months after the perfusion, per perfusion: perfusions "
@@ -727,7 +729,7 @@ def landmark_recurrence_table(
         "the time before they were known to those who reached them (guarantee-time bias). "
         "CIF: cumulative incidence of local recurrence with death competing, % (95% CI); p of a "
         "factor: Gray's test; HR: cause-specific Cox model of local recurrence (death "
-        f"censored), Efron ties, {lm.variance} variance"
+        f"censored), Efron ties, variance {lm.variance}"
         + (
             f" ({fmt.count(lm.patients_with_repeat_perfusions)} patients with more than one "
             "perfusion)"
