@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from tests.integration.test_degenerate_registries import CASES
 from tests.conftest import write_csv
+from tests.integration.test_degenerate_registries import CASES
 from typer.testing import CliRunner
 
 from ilpkit.cli.main import build_app

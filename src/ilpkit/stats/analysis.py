@@ -621,10 +621,9 @@ def local_recurrence_section(
 
 
 def _recurrence_comparison(
-    data: pd.DataFrame, var: str, years: Sequence[int], event_name: str = "local recurrence"
+    data: pd.DataFrame, var: str, years: Sequence[int]
 ) -> RecurrenceComparison:
-    """Local recurrence (status 1, or the event ``event_name``) by the levels of ``var`` with
-    Gray's test."""
+    """Local recurrence by the levels of ``var`` with Gray's test."""
     split = _split(data, var)
     sub, levels = split.known, split.levels
     groups = {
@@ -637,7 +636,7 @@ def _recurrence_comparison(
     gray_test = None
     note = _levels_note(levels)
     if note is None and not (sub["status"] == 1).any():
-        note = f"no {event_name}"
+        note = "no local recurrence"
     if note is None:
         try:
             res = cumulative_incidence(
@@ -765,7 +764,7 @@ def analyze(
         limb_salvage=limb_salvage_section(frame, opts.years)
         if "limb_salvage" in endpoints
         else None,
-        distant_metastasis=distant_metastasis_section(frame, baseline_by, opts.years)
+        distant_metastasis=distant_metastasis_section(frame, opts.years)
         if "metastasis" in endpoints
         else None,
     )

@@ -20,7 +20,6 @@ from ilpkit.stats.analysis import (
     _cif_at,
     _median,
     _prop,
-    _recurrence_comparison,
     _survival_at,
 )
 from ilpkit.stats.kaplan_meier import kaplan_meier
@@ -66,13 +65,12 @@ def sarcoma_specific_section(
     )
 
 
-def distant_metastasis_section(
-    frame: pd.DataFrame, by: Sequence[str], years: Sequence[int]
-) -> DistantMetastasis:
-    """Distant metastasis (cumulative incidence, death competing; Gray's test by ``by``),
-    metastasis-free survival and sarcoma-specific survival, per patient."""
+def distant_metastasis_section(frame: pd.DataFrame, years: Sequence[int]) -> DistantMetastasis:
+    """Distant metastasis (cumulative incidence, death competing), metastasis-free survival
+    and sarcoma-specific survival, per patient."""
     dm = cohort.distant_metastasis(frame)
-    mfs = cohort.distant_metastasis_free_survival(frame)
+    mfs = dm.drop(columns="status")
+    mfs.insert(3, "event", (dm["status"] != 0).astype(int))
     km = kaplan_meier(mfs["time_years"], mfs["event"], conf_type="log-log")
     return DistantMetastasis(
         unit="patient",
@@ -81,7 +79,6 @@ def distant_metastasis_section(
         crude=_prop(int((dm["status"] == 1).sum()), len(dm)),
         deaths_without_metastasis=int((dm["status"] == 2).sum()),
         at_years=_cif_at(dm["time_years"], dm["status"], years),
-        by={var: _recurrence_comparison(dm, var, years, "distant metastasis") for var in by},
         metastasis_free_survival=MetastasisFreeSurvival(
             unit="patient",
             n=len(mfs),

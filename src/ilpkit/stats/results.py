@@ -542,10 +542,6 @@ class DistantMetastasis(ResultsModel):
     at_years: dict[str, IncidenceAt] = Field(
         description="Cumulative incidence of distant metastasis at each reported year."
     )
-    by: dict[str, RecurrenceComparison] = Field(
-        description="Distant metastasis by subgroup variable (Gray's test); ``crude`` of a "
-        "group counts patients."
-    )
     metastasis_free_survival: MetastasisFreeSurvival = Field(
         description="Metastasis-free survival."
     )
