@@ -118,8 +118,9 @@ def histology_groups() -> HistologyGroups:
 def histology_group(histology: pd.Series) -> pd.Series:
     """Group of each histology code (:func:`histology_groups`); missing stays None."""
     groups = histology_groups()
-    mapped = histology.map(lambda h: groups.of_code.get(str(h), groups.other))
-    return mapped.astype(object).where(histology.notna(), None)
+    mapped = histology.map(groups.of_code).astype(object)
+    mapped = mapped.where(mapped.notna(), groups.other)
+    return mapped.where(histology.notna(), None)
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -131,10 +132,14 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
 
 def _yes_no_text(values: pd.Series) -> pd.Series:
     """yes/no text from booleans or text (``yes``/``no``); anything else is None."""
-    mapped = values.map(
-        lambda v: ("yes" if v else "no") if isinstance(v, (bool, np.bool_)) else v
-    ).astype(object)
-    return mapped.where(mapped.isin(["yes", "no"]), None)
+    out = pd.Series([None] * len(values), index=values.index, dtype=object)
+    if values.notna().any():
+        is_bool = values.map(type).isin([bool, np.bool_]).to_numpy()
+        yes = (is_bool & (values == True)).to_numpy() | (values == "yes").to_numpy()  # noqa: E712
+        no = (is_bool & (values == False)).to_numpy() | (values == "no").to_numpy()  # noqa: E712
+        out[yes] = "yes"
+        out[no] = "no"
+    return out
 
 
 def necrosis_group(necrosis_pct: pd.Series) -> pd.Series:
