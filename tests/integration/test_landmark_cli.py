@@ -109,6 +109,8 @@ def test_landmark_tables_print(db):
     assert "landmark 6 months" in text
     assert "Distant metastasis per patient" in text
     assert "Sarcoma-specific survival: not recorded" in text
+    # 35 perfusions of 30 patients: the per-perfusion tests say they assume independence
+    assert "5 perfusions are repeat perfusions of a patient" in text
 
 
 def test_bad_landmark_is_a_usage_error(db):

@@ -118,10 +118,12 @@ def print_results(r: AnalysisResults) -> None:
     )
     if r.response is not None:
         _print_response(out, r.response)
+        _print_repeat_note(out, r)
     if r.overall_survival is not None:
         _print_overall_survival(out, r.overall_survival)
     if r.local_recurrence is not None:
         _print_local_recurrence(out, r.local_recurrence)
+        _print_repeat_note(out, r)
     if r.limb_salvage is not None:
         ls = r.limb_salvage
         out.print(
@@ -130,6 +132,19 @@ def print_results(r: AnalysisResults) -> None:
         )
     if r.distant_metastasis is not None:
         _print_distant_metastasis(out, r.distant_metastasis)
+
+
+def _print_repeat_note(out: Console, r: AnalysisResults) -> None:
+    """Under per-perfusion comparisons: repeat perfusions of a patient are not independent."""
+    repeats = r.cohort.n_perfusions - r.cohort.n_patients
+    if repeats > 0:
+        _print_notes(
+            out,
+            [
+                f"{repeats} perfusions are repeat perfusions of a patient; the tests above "
+                "treat perfusions as independent (p-values may be somewhat too small)"
+            ],
+        )
 
 
 def _print_landmark_recurrence(out: Console, lm: LandmarkRecurrence) -> None:
