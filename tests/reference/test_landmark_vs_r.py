@@ -1,6 +1,6 @@
 """Landmark analyses, distant metastasis, metastasis-free and sarcoma-specific survival equal R.
 
-tests/reference/r_landmark.R builds two SYNTHETIC registries from R datasets (colon, with 138
+tests/reference/r_landmark.R builds two SYNTHETIC registries from R datasets (colon, with 148
 patients perfused twice, and mgus2, one perfusion per patient) including the outcome-study
 columns adjuvant_radiotherapy, pathological_necrosis_pct and cause_of_death, and computes with
 survival/cmprsk, from the registry file alone: the 3-month landmark datasets, cumulative
