@@ -759,7 +759,7 @@ def landmark_recurrence_table(
 def metastasis_table(dm: DistantMetastasis, number: int) -> ReportTable:
     """Distant metastasis, metastasis-free and sarcoma-specific survival (unit: patient)."""
     ys = list(dm.at_years)
-    cols = ["Outcome", "Events / patients", *(f"{y} years" for y in ys)]
+    cols = ["Outcome", "Events / patients", *(f"{y} year{'' if y == '1' else 's'}" for y in ys)]
     b = _Builder(cols, (False, True, *([True] * len(ys))))
     b.add(
         "Distant metastasis, cumulative incidence (death competing)",
