@@ -158,7 +158,9 @@ def test_analyze_json_completes_and_marks_untestable(registry):
         assert model["terms"] or model["note"], f"{name}: landmark Cox of {var} not marked"
     assert landmark["not_recorded"], f"{name}: outcome-study fields absent, not named"
     sss = r["distant_metastasis"]["sarcoma_specific_survival"]
-    assert sss == {"not_recorded": "the registry has no cause_of_death field"}
+    # no cause of death in these registries: not recorded, with the reason (or, without any
+    # death, estimable: nobody died of sarcoma)
+    assert sss.get("not_recorded") or sss["events"] == 0, f"{name}: {sss}"
     for var, entry in r["response"]["by"].items():
         if entry["p"] is None:
             assert entry["test"] is None and entry["note"], f"{name}: response by {var}"
