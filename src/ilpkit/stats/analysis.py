@@ -25,6 +25,7 @@ from ilpkit.stats._survival_arrays import finite_or_none
 from ilpkit.stats.competing_risks import cif_confidence_interval, cumulative_incidence
 from ilpkit.stats.cox import CoxResult, cox_concordance, cox_zph, fit_cox
 from ilpkit.stats.kaplan_meier import KaplanMeierResult, kaplan_meier, median_follow_up
+from ilpkit.stats.landmark import LANDMARK_MONTHS_DEFAULT, POST_BASELINE, refusal_message
 from ilpkit.stats.logrank import logrank_test
 from ilpkit.stats.proportions import compare_groups, proportion
 from ilpkit.stats.results import (
@@ -177,8 +178,6 @@ def check_variables(
         raise AnalysisError(
             f"unknown --cox term(s) {', '.join(bad)}; choose from {', '.join(sorted(known_cox))}"
         )
-    from ilpkit.stats.landmark import POST_BASELINE, refusal_message
-
     post = [v for v in dict.fromkeys([*by, *cox]) if v in POST_BASELINE]
     if post and landmark_months is None:
         raise AnalysisError(refusal_message(post))
@@ -683,15 +682,12 @@ def limb_salvage_section(frame: pd.DataFrame, years: Sequence[int]) -> LimbSalva
 
 def _baseline(variables: Sequence[str]) -> tuple[str, ...]:
     """The variables known at the perfusion (post-baseline ones go to landmark analyses)."""
-    from ilpkit.stats.landmark import POST_BASELINE
-
     return tuple(v for v in variables if v not in POST_BASELINE)
 
 
 def _overall_survival(
     frame: pd.DataFrame, os_data: pd.DataFrame, opts: AnalysisOptions
 ) -> OverallSurvival:
-    from ilpkit.stats.landmark import POST_BASELINE
     from ilpkit.stats.landmark_sections import landmark_survival_section
 
     section = survival_section(os_data, _baseline(opts.by), opts.years, unit="patient")
@@ -705,7 +701,6 @@ def _overall_survival(
 
 
 def _local_recurrence(frame: pd.DataFrame, opts: AnalysisOptions) -> LocalRecurrence:
-    from ilpkit.stats.landmark import LANDMARK_MONTHS_DEFAULT
     from ilpkit.stats.landmark_sections import landmark_recurrence_section
 
     section = local_recurrence_section(
