@@ -41,8 +41,11 @@ def print_written(files: ReportFiles) -> None:
         )
     out.print(f"Report: {safe(files.html)}")
     extra = f"; {files.pdf.name}" if files.pdf else ""
+    journal = [p for p in files.figures if p.suffix == ".pdf"]
+    n_figures = sum(1 for p in files.figures if p.suffix == ".svg")
+    kinds = "PNG + SVG, and 600-dpi PNG + PDF" if journal else "PNG + SVG"
     out.print(
-        f"  with results.json, {len(files.figures) // 2} figures (PNG + SVG) in "
+        f"  with results.json, {n_figures} figures ({kinds}) in "
         f"{safe(files.out_dir / 'figures')} and {len(files.tables)} tables (CSV) in "
         f"{safe(files.out_dir / 'tables')}{safe(extra)}."
     )
@@ -91,6 +94,14 @@ def report(
             help="Survival and incidence curves stop where fewer than this many remain at risk.",
         ),
     ] = 10,
+    journal_figures: Annotated[
+        bool,
+        typer.Option(
+            "--journal-figures",
+            help="Also write every figure for journal submission: PNG at 600 dpi "
+            "(figures/*-600dpi.png) and vector PDF (figures/*.pdf). Slower.",
+        ),
+    ] = False,
     p_style: Annotated[
         str,
         typer.Option(
@@ -128,6 +139,7 @@ def report(
       ilp report --out report --min-at-risk 20
       ilp report --out report --p-style journal
       ilp report --out report --fine-gray age_years,tumor_size_cm
+      ilp report --out report --journal-figures
       ilp report --db postgresql://ilp@dbhost/registry --out /srv/reports/latest
     """
     from ilpkit.reporting.formatting import P_STYLES
@@ -169,6 +181,7 @@ def report(
                 else AnalysisOptions(
                     fine_gray=tuple(t.strip() for t in fine_gray.split(",") if t.strip())
                 ),
+                journal_figures=journal_figures,
             )
     except AnalysisError as exc:
         fail(str(exc) + " No report was written.")

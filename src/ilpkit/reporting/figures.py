@@ -51,6 +51,9 @@ GRID = "#e6e6e6"
 SYNTHETIC_COLOUR = "#B8001F"
 WIDTH_IN = 7.0
 PNG_DPI = 200
+JOURNAL_DPI = 600
+"""Resolution of the journal PNG files (``ilp report --journal-figures``): 600 dpi, the usual
+minimum of journals for line art with text."""
 MAX_STEPS = 3000
 """Curves with more steps than this are thinned to the pixel columns of the PNG."""
 MAX_CENSOR_MARKS = 150
@@ -190,11 +193,16 @@ def to_bytes(fig: Figure) -> tuple[bytes, bytes]:
 
 
 FORMATS = ("png", "svg")
-"""File formats a figure can be saved in."""
+"""File formats a report figure is saved in by default."""
+JOURNAL_FORMATS = ("png600", "pdf")
+"""Extra formats for journal submission: PNG at :data:`JOURNAL_DPI` and PDF (vector)."""
+FILE_SUFFIX = {"png": ".png", "svg": ".svg", "png600": "-600dpi.png", "pdf": ".pdf"}
+"""File name ending of each format."""
 
 
 def save(fig: Figure, formats: Sequence[str] = FORMATS) -> dict[str, bytes]:
-    """The figure's files, by format: ``png`` (``PNG_DPI``) and/or ``svg`` (text as paths).
+    """The figure's files, by format: ``png`` (``PNG_DPI``), ``svg`` (text as paths),
+    ``png600`` (PNG at :data:`JOURNAL_DPI`) and/or ``pdf`` (vector, fonts embedded).
 
     Each format draws the whole figure again, so ask only for those that are needed.
     """
@@ -205,8 +213,13 @@ def save(fig: Figure, formats: Sequence[str] = FORMATS) -> dict[str, bytes]:
             fig.savefig(out, format="png", dpi=PNG_DPI, metadata={"Software": None})
         elif ext == "svg":
             fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None})
+        elif ext == "png600":
+            fig.savefig(out, format="png", dpi=JOURNAL_DPI, metadata={"Software": None})
+        elif ext == "pdf":
+            fig.savefig(out, format="pdf", metadata={"CreationDate": None, "Creator": None})
         else:
-            raise ValueError(f"unknown figure format {ext!r}; choose from {', '.join(FORMATS)}")
+            known = ", ".join((*FORMATS, *JOURNAL_FORMATS))
+            raise ValueError(f"unknown figure format {ext!r}; choose from {known}")
         files[ext] = out.getvalue()
     return files
 
@@ -1166,3 +1179,88 @@ def render_later(
     if _active:
         return _active[-1].add(draw, key=key, number=number, title=title, caption=caption)
     return render(draw(), key=key, number=number, title=title, caption=caption)
+
+
+# ------------------------------------------------------------------ published comparison
+
+
+@dataclass(frozen=True)
+class PublishedPoint:
+    """One row of the published-series forest plot: a percentage (as a fraction) with, for
+    this registry, its exact 95% CI (published figures have none here)."""
+
+    label: str
+    estimate: float
+    lower: float | None = None
+    upper: float | None = None
+    registry: bool = False
+
+
+@dataclass(frozen=True)
+class PublishedPanel:
+    """One outcome of the published-series forest plot (e.g. overall response)."""
+
+    title: str
+    points: tuple[PublishedPoint, ...]
+
+
+def published_forest_figure(panels: Sequence[PublishedPanel], *, synthetic: bool = False) -> Figure:
+    """This registry (filled square, exact 95% CI) beside the published series (open
+    diamonds, as published), one panel per outcome, on a 0-100% axis."""
+    panels = [p for p in panels if p.points]
+    n_rows = sum(len(p.points) + 1 for p in panels) or 1
+    row_h = 0.24
+    top, bottom = 0.3, 0.55
+    height = top + bottom + row_h * n_rows
+    total_w = WIDTH_IN
+    left, plot_w = 2.7, 3.0
+    fig = new_figure(total_w, height)
+    ax = fig.add_axes((left / total_w, bottom / height, plot_w / total_w, row_h * n_rows / height))
+    ax.set_xlim(0, 100)
+    ax.set_ylim(n_rows - 0.5, -0.5)
+    tr = ax.get_yaxis_transform()
+    y = 0
+    for panel in panels:
+        ax.text(
+            -(left - 0.1) / plot_w, y, panel.title, transform=tr, ha="left", va="center",
+            fontweight="bold", fontsize=8.5, clip_on=False,
+        )  # fmt: skip
+        y += 1
+        for p in panel.points:
+            colour = PALETTE[0] if p.registry else INK
+            if p.registry and p.lower is not None and p.upper is not None:
+                ax.plot([100 * p.lower, 100 * p.upper], [y, y], color=colour, linewidth=1.6)
+            ax.plot(
+                100 * p.estimate, y, "s" if p.registry else "D", color=colour,
+                mfc=colour if p.registry else "white", markersize=5 if p.registry else 4.5,
+                clip_on=False,
+            )  # fmt: skip
+            ax.text(
+                -(left - 0.25) / plot_w, y, p.label, transform=tr, ha="left", va="center",
+                fontsize=8, color=colour, fontweight="bold" if p.registry else "normal",
+                clip_on=False,
+            )  # fmt: skip
+            text = (
+                f"{100 * p.estimate:.1f}%".replace(".0%", "%")
+                if not p.registry
+                else (
+                    f"{100 * p.estimate:.1f}%"
+                    + (
+                        f" ({100 * p.lower:.1f}–{100 * p.upper:.1f})"
+                        if p.lower is not None and p.upper is not None
+                        else ""
+                    )
+                )
+            )
+            ax.text(
+                1.0 + 0.1 / plot_w, y, text, transform=tr, ha="left", va="center", fontsize=8,
+                color=colour, clip_on=False,
+            )  # fmt: skip
+            y += 1
+    ax.set_yticks([])
+    ax.spines["left"].set_visible(False)
+    ax.set_xlabel("Percentage (this registry: exact 95% CI)")
+    ax.grid(axis="x", color=GRID, linewidth=0.6)
+    ax.set_axisbelow(True)
+    _watermark(fig, synthetic)
+    return fig

@@ -26,6 +26,7 @@ from ilpkit.stats.competing_risks import cif_confidence_interval, cumulative_inc
 from ilpkit.stats.cox import CoxResult, cox_concordance, cox_zph, fit_cox
 from ilpkit.stats.fine_gray import fit_fine_gray
 from ilpkit.stats.kaplan_meier import KaplanMeierResult, kaplan_meier, median_follow_up
+from ilpkit.stats.landmark import LANDMARK_MONTHS_DEFAULT, POST_BASELINE, refusal_message
 from ilpkit.stats.logrank import logrank_test
 from ilpkit.stats.proportions import compare_groups, proportion
 from ilpkit.stats.results import (
@@ -65,12 +66,12 @@ from ilpkit.stats.results import (
 )
 
 __all__ = ["SCHEMA", "AnalysisError", "AnalysisOptions", "AnalysisResults", "analyze"]
-ENDPOINTS = ("os", "lr", "response", "limb_salvage", "toxicity", "tnf_dose")
+ENDPOINTS = ("os", "lr", "response", "limb_salvage", "toxicity", "tnf_dose", "metastasis")
 DEFAULT_BY: tuple[str, ...] = (
     "multifocal",
     "prior_radiotherapy",
     "presentation",
-    "histology",
+    "histology_group",
     "leiomyosarcoma",
     "grade",
     "tumor_size_group",
@@ -99,6 +100,8 @@ CLINICAL_ORDER = {
     "sex": ("F", "M"),
     "limb": ("arm", "leg"),
     "presentation": ("primary", "recurrent"),
+    "necrosis_group": cohort.NECROSIS_GROUPS,
+    "histology_group": cohort.histology_groups().order,
 }
 """Levels shown in clinical order (best response first, R0 first...), not alphabetically;
 no test for trend is implied."""
@@ -125,7 +128,8 @@ class AnalysisOptions:
     Attributes
     ----------
     endpoints : tuple of str
-        Any of ``os``, ``lr``, ``response``, ``limb_salvage``, ``toxicity``, ``tnf_dose``.
+        Any of ``os``, ``lr``, ``response``, ``limb_salvage``, ``toxicity``, ``tnf_dose``,
+        ``metastasis``.
     by : tuple of str
         Subgroup variables (registry column names, ``leiomyosarcoma``, ``tumor_size_group``).
     cox : tuple of str
@@ -136,6 +140,11 @@ class AnalysisOptions:
         Times (years) at which survival and incidence are reported.
     fine_gray : tuple of str
         Terms of a Fine-Gray model of local recurrence (death competing); empty: no model.
+    landmark_months : float, optional
+        Landmark for the post-baseline factors (``response``, ``resection_margin``,
+        ``adjuvant_radiotherapy``, ``necrosis_group``): required to name one in ``by`` or
+        ``cox`` (:mod:`ilpkit.stats.landmark`); the local-recurrence landmark analysis uses it,
+        or 3 months when None.
     """
 
     endpoints: tuple[str, ...] = ENDPOINTS
@@ -145,6 +154,7 @@ class AnalysisOptions:
     years: tuple[int, ...] = AT_YEARS
     extra: dict[str, Any] = field(default_factory=dict)
     fine_gray: tuple[str, ...] = ()
+    landmark_months: float | None = None
 
 
 _f = finite_or_none
@@ -163,8 +173,11 @@ def _prop(k: int, n: int) -> Proportion:
     )
 
 
-def check_variables(by: Sequence[str], cox: Sequence[str]) -> None:
-    """Raise :class:`AnalysisError` naming any unknown subgroup variable or Cox term."""
+def check_variables(
+    by: Sequence[str], cox: Sequence[str], landmark_months: float | None = None
+) -> None:
+    """Raise :class:`AnalysisError` naming any unknown subgroup variable or Cox term, or a
+    post-baseline factor (response, resection...) asked for without a landmark."""
     known_by = set(cohort.COVARIATES)
     bad = [v for v in by if v not in known_by]
     if bad:
@@ -176,6 +189,13 @@ def check_variables(by: Sequence[str], cox: Sequence[str]) -> None:
     if bad:
         raise AnalysisError(
             f"unknown --cox term(s) {', '.join(bad)}; choose from {', '.join(sorted(known_cox))}"
+        )
+    post = [v for v in dict.fromkeys([*by, *cox]) if v in POST_BASELINE]
+    if post and landmark_months is None:
+        raise AnalysisError(refusal_message(post))
+    if landmark_months is not None and not (0 < landmark_months < 120):
+        raise AnalysisError(
+            f"--landmark-months must be more than 0 and less than 120, not {landmark_months:g}"
         )
 
 
@@ -753,14 +773,6 @@ def _cause_specific(design: Design, sub: pd.DataFrame, ties: Ties) -> CauseSpeci
     )
 
 
-def _local_recurrence(frame: pd.DataFrame, opts: AnalysisOptions) -> LocalRecurrence:
-    data = cohort.local_recurrence(frame)
-    section = local_recurrence_section(data, opts.by, opts.years)
-    if opts.fine_gray:
-        section.fine_gray = fine_gray_section(data, opts.fine_gray, opts.ties)
-    return section
-
-
 # ------------------------------------------------------------------------ limb salvage
 
 
@@ -784,9 +796,35 @@ def limb_salvage_section(frame: pd.DataFrame, years: Sequence[int]) -> LimbSalva
 # ----------------------------------------------------------------------------- whole
 
 
-def _overall_survival(os_data: pd.DataFrame, opts: AnalysisOptions) -> OverallSurvival:
-    section = survival_section(os_data, opts.by, opts.years, unit="patient")
-    section.cox = cox_section(os_data, opts.cox, opts.ties)
+def _baseline(variables: Sequence[str]) -> tuple[str, ...]:
+    """The variables known at the perfusion (post-baseline ones go to landmark analyses)."""
+    return tuple(v for v in variables if v not in POST_BASELINE)
+
+
+def _overall_survival(
+    frame: pd.DataFrame, os_data: pd.DataFrame, opts: AnalysisOptions
+) -> OverallSurvival:
+    from ilpkit.stats.landmark_sections import landmark_survival_section
+
+    section = survival_section(os_data, _baseline(opts.by), opts.years, unit="patient")
+    post_cox = any(t in POST_BASELINE for t in opts.cox)
+    section.cox = cox_section(os_data, () if post_cox else opts.cox, opts.ties)
+    if opts.landmark_months is not None and (post_cox or len(_baseline(opts.by)) < len(opts.by)):
+        section.landmark = landmark_survival_section(
+            frame, opts.by, opts.cox, opts.years, opts.landmark_months, opts.ties
+        )
+    return section
+
+
+def _local_recurrence(frame: pd.DataFrame, opts: AnalysisOptions) -> LocalRecurrence:
+    from ilpkit.stats.landmark_sections import landmark_recurrence_section
+
+    data = cohort.local_recurrence(frame)
+    section = local_recurrence_section(data, _baseline(opts.by), opts.years)
+    if opts.fine_gray:
+        section.fine_gray = fine_gray_section(data, opts.fine_gray, opts.ties)
+    months = opts.landmark_months or LANDMARK_MONTHS_DEFAULT
+    section.landmark = landmark_recurrence_section(frame, opts.years, months, opts.ties)
     return section
 
 
@@ -822,27 +860,41 @@ def analyze(
         raise AnalysisError(
             f"unknown endpoint(s) {', '.join(bad)}; choose from {', '.join(ENDPOINTS)}"
         )
-    check_variables(opts.by, opts.cox)
+    check_variables(opts.by, opts.cox, opts.landmark_months)
     bad_fg = [v for v in opts.fine_gray if v not in set(cohort.COVARIATES) | set(NUMERIC)]
     if bad_fg:
         known = sorted(set(cohort.COVARIATES) | set(NUMERIC))
         raise AnalysisError(
             f"unknown --fine-gray term(s) {', '.join(bad_fg)}; choose from {', '.join(known)}"
         )
+    post_fg = [v for v in opts.fine_gray if v in POST_BASELINE]
+    if post_fg:
+        raise AnalysisError(
+            f"--fine-gray {', '.join(post_fg)}: known only after the perfusion, so it cannot be "
+            "a baseline term of a model timed from the perfusion (guarantee-time bias); "
+            "local recurrence by these factors is in the landmark analysis "
+            "(local_recurrence.landmark)"
+        )
+    from ilpkit.stats.metastasis import distant_metastasis_section
+
     os_data = cohort.overall_survival(frame)
     endpoints = opts.endpoints
+    baseline_by = _baseline(opts.by)
     return AnalysisResults(
         schema=SCHEMA,
         synthetic=bool(synthetic),
         cohort=cohort_section(frame, os_data),
-        response=response_section(frame, opts.by) if "response" in endpoints else None,
-        overall_survival=_overall_survival(os_data, opts) if "os" in endpoints else None,
+        response=response_section(frame, baseline_by) if "response" in endpoints else None,
+        overall_survival=_overall_survival(frame, os_data, opts) if "os" in endpoints else None,
         local_recurrence=_local_recurrence(frame, opts) if "lr" in endpoints else None,
         limb_salvage=limb_salvage_section(frame, opts.years)
         if "limb_salvage" in endpoints
         else None,
         toxicity=_toxicity(frame, opts) if "toxicity" in endpoints else None,
         tnf_dose=_tnf_dose(frame, opts) if "tnf_dose" in endpoints else None,
+        distant_metastasis=distant_metastasis_section(frame, opts.years)
+        if "metastasis" in endpoints
+        else None,
     )
 
 

@@ -349,6 +349,8 @@ class CoxModelNotEstimable(_CoxModelBase):
 class OverallSurvival(ResultsModel):
     """Overall survival per patient from the first perfusion (Kaplan-Meier, log-rank, Cox)."""
 
+    absent_when_none: ClassVar[tuple[str, ...]] = ("landmark",)
+
     unit: Literal["patient"] = Field(description="What is counted.")
     n: int = Field(description="Number of patients.")
     events: int = Field(description="Number of deaths.")
@@ -359,6 +361,11 @@ class OverallSurvival(ResultsModel):
         default=None,
         description="Multivariable Cox model with its univariable models; an empty object "
         "when no term was asked for.",
+    )
+    landmark: LandmarkSurvival | None = Field(
+        default=None,
+        description="Survival by the post-baseline factors asked for, as a landmark analysis "
+        "(absent unless one was asked for).",
     )
 
     @field_validator("cox", mode="before")
@@ -451,7 +458,7 @@ class FineGrayModelNotEstimable(_FineGrayBase):
 class LocalRecurrence(ResultsModel):
     """Local recurrence per perfusion, death without local recurrence competing."""
 
-    absent_when_none: ClassVar[tuple[str, ...]] = ("fine_gray",)
+    absent_when_none: ClassVar[tuple[str, ...]] = ("fine_gray", "landmark")
 
     unit: Literal["perfusion"] = Field(description="What is counted.")
     competing_risk: Literal["death"] = Field(description="The competing event.")
@@ -467,6 +474,141 @@ class LocalRecurrence(ResultsModel):
         default=None,
         description="Fine-Gray model of the terms asked for (``ilp analyze --fine-gray``); "
         "absent when none was asked for.",
+    )
+    landmark: LandmarkRecurrence | None = Field(
+        default=None,
+        description="Local recurrence by the post-baseline factors (response, resection "
+        "margin, adjuvant radiotherapy, pathological necrosis), as a landmark analysis.",
+    )
+
+
+# ------------------------------------------------------------------------------ landmark
+
+Variance = Literal["model-based", "robust, clustered on patient"]
+
+
+class LandmarkRecurrence(ResultsModel):
+    """Local recurrence by factors known only after the perfusion, from a landmark: perfusions
+    still followed and free of local recurrence and death at the landmark, time measured from
+    the landmark, each factor as known then (docs/methods.md, Landmark analyses)."""
+
+    unit: Literal["perfusion"] = Field(description="What is counted.")
+    landmark_months: float = Field(description="The landmark, months after the perfusion.")
+    competing_risk: Literal["death"] = Field(description="The competing event.")
+    n: int = Field(description="Perfusions at risk at the landmark.")
+    n_excluded: int = Field(
+        description="Perfusions left out: local recurrence, death or end of follow-up on or "
+        "before the landmark."
+    )
+    variance: Variance = Field(
+        description="Variance of the Cox models: robust (Lin & Wei 1989, R ``coxph(cluster = "
+        "patient)``) when any patient has more than one perfusion in the analysis."
+    )
+    patients_with_repeat_perfusions: int = Field(
+        description="Patients with more than one perfusion in the analysis."
+    )
+    by: dict[str, RecurrenceComparison] = Field(
+        description="Cumulative incidence by each factor as known at the landmark, Gray's test."
+    )
+    cox: dict[str, CoxModel | CoxModelNotEstimable] = Field(
+        description="Cause-specific Cox model of local recurrence (death censored) of each "
+        "factor; ``n`` counts perfusions and ``events`` local recurrences."
+    )
+    not_recorded: dict[str, str] = Field(
+        description="Factors that cannot be analysed in this registry, with the reason."
+    )
+
+
+class LandmarkSurvival(ResultsModel):
+    """Overall survival by factors known only after the perfusion, from a landmark (asked for
+    with ``--by``/``--cox`` of a post-baseline factor and ``--landmark-months``)."""
+
+    unit: Literal["patient"] = Field(description="What is counted.")
+    landmark_months: float = Field(description="The landmark, months after the first perfusion.")
+    n: int = Field(description="Patients alive and followed at the landmark.")
+    n_excluded: int = Field(
+        description="Patients left out: death or end of follow-up on or before the landmark."
+    )
+    by: dict[str, SurvivalComparison] = Field(
+        description="Survival by each factor as known at the landmark (log-rank)."
+    )
+    cox: CoxModel | CoxModelNotEstimable | None = Field(
+        default=None,
+        description="Cox model of the requested terms from the landmark; an empty object when "
+        "no post-baseline term was asked for.",
+    )
+    not_recorded: dict[str, str] = Field(
+        description="Factors that cannot be analysed in this registry, with the reason."
+    )
+
+    @field_validator("cox", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == {} else value
+
+    @field_serializer("cox", mode="wrap")
+    def _none_is_empty(self, value: Any, handler: SerializerFunctionWrapHandler):
+        return {} if value is None else handler(value)
+
+
+# ---------------------------------------------------------------------- distant metastasis
+
+
+class MetastasisFreeSurvival(ResultsModel):
+    """Metastasis-free survival per patient (Kaplan-Meier): distant metastasis or death."""
+
+    unit: Literal["patient"] = Field(description="What is counted.")
+    n: int = Field(description="Number of patients.")
+    events: int = Field(description="Distant metastases or deaths.")
+    at_years: dict[str, SurvivalAt] = Field(description="Survival at each reported year.")
+    median_years: MedianTime = Field(description="Median metastasis-free survival in years.")
+
+
+class SarcomaSpecificSurvival(ResultsModel):
+    """Sarcoma-specific survival per patient (Kaplan-Meier): death from sarcoma is the event,
+    deaths from other causes are censored at death."""
+
+    unit: Literal["patient"] = Field(description="What is counted.")
+    n: int = Field(description="Patients in the main analysis.")
+    events: int = Field(description="Deaths from sarcoma.")
+    deaths_other_cause: int = Field(description="Deaths from other causes (censored).")
+    deaths_unknown_cause: int = Field(
+        description="Deaths of unknown or unrecorded cause: left out of the main analysis."
+    )
+    unknown_cause: Literal["excluded"] = Field(
+        description="Handling of deaths of unknown cause in the main analysis."
+    )
+    at_years: dict[str, SurvivalAt] = Field(description="Survival at each reported year.")
+    median_years: MedianTime = Field(description="Median in years.")
+    sensitivity_unknown_as_sarcoma: SurvivalGroup = Field(
+        description="Sensitivity analysis: every patient, deaths of unknown cause counted as "
+        "deaths from sarcoma."
+    )
+
+
+class NotRecorded(ResultsModel):
+    """An analysis the registry cannot support, with the reason."""
+
+    not_recorded: str = Field(description="Why (e.g. no cause of death recorded).")
+
+
+class DistantMetastasis(ResultsModel):
+    """Distant metastasis per patient from the first perfusion: cumulative incidence with death
+    competing, metastasis-free survival and sarcoma-specific survival."""
+
+    unit: Literal["patient"] = Field(description="What is counted.")
+    competing_risk: Literal["death"] = Field(description="The competing event.")
+    n: int = Field(description="Number of patients.")
+    crude: Proportion = Field(description="Patients with a distant metastasis.")
+    deaths_without_metastasis: int = Field(description="Deaths without distant metastasis.")
+    at_years: dict[str, IncidenceAt] = Field(
+        description="Cumulative incidence of distant metastasis at each reported year."
+    )
+    metastasis_free_survival: MetastasisFreeSurvival = Field(
+        description="Metastasis-free survival."
+    )
+    sarcoma_specific_survival: SarcomaSpecificSurvival | NotRecorded = Field(
+        description="Sarcoma-specific survival, or why it cannot be estimated."
     )
 
 
@@ -660,6 +802,7 @@ class AnalysisResults(ResultsModel):
         "limb_salvage",
         "toxicity",
         "tnf_dose",
+        "distant_metastasis",
     )
 
     schema_: Literal["ilpkit.results/1"] = Field(
@@ -677,6 +820,10 @@ class AnalysisResults(ResultsModel):
         default=None, description="Regional and systemic toxicity and complications."
     )
     tnf_dose: TnfDose | None = Field(default=None, description="Outcomes by TNF dose group.")
+    distant_metastasis: DistantMetastasis | None = Field(
+        default=None,
+        description="Distant metastasis, metastasis-free and sarcoma-specific survival.",
+    )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
@@ -808,3 +955,5 @@ class Prognosis(ResultsModel):
         """The object as JSON types (what ``ilp predict --json`` prints)."""
         data: dict[str, Any] = self.model_dump(mode="json")
         return data
+LocalRecurrence.model_rebuild()
+OverallSurvival.model_rebuild()
