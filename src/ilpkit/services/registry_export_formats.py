@@ -210,6 +210,22 @@ def _write(
     return count
 
 
+def write_export_file(
+    fmt: str,
+    frame: pd.DataFrame,
+    target: Path,
+    *,
+    per: str = "perfusion",
+    created: datetime,
+    synthetic: bool = False,
+) -> int:
+    """Write a (possibly de-identified) registry frame to ``target`` in ``fmt`` as
+    :func:`export_registry_as` does; return the number of rows/subjects/bundles. For ``fhir``
+    ``target`` is a new folder. Nothing is audited here: the caller records the export."""
+    with _without_cyclic_gc():
+        return _write(fmt, frame, target, per, created, None, synthetic)
+
+
 @contextmanager
 def _without_cyclic_gc() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while an export builds millions of short-lived
