@@ -23,6 +23,7 @@ from tests.integration.webdata import (
 )
 
 from ilpkit.web.app import create_app
+from tests.integration.test_web_dashboard_files import ROUTES as DASHBOARD_FILE_ROUTES
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def pseudonym(pid: str) -> str:
 def test_login_sets_a_safe_cookie_and_logout_needs_the_csrf_token(client):
     assert client.get("/patients", follow_redirects=False).headers["location"] == "/login"
     response = login(client, "dm_a")
-    assert response.status_code == 303 and response.headers["location"] == "/patients"
+    assert response.status_code == 303 and response.headers["location"] == "/dashboard"
     cookie = response.headers["set-cookie"]
     assert "ilp_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
     assert "Secure" not in cookie  # plain http (TLS is at the proxy)
@@ -198,7 +199,9 @@ def _routes(app) -> set[tuple[str, str]]:
 
 
 def test_every_route_has_a_matrix_entry(registry):
-    assert _routes(create_app(registry)) == PUBLIC | SESSION_ONLY | RECORD_ROUTES
+    assert _routes(create_app(registry)) == (
+        PUBLIC | SESSION_ONLY | RECORD_ROUTES | DASHBOARD_FILE_ROUTES
+    )
 
 
 def _shown(role: str, pid: str) -> str:

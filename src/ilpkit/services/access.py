@@ -7,8 +7,10 @@ lists, searches and counts include only the centres granted. An ``admin`` sees e
 
 A ``statistician`` sees pseudonymised records: the patient id is replaced by its keyed
 pseudonym (:func:`ilpkit.services.deidentify.pseudonym`, with the deployment key from
-``$ILP_PSEUDONYM_KEY``) and the dates of birth and death are not shown; records are addressed
-by that pseudonym. Without a key, statisticians are refused (:class:`PseudonymKeyMissing`).
+``$ILP_PSEUDONYM_KEY``), the dates of birth and death are not shown, and every other date of the
+patient is shifted into the past by the patient's keyed offset, exactly as in a de-identified
+export (so the two agree); records are addressed by that pseudonym. Without a key,
+statisticians are refused (:class:`PseudonymKeyMissing`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -137,6 +139,18 @@ class _Ids:
 
         return pseudonym(self.key, patient_id)
 
+    def shift(self, patient_id: str, birth_date: date) -> timedelta:
+        """How far the patient's dates move into the past (zero when not pseudonymised): the
+        keyed shift of a de-identified export, shortened as there so that the shifted birth
+        date stays within the registry's limits."""
+        if self.key is None:
+            return timedelta(0)
+        from ilpkit.domain import limits
+        from ilpkit.services.deidentify import shift_days
+
+        room = (birth_date - limits.EARLIEST_BIRTH_DATE).days
+        return timedelta(days=min(shift_days(self.key, patient_id), max(room, 0)))
+
 
 def _view(row: Any, ids: _Ids) -> PatientView:
     hide = ids.key is not None
@@ -146,7 +160,7 @@ def _view(row: Any, ids: _Ids) -> PatientView:
         sex=row.sex,
         birth_date=None if hide else row.birth_date,
         death_date=None if hide else row.death_date,
-        last_followup_date=row.last_followup_date,
+        last_followup_date=row.last_followup_date - ids.shift(row.patient_id, row.birth_date),
         perfusions=int(row.n_perfusions),
     )
 
@@ -230,6 +244,7 @@ def get_patient(
     ids = _Ids(principal, environ)
     row = _find_patient(conn, principal, patient_id, ids)
     view = _view(row, ids)
+    shift = ids.shift(row.patient_id, row.birth_date)
     rows = conn.execute(
         sa.select(perfusions)
         .where(perfusions.c.patient_pk == row.id)
@@ -239,7 +254,7 @@ def get_patient(
         PerfusionView(
             perfusion_id=p.perfusion_id,
             patient_id=view.patient_id,
-            ilp_date=p.ilp_date,
+            ilp_date=p.ilp_date - shift,
             limb=p.limb,
             perfusion_level=p.perfusion_level,
             limb_volume_l=p.limb_volume_l,
