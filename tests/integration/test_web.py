@@ -12,6 +12,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
+from tests.integration.test_web_dashboard_files import ROUTES as DASHBOARD_FILE_ROUTES
 from tests.integration.webdata import (
     KEY,
     PASSWORD,
@@ -23,7 +24,6 @@ from tests.integration.webdata import (
 )
 
 from ilpkit.web.app import create_app
-from tests.integration.test_web_dashboard_files import ROUTES as DASHBOARD_FILE_ROUTES
 
 
 @pytest.fixture
