@@ -13,6 +13,7 @@ from tests.conftest import make_row, write_csv
 from tests.e2e.conftest import log_in, screenshot
 
 pytestmark = pytest.mark.browser
+expect = pytest.importorskip("playwright.sync_api").expect
 
 N_CA, N_CB = 60, 40
 """Patients added by the import, of centre CA and of centre CB (webdata holds 3 and 2)."""
@@ -65,21 +66,21 @@ def test_dashboard_filter_by_centre_with_curves(live_server, open_page, tmp_path
     assert _count(page, "patients") == 5 + N_CA + N_CB
     assert _count(page, "centers") == 2
     page.select_option("#center", "CA")  # htmx replaces the results, no page load
-    page.wait_for_function(
-        f"document.querySelector('#n-patients').textContent.trim() === '{3 + N_CA}'"
-    )
+    expect(page.locator("#n-patients")).to_have_text(str(3 + N_CA))
     assert _count(page, "centers") == 1
     assert page.url.endswith("/dashboard?center=CA&by=")
     # both curves are drawn: the SVG of each has loaded, for centre CA
-    page.wait_for_function(
-        "Array.from(document.querySelectorAll('img.curve')).length === 2 && "
-        "Array.from(document.querySelectorAll('img.curve'))"
-        ".every(i => i.complete && i.naturalWidth > 0)"
-    )
-    sources = page.eval_on_selector_all("img.curve", "els => els.map(e => e.src)")
+    curves = page.locator("img.curve")
+    expect(curves).to_have_count(2)
+    for _ in range(100):
+        if curves.evaluate_all("els => els.every(i => i.complete && i.naturalWidth > 0)"):
+            break
+        page.wait_for_timeout(100)
+    assert curves.evaluate_all("els => els.every(i => i.complete && i.naturalWidth > 0)")
+    sources = curves.evaluate_all("els => els.map(e => e.src)")
     assert all("center=CA" in s for s in sources)
     assert "B-1" not in page.content()
     screenshot(page, "dashboard")
     page.select_option("#by", "tumor_size_group")
-    page.wait_for_selector("text=Log-rank test")
+    expect(page.locator("#overall-survival")).to_contain_text("Log-rank test")
     assert problems == [], problems
