@@ -327,9 +327,18 @@ def test_import_needs_csrf_role_and_size_limit(client, registry, tmp_path, monke
     from ilpkit.web.routes import files
 
     monkeypatch.setattr(files, "MAX_UPLOAD_BYTES", 100)
-    too_big = _upload(client, path)
+    too_big = _upload(client, path)  # counted while it is saved
     assert too_big.status_code == 413 and "nothing was imported" in too_big.text
-    assert "A-060" not in _ids(registry)
+    big = write_csv(tmp_path / "big.csv", [_row(f"A-{n:04d}") for n in range(600)])
+    assert big.stat().st_size > 100 + 64 * 1024
+
+    async def never(*args):
+        raise AssertionError("the body was read")
+
+    monkeypatch.setattr(files, "_save_upload", never)
+    announced = _upload(client, big)  # refused from its Content-Length, before it is read
+    assert announced.status_code == 413 and "larger than 0 MB" in announced.text
+    assert "A-060" not in _ids(registry) and "A-0001" not in _ids(registry)
     client.cookies.clear()
     login(client, "cl_a")
     assert client.get("/import").status_code == 403

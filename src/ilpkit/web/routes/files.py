@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from ilpkit.domain.errors import RegistryValidationError
-from ilpkit.services import web_files
+from ilpkit.services import accounts, web_files
 from ilpkit.services.access import PseudonymKeyMissing
 from ilpkit.services.web_files import Download, NotAllowed, NothingToDownload
 from ilpkit.web.context import Web, principal_of
@@ -20,6 +22,8 @@ from ilpkit.web.context import Web, principal_of
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 """Largest CSV file accepted for import (50 MB, about 100,000 rows)."""
 _COPY_CHUNK = 1024 * 1024
+_FORM_OVERHEAD_BYTES = 64 * 1024
+"""Room for the form's other fields and multipart headers beside the file."""
 
 
 class UploadTooLarge(Exception):
@@ -75,15 +79,21 @@ def register(app: FastAPI, web: Web) -> None:
         return web.render(request, "import.html", context, user=user)
 
     @app.post("/import", include_in_schema=False)
-    async def import_upload(
-        request: Request,
-        file: Annotated[UploadFile | None, File()] = None,
-        csrf_token: Annotated[str, Form(max_length=128)] = "",
-        check_only: Annotated[str, Form(max_length=8)] = "",
-    ) -> Response:
-        with web.db.begin() as conn:
-            user = web.page_user(request, conn)
-        if not web.csrf_ok(user, csrf_token):
+    async def import_upload(request: Request) -> Response:
+        """The form is read here, not by FastAPI, so that a request announcing a body larger
+        than the limit is refused before any of it is read."""
+        user = await run_in_threadpool(_page_user, request)
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + _FORM_OVERHEAD_BYTES:
+            return web.message(request, user, 413, "Nothing imported", too_large_text())
+        try:
+            form = await request.form(max_files=1, max_fields=4)
+        except HTTPException as exc:  # a malformed or oversized multipart body
+            return web.message(
+                request, user, 400, "Nothing imported", f"{exc.detail}; nothing was imported."
+            )
+        csrf_token = form.get("csrf_token")
+        if not isinstance(csrf_token, str) or not web.csrf_ok(user, csrf_token):
             return web.message(
                 request,
                 user,
@@ -95,22 +105,28 @@ def register(app: FastAPI, web: Web) -> None:
             return web.message(
                 request, user, 403, "Not allowed", "Importing is for data managers and admins."
             )
-        dry_run = bool(check_only)
-        if file is None or not file.filename:
+        dry_run = bool(form.get("check_only"))
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
             return web.message(
                 request, user, 400, "Nothing imported", "Choose a Registry CSV file to import."
             )
-        name = web_files.safe_file_name(file.filename)
+        name = web_files.safe_file_name(upload.filename)
         context: dict[str, object] = {"file_name": name, "dry_run": dry_run, "problems": []}
         with tempfile.TemporaryDirectory(prefix="ilp-upload-") as work:
             path = Path(work) / name
             try:
-                await _save_upload(file, path)
+                await _save_upload(upload, path)
             except UploadTooLarge:
                 return web.message(request, user, 413, "Nothing imported", too_large_text())
             try:
-                report = web_files.import_upload(
-                    web.db.url, principal_of(user), path, today=date.today(), dry_run=dry_run
+                report = await run_in_threadpool(
+                    web_files.import_upload,
+                    web.db.url,
+                    principal_of(user),
+                    path,
+                    today=date.today(),
+                    dry_run=dry_run,
                 )
             except RegistryValidationError as exc:
                 context["problems"] = exc.problems
@@ -119,6 +135,10 @@ def register(app: FastAPI, web: Web) -> None:
         context["result"] = report
         context["problems"] = report.warnings
         return web.render(request, "import.html", context, user=user)
+
+    def _page_user(request: Request) -> accounts.SessionUser:
+        with web.db.begin() as conn:
+            return web.page_user(request, conn)
 
     @app.get("/export", include_in_schema=False)
     def export_download(
