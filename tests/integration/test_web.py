@@ -208,6 +208,15 @@ def _shown(role: str, pid: str) -> str:
     return pseudonym(pid) if role == "statistician" else pid
 
 
+def _shown_perfusion(role: str, perfusion_id: str) -> str:
+    if role != "statistician":
+        return perfusion_id
+    mac = hmac.new(
+        KEY.encode(), b"ilpkit perfusion pseudonym\x00" + perfusion_id.encode(), hashlib.sha256
+    )
+    return "F" + mac.hexdigest()[:32]
+
+
 @pytest.mark.parametrize("role", list(ROLE_ACCOUNTS))
 def test_authorisation_matrix(client, role):
     name, _ = ROLE_ACCOUNTS[role]
@@ -245,7 +254,9 @@ def test_authorisation_matrix(client, role):
     assert client.get(f"/api/v1/patients/{own}", headers=auth).status_code == 200
     other_page = client.get(f"/patients/{other}")
     other_api = client.get(f"/api/v1/patients/{other}", headers=auth)
-    own_perfusion = client.get(f"/api/v1/perfusions/{OWN_PERFUSION}", headers=auth)
+    own_perfusion = client.get(
+        f"/api/v1/perfusions/{_shown_perfusion(role, OWN_PERFUSION)}", headers=auth
+    )
     assert own_perfusion.status_code == 200 and own_perfusion.json()["patient_id"] == own
     other_perfusion = client.get(f"/api/v1/perfusions/{OTHER_PERFUSION}", headers=auth)
     if sees_all:
@@ -262,6 +273,8 @@ def test_authorisation_matrix(client, role):
         assert "<td>CB</td>" not in other_page.text and "<td>CB</td>" not in listing.text
     if role == "statistician":  # the real id does not address a record either
         assert client.get(f"/api/v1/patients/{OWN}", headers=auth).status_code == 404
+        assert client.get(f"/api/v1/perfusions/{OWN_PERFUSION}", headers=auth).status_code == 404
+        assert OWN_PERFUSION not in client.get(f"/api/v1/patients/{own}", headers=auth).text
         assert "1950-01-01" not in client.get(f"/patients/{own}").text
 
 

@@ -430,6 +430,25 @@ def test_statistician_sees_the_deidentified_view_everywhere(client):
     page = client.get(f"/patients/{pseudonym('A-001')}")
     assert page.status_code == 200
     assert "1950-01-01" not in page.text and "2002-03-01" not in page.text  # birth, death
+    assert "2001-03-01" not in page.text and "perf-001" not in page.text  # perfusion, its id
+    # the API shows the same shifted dates as the statistician's de-identified export
+    issued = client.post("/api/v1/auth/token", json={"username": "st_a", "password": PASSWORD})
+    auth = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+    archive = zipfile.ZipFile(io.BytesIO(client.get("/export", params={"format": "csv"}).content))
+    exported = {
+        r["patient_id"]: r
+        for r in _csv_rows(archive.read(next(n for n in archive.namelist() if n.endswith(".csv"))))
+    }
+    for pid in ("A-001", "A-002", XSS_ID):
+        detail = client.get(f"/api/v1/patients/{pseudonym(pid)}", headers=auth).json()
+        row = exported[pseudonym(pid)]
+        assert detail["patient"]["last_followup_date"] == row["last_followup_date"]
+        assert detail["perfusions"][0]["ilp_date"] == row["ilp_date"]
+        assert detail["patient"]["birth_date"] is None and detail["patient"]["death_date"] is None
+        perfusion = detail["perfusions"][0]["perfusion_id"]
+        assert perfusion.startswith("F") and len(perfusion) == 33
+        by_pseudonym = client.get(f"/api/v1/perfusions/{perfusion}", headers=auth)
+        assert by_pseudonym.json()["patient_id"] == pseudonym(pid)
 
 
 # --- authorisation matrix ------------------------------------------------------------------

@@ -15,6 +15,7 @@ statisticians are refused (:class:`PseudonymKeyMissing`).
 
 from __future__ import annotations
 
+import hmac
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -139,6 +140,17 @@ class _Ids:
 
         return pseudonym(self.key, patient_id)
 
+    def shown_perfusion(self, perfusion_id: str | None) -> str | None:
+        """The perfusion_id, or for a statistician its keyed pseudonym (``F`` + 32 hex digits
+        of HMAC-SHA256): the registry's perfusion_id is in identified exports, so it would link
+        a pseudonymised record back to its patient."""
+        if self.key is None or perfusion_id is None:
+            return perfusion_id
+        mac = hmac.new(
+            self.key, b"ilpkit perfusion pseudonym\x00" + perfusion_id.encode("utf-8"), "sha256"
+        )
+        return "F" + mac.hexdigest()[:32]
+
     def shift(self, patient_id: str, birth_date: date) -> timedelta:
         """How far the patient's dates move into the past (zero when not pseudonymised): the
         keyed shift of a de-identified export, shortened as there so that the shifted birth
@@ -252,7 +264,7 @@ def get_patient(
     ).all()
     return view, [
         PerfusionView(
-            perfusion_id=p.perfusion_id,
+            perfusion_id=ids.shown_perfusion(p.perfusion_id),
             patient_id=view.patient_id,
             ilp_date=p.ilp_date - shift,
             limb=p.limb,
@@ -274,13 +286,21 @@ def get_perfusion(
     perfusion_id: str,
     environ: Mapping[str, str] | None = None,
 ) -> PerfusionView:
-    """One perfusion, by its perfusion_id, if its patient is in the principal's centres."""
+    """One perfusion, by its perfusion_id (a statistician: by its pseudonym), if its patient is
+    in the principal's centres."""
     ids = _Ids(principal, environ)
-    row = conn.execute(
-        sa.select(patients.c.patient_id)
-        .join(perfusions, perfusions.c.patient_pk == patients.c.id)
-        .where(perfusions.c.perfusion_id == perfusion_id, _visible(principal))
-    ).first()
+    query = sa.select(patients.c.patient_id, perfusions.c.perfusion_id).join(
+        perfusions, perfusions.c.patient_pk == patients.c.id
+    )
+    if ids.key is None:
+        row = conn.execute(
+            query.where(perfusions.c.perfusion_id == perfusion_id, _visible(principal))
+        ).first()
+    else:
+        rows = conn.execute(
+            query.where(_visible(principal), perfusions.c.perfusion_id.is_not(None))
+        )
+        row = next((r for r in rows if ids.shown_perfusion(r.perfusion_id) == perfusion_id), None)
     if row is None:
         raise RecordNotFound(f"there is no perfusion '{perfusion_id}'")
     _, perfs = get_patient(conn, principal, ids.shown(row.patient_id), environ)
