@@ -20,11 +20,12 @@ N_CA, N_CB = 60, 40
 
 
 def _rows(seed: int = 20261201) -> list[dict[str, str]]:
-    """Valid registry rows with deaths, responses and local recurrences drawn at random."""
+    """Valid registry rows with deaths, responses and local recurrences drawn at random; the
+    ``SYN-`` ids mark them SYNTHETIC, so the dashboard and its figures say so."""
     rng = random.Random(seed)
     rows = []
     for i in range(N_CA + N_CB):
-        center, pid = ("CA", f"A-{100 + i}") if i < N_CA else ("CB", f"B-{100 + i}")
+        center, pid = ("CA", f"SYN-A{100 + i}") if i < N_CA else ("CB", f"SYN-B{100 + i}")
         ilp = date(1995, 1, 1) + timedelta(days=rng.randrange(0, 20 * 365))
         follow_up = ilp + timedelta(days=rng.randrange(60, 12 * 365))
         follow_up = min(follow_up, date(2024, 12, 31))
@@ -79,7 +80,8 @@ def test_dashboard_filter_by_centre_with_curves(live_server, open_page, tmp_path
     assert curves.evaluate_all("els => els.every(i => i.complete && i.naturalWidth > 0)")
     sources = curves.evaluate_all("els => els.map(e => e.src)")
     assert all("center=CA" in s for s in sources)
-    assert "B-1" not in page.content()
+    assert "SYN-B" not in page.content()
+    assert page.locator(".synthetic").inner_text().startswith("SYNTHETIC DATA")
     screenshot(page, "dashboard")
     page.select_option("#by", "tumor_size_group")
     expect(page.locator("#overall-survival")).to_contain_text("Log-rank test")
