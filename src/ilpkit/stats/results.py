@@ -955,5 +955,7 @@ class Prognosis(ResultsModel):
         """The object as JSON types (what ``ilp predict --json`` prints)."""
         data: dict[str, Any] = self.model_dump(mode="json")
         return data
+
+
 LocalRecurrence.model_rebuild()
 OverallSurvival.model_rebuild()
