@@ -12,9 +12,9 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
+from tests.integration.test_web_dashboard_files import ROUTES as DASHBOARD_FILE_ROUTES
 from tests.integration.test_web_planner_leakage import ROUTES as PLANNER_LEAKAGE_ROUTES
 from tests.integration.test_web_records import ROUTES as RECORD_ENTRY_ROUTES
-from tests.integration.test_web_dashboard_files import ROUTES as DASHBOARD_FILE_ROUTES
 from tests.integration.webdata import (
     KEY,
     PASSWORD,
