@@ -31,10 +31,15 @@ def example_registry_path() -> Path:
 def _non_synthetic_patients(url: str) -> int:
     """Patients in an existing registry whose id does not start with SYN- (0 if none)."""
     from ilpkit.adapters.db import registry_repository as repo
+    from ilpkit.domain.synthetic import SYNTHETIC_ID_PREFIX
     from ilpkit.services.unit_of_work import UnitOfWork
 
     with UnitOfWork(url) as uow:
-        return sum(1 for pid in repo.stored_patients(uow.connection) if not pid.startswith("SYN-"))
+        return sum(
+            1
+            for pid in repo.stored_patients(uow.connection)
+            if not pid.startswith(SYNTHETIC_ID_PREFIX)
+        )
 
 
 def print_headlines(headlines: list[Headline], seed_label: str) -> None:
