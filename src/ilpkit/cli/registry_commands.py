@@ -276,7 +276,8 @@ def validate(
     """Check a Registry CSV v1 file without saving anything.
 
     The file is checked on its own and, when the registry database exists, against what is
-    stored (what would be created, updated, cleared or conflict).
+    stored (what would be created, updated, cleared or conflict). The registry is only read
+    (opened read-only): no write lock is taken and nothing is written.
 
     [b]Examples[/b]
 
