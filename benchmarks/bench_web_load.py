@@ -1,0 +1,580 @@
+"""Benchmark: the web application under load - 20 users on 10,000 patients, PostgreSQL, 2 workers.
+
+Builds a PostgreSQL registry of 10,000 SYNTHETIC patients (``synthesize`` into a new database on
+the local server; ``--reuse`` keeps it from an earlier run), spread over four synthetic centres,
+adds one account per simulated user, starts ``ilp serve --workers 2`` on a loopback port, and
+lets 20 simulated users log in and browse at the same time: patient list pages, searches,
+patient pages, and the JSON API's list and detail. Routes that exist only in some versions of
+the application are used when the running application has them: record edits (a ``PATCH`` of
+``/api/v1/patients/{patient_id}`` in its OpenAPI document) and the dashboard (``/dashboard``, or
+a dashboard route of the API). Each user waits a random think time between requests (uniform
+0.5 to 1.5 times ``--think-ms``; 0 for a stress test). The run ends after ``--duration`` seconds
+or ``--max-requests`` requests; the users log in one after another over the first ``--ramp-s``
+seconds (argon2 makes a login deliberately costly, so logins are staggered as in a working day).
+
+Every request's latency (client side: send to last byte) is recorded by class; the report gives
+p50, p95 and max, the errors (any status >= 400, and transport errors) and, for edits, the
+409 answers to a stale record version separately (expected when two users edit one record).
+Targets: p95 <= 200 ms for pages and API calls, <= 1 s for a dashboard; no errors apart from
+expected 409s. The table is printed and the figures are written as JSON (``--out``).
+
+Usage::
+
+    python benchmarks/bench_web_load.py [--patients 10000] [--users 20] [--duration 60]
+        [--max-requests 20000] [--think-ms 500] [--workers 2] [--reuse] [--out FILE]
+
+All data are SYNTHETIC. The client runs on the same machine as the server and the database, so
+the latencies include the client's own share of the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+PASSWORD = "synthetic load benchmark"
+"""Password of every benchmark account (SYNTHETIC registry, loopback only)."""
+KEY = "synthetic load benchmark pseudonym key"
+"""$ILP_PSEUDONYM_KEY of the benchmark server, for the statisticians."""
+CENTRES = ("SYN-A", "SYN-B", "SYN-C", "SYN-D")
+ROLE_MIX = ("data_manager", "clinician", "data_manager", "clinician", "monitor") * 3 + (
+    "statistician",
+    "statistician",
+    "statistician",
+    "admin",
+    "admin",
+)
+"""Roles of the first 20 users (then repeated): clinical and data staff, some read-only."""
+TARGET_S = {"page": 0.200, "api": 0.200, "edit": 0.200, "dashboard": 1.0, "login": None}
+"""p95 target per kind of request class (login: none, argon2 is deliberately slow)."""
+KINDS = {
+    "login (web form)": "login",
+    "login (API token)": "login",
+    "page: patient list": "page",
+    "page: search": "page",
+    "page: patient": "page",
+    "api: patient list": "api",
+    "api: patient detail": "api",
+    "api: edit (PATCH)": "edit",
+    "dashboard": "dashboard",
+}
+PSEUDONYMISED = " (statistician)"
+"""Suffix of the classes of statisticians' requests, which see keyed pseudonyms (own code path)."""
+OUT = Path(__file__).parent / "out" / "web_load.json"
+
+
+# --- the registry ---------------------------------------------------------------------------
+
+
+def _database_exists(name: str) -> bool:
+    admin = sa.create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            found = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).first()
+        return found is not None
+    finally:
+        admin.dispose()
+
+
+def build_registry(name: str, n_patients: int, reuse: bool) -> str:
+    """URL of the benchmark registry, made anew unless ``reuse`` finds it."""
+    from ilpkit.services.synthesize import synthesize
+    from ilpkit.synthetic import DEFAULT_SEED
+
+    url = f"{SERVER}/{name}"
+    if reuse and _database_exists(name):
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            n = conn.execute(sa.text("SELECT count(*) FROM patients")).scalar_one()
+        engine.dispose()
+        if n == n_patients:
+            print(f"Reusing database {name} ({n:,} SYNTHETIC patients).")
+            return url
+        print(f"Database {name} holds {n:,} patients, not {n_patients:,}: building it again.")
+    admin = sa.create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    start = time.perf_counter()
+    made = synthesize(n_patients, DEFAULT_SEED, "bench_web_load", url=url)
+    # four synthetic centres, so that every non-admin query is filtered by centre
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        cases = " ".join(f"WHEN {i} THEN '{c}'" for i, c in enumerate(CENTRES))
+        conn.execute(sa.text(f"UPDATE patients SET center = CASE id % 4 {cases} END"))
+        conn.execute(sa.text("ANALYZE"))
+    engine.dispose()
+    print(
+        f"Built database {name}: {made.n_patients:,} SYNTHETIC patients, "
+        f"{made.n_perfusions:,} perfusions, centres {', '.join(CENTRES)} "
+        f"({time.perf_counter() - start:.1f} s)."
+    )
+    return url
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    centres: tuple[str, ...]
+
+
+def add_accounts(url: str, n_users: int) -> list[User]:
+    """One account per simulated user (kept when it exists already)."""
+    from ilpkit.services.accounts import add_user, list_users, reset_password
+
+    existing = {a.username for a in list_users(url)}
+    out = []
+    for i in range(n_users):
+        role = ROLE_MIX[i % len(ROLE_MIX)]
+        centres = () if role == "admin" else (CENTRES[i % 4], CENTRES[(i + 1) % 4])[: 1 + i % 2]
+        name = f"bench-{i:02d}-{role}"
+        if name in existing:
+            reset_password(url, name, PASSWORD, "bench_web_load")  # also lifts any lock-out
+        else:
+            add_user(url, name, PASSWORD, role, centres, "bench_web_load")
+        out.append(User(name, role, centres))
+    return out
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(url: str, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "ILP_PSEUDONYM_KEY": KEY}
+    code = "from ilpkit.cli.main import run; run()"
+    command = [sys.executable, "-c", code, "serve", "--db", url, "--port", str(port)]
+    proc = subprocess.Popen(
+        [*command, "--workers", str(workers)],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{base}/login", timeout=2)
+            return proc, base
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise SystemExit("the server did not start:\n" + log.read_text()) from None
+            time.sleep(0.3)
+
+
+# --- the simulated users ------------------------------------------------------------------
+
+
+@dataclass
+class Recorder:
+    """Latencies and outcomes by request class (thread-safe)."""
+
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    expected_409: dict[str, int] = field(default_factory=dict)
+    examples: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, cls: str, seconds: float, status: int, detail: str = "") -> None:
+        with self.lock:
+            self.latencies.setdefault(cls, []).append(seconds)
+            if status == 409 and cls == "api: edit (PATCH)":
+                self.expected_409[cls] = self.expected_409.get(cls, 0) + 1
+            elif status == 0 or status >= 400:
+                self.errors[cls] = self.errors.get(cls, 0) + 1
+                if len(self.examples) < 20:
+                    self.examples.append(f"{cls}: {status} {detail[:200]}")
+
+
+class Budget:
+    """At most ``n`` requests in all, until ``deadline`` (monotonic seconds)."""
+
+    def __init__(self, n: int, deadline: float) -> None:
+        self.left = n
+        self.deadline = deadline
+        self.lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self.lock:
+            if self.left <= 0 or time.monotonic() >= self.deadline:
+                return False
+            self.left -= 1
+            return True
+
+
+@dataclass(frozen=True)
+class Features:
+    """Optional routes found in the running application."""
+
+    edit_path: str | None
+    edit_fields: tuple[str, ...]
+    dashboard_paths: tuple[str, ...]
+
+
+def detect_features(base: str, user: User) -> Features:
+    """Which optional routes the running application has (from its OpenAPI document, and a
+    probe of the dashboard page with a logged-in session)."""
+    spec = httpx.get(f"{base}/api/v1/openapi.json", timeout=10).json()
+    paths: dict[str, Any] = spec.get("paths", {})
+    edit_path = None
+    edit_fields: tuple[str, ...] = ()
+    for path, ops in paths.items():
+        if path.startswith("/api/v1/patients/{") and "patch" in ops:
+            edit_path = path
+            body = ops["patch"].get("requestBody", {}).get("content", {})
+            schema = body.get("application/json", {}).get("schema", {})
+            if "$ref" in schema:
+                name = schema["$ref"].rsplit("/", 1)[-1]
+                schema = spec.get("components", {}).get("schemas", {}).get(name, {})
+            edit_fields = tuple(schema.get("properties", {}))
+            break
+    dashboards = [p for p, ops in paths.items() if "dashboard" in p and "get" in ops]
+    with httpx.Client(base_url=base, timeout=30) as client:
+        status, _ = log_in_web(client, user)
+        if status == 303 and client.get("/dashboard").status_code == 200:
+            dashboards.insert(0, "/dashboard")
+        for _ in range(8):  # warm both workers: templates compiled, connections open
+            client.get("/patients")
+            client.get("/patients/none")
+    return Features(edit_path, edit_fields, tuple(dashboards))
+
+
+def log_in_web(client: httpx.Client, user: User) -> tuple[int, str]:
+    form = client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    answer = client.post(
+        "/login",
+        data={"username": user.name, "password": PASSWORD, "csrf_token": csrf[1] if csrf else ""},
+    )
+    return answer.status_code, answer.text
+
+
+_LINK = re.compile(r'href="/patients/([^"?]+)"')
+
+
+class SimulatedUser:
+    """One user: logs in (page and API token), then browses until the budget ends."""
+
+    def __init__(
+        self,
+        user: User,
+        base: str,
+        rec: Recorder,
+        budget: Budget,
+        features: Features,
+        think_s: float,
+        seed: int,
+        start_delay_s: float = 0.0,
+    ) -> None:
+        self.start_delay_s = start_delay_s
+        self.user = user
+        self.rec = rec
+        self.budget = budget
+        self.features = features
+        self.think_s = think_s
+        self.rng = random.Random(seed)
+        self.web = httpx.Client(base_url=base, timeout=30)
+        self.api = httpx.Client(base_url=base, timeout=30)
+        self.ids: list[str] = []
+        self.total = 0
+
+    def timed(self, cls: str, method: str, url: str, client: httpx.Client, **kw: Any) -> Any:
+        if self.user.role == "statistician":
+            cls += PSEUDONYMISED
+        start = time.perf_counter()
+        try:
+            response = client.request(method, url, **kw)
+        except httpx.HTTPError as exc:
+            self.rec.add(cls, time.perf_counter() - start, 0, repr(exc))
+            return None
+        self.rec.add(cls, time.perf_counter() - start, response.status_code, response.text)
+        return response
+
+    def log_in(self) -> bool:
+        start = time.perf_counter()
+        status, text = log_in_web(self.web, self.user)
+        self.rec.add(
+            "login (web form)", time.perf_counter() - start, 200 if status == 303 else status
+        )
+        token = self.timed(
+            "login (API token)",
+            "POST",
+            "/api/v1/auth/token",
+            self.api,
+            json={"username": self.user.name, "password": PASSWORD},
+        )
+        if status != 303 or token is None or token.status_code != 200:
+            return False
+        self.api.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        return True
+
+    def _random_offset(self) -> int:
+        return self.rng.randrange(0, max(self.total, 1), 50) if self.total else 0
+
+    def step(self) -> None:
+        actions = ["list", "search", "patient", "api_list", "api_detail"]
+        weights = [3, 2, 4, 2, 3]
+        if self.features.edit_path and self.user.role in ("data_manager", "clinician", "admin"):
+            actions.append("edit")
+            weights.append(2)
+        if self.features.dashboard_paths:
+            actions.append("dashboard")
+            weights.append(1)
+        action = self.rng.choices(actions, weights)[0]
+        if action in ("patient", "api_detail", "edit") and not self.ids:
+            action = "list"
+        if action == "list":
+            r = self.timed(
+                "page: patient list", "GET", f"/patients?offset={self._random_offset()}", self.web
+            )
+            self._learn(r)
+        elif action == "search":
+            term = self._search_term()
+            r = self.timed("page: search", "GET", "/patients", self.web, params={"q": term})
+            self._learn(r)
+        elif action == "patient":
+            pid = self.rng.choice(self.ids)
+            self.timed("page: patient", "GET", f"/patients/{pid}", self.web)
+        elif action == "api_list":
+            r = self.timed(
+                "api: patient list",
+                "GET",
+                "/api/v1/patients",
+                self.api,
+                params={"limit": 50, "offset": self._random_offset()},
+            )
+            if r is not None and r.status_code == 200:
+                body = r.json()
+                self.total = int(body["total"])
+                self.ids.extend(item["patient_id"] for item in body["items"][:5])
+        elif action == "api_detail":
+            pid = self.rng.choice(self.ids)
+            self.timed("api: patient detail", "GET", f"/api/v1/patients/{pid}", self.api)
+        elif action == "edit":
+            self._edit()
+        else:
+            path = self.rng.choice(self.features.dashboard_paths)
+            client = self.web if not path.startswith("/api/") else self.api
+            self.timed("dashboard", "GET", path, client)
+        del self.ids[:-200]
+
+    def _search_term(self) -> str:
+        if self.user.role == "statistician":
+            return "P" + "".join(self.rng.choice("0123456789abcdef") for _ in range(2))
+        return self.rng.choice([f"SYN-{self.rng.randrange(10):d}", "0042", "syn-a", "99"])
+
+    def _learn(self, response: Any) -> None:
+        if response is None or response.status_code != 200:
+            return
+        found = _LINK.findall(response.text)
+        self.ids.extend(found[:5])
+        total = re.search(r"<p>([\d,]+) patients?", response.text)
+        if total:
+            self.total = int(total[1].replace(",", ""))
+
+    def _edit(self) -> None:
+        """Read a patient, then send back its follow-up date unchanged with its version; a
+        small pool of patients makes two users meet on one record now and then (409)."""
+        assert self.features.edit_path is not None
+        pid = self.rng.choice(self.ids[:20])
+        detail = self.timed("api: patient detail", "GET", f"/api/v1/patients/{pid}", self.api)
+        if detail is None or detail.status_code != 200:
+            return
+        patient = detail.json().get("patient", detail.json())
+        body: dict[str, Any] = {}
+        fields = self.features.edit_fields
+        if "version" in fields:
+            body["version"] = patient.get("version")
+        if "reason" in fields:
+            body["reason"] = "load benchmark (SYNTHETIC)"
+        if "last_followup_date" in fields:
+            body["last_followup_date"] = patient.get("last_followup_date")
+        path = self.features.edit_path.replace("{patient_id}", pid)
+        self.timed("api: edit (PATCH)", "PATCH", path, self.api, json=body)
+
+    def run(self) -> None:
+        try:
+            time.sleep(self.start_delay_s)
+            if not self.log_in():
+                return
+            while self.budget.take():
+                self.step()
+                if self.think_s > 0:
+                    time.sleep(self.think_s * self.rng.uniform(0.5, 1.5))
+        finally:
+            self.web.close()
+            self.api.close()
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def _quantile(sorted_values: list[float], q: float) -> float:
+    """Linear-interpolation quantile (as numpy's default) of sorted values."""
+    if len(sorted_values) == 1:
+        return sorted_values[0]
+    pos = q * (len(sorted_values) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def summarise(rec: Recorder) -> list[dict[str, Any]]:
+    rows = []
+    for cls in [c for k in KINDS for c in (k, k + PSEUDONYMISED)]:
+        values = sorted(rec.latencies.get(cls, []))
+        if not values:
+            continue
+        kind = KINDS[cls.removesuffix(PSEUDONYMISED)]
+        target = TARGET_S[kind]
+        p95 = _quantile(values, 0.95)
+        rows.append(
+            {
+                "class": cls,
+                "kind": kind,
+                "n": len(values),
+                "p50_ms": 1000 * _quantile(values, 0.50),
+                "p95_ms": 1000 * p95,
+                "max_ms": 1000 * values[-1],
+                "errors": rec.errors.get(cls, 0),
+                "expected_409": rec.expected_409.get(cls, 0),
+                "target_p95_ms": None if target is None else 1000 * target,
+                "met": None if target is None else p95 <= target and not rec.errors.get(cls),
+            }
+        )
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    head = f"{'request class':<36}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}"
+    print(head + f"{'errors':>8}{'409':>6}{'target':>9}  met")
+    for r in rows:
+        target = "-" if r["target_p95_ms"] is None else f"{r['target_p95_ms']:.0f}"
+        met = "-" if r["met"] is None else ("yes" if r["met"] else "NO")
+        print(
+            f"{r['class']:<36}{r['n']:>7}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}"
+            f"{r['max_ms']:>9.1f}{r['errors']:>8}{r['expected_409']:>6}{target:>9}  {met}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of browsing")
+    parser.add_argument("--max-requests", type=int, default=20_000)
+    parser.add_argument("--think-ms", type=float, default=500.0, help="mean think time")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--ramp-s", type=float, default=10.0, help="users log in one after another over this"
+    )
+    parser.add_argument("--database", default="ilp_bench_web_load")
+    parser.add_argument("--reuse", action="store_true", help="reuse the database if it exists")
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--seed", type=int, default=20261201)
+    args = parser.parse_args()
+
+    url = build_registry(args.database, args.patients, args.reuse)
+    users = add_accounts(url, args.users)
+    log = args.out.parent / "web_load_server.log"
+    proc, base = start_server(url, args.workers, log)
+    try:
+        admin = next(u for u in users if u.role == "admin")
+        features = detect_features(base, admin)
+        print(
+            f"Serving {base} with {args.workers} workers; edits: "
+            f"{features.edit_path or 'no such route'}; dashboard: "
+            f"{', '.join(features.dashboard_paths) or 'no such route'}."
+        )
+        rec = Recorder()
+        budget = Budget(args.max_requests, time.monotonic() + args.duration)
+        sims = [
+            SimulatedUser(
+                u,
+                base,
+                rec,
+                budget,
+                features,
+                args.think_ms / 1000,
+                args.seed + i,
+                start_delay_s=args.ramp_s * i / len(users),
+            )
+            for i, u in enumerate(users)
+        ]
+        threads = [threading.Thread(target=s.run) for s in sims]
+        start = time.perf_counter()
+        load_before = os.getloadavg()[0]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - start
+        load_after = os.getloadavg()[0]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    rows = summarise(rec)
+    n_requests = sum(r["n"] for r in rows)
+    print(
+        f"\n{args.users} users, {n_requests:,} requests in {wall:.1f} s "
+        f"({n_requests / wall:.1f}/s), think time {args.think_ms:.0f} ms, "
+        f"load average {load_before:.1f} before, {load_after:.1f} after\n"
+    )
+    print_table(rows)
+    for example in rec.examples:
+        print("  error:", example)
+    result = {
+        "synthetic": True,
+        "patients": args.patients,
+        "users": args.users,
+        "workers": args.workers,
+        "duration_s": args.duration,
+        "think_ms": args.think_ms,
+        "wall_s": wall,
+        "requests": n_requests,
+        "load_average": [load_before, load_after],
+        "edit_route": features.edit_path,
+        "dashboard_routes": list(features.dashboard_paths),
+        "classes": rows,
+        "error_examples": rec.examples,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(f"\nWritten {args.out}")
+    missed = [r["class"] for r in rows if r["met"] is False]
+    if missed:
+        print("Targets missed:", ", ".join(missed))
+
+
+if __name__ == "__main__":
+    main()
