@@ -319,7 +319,7 @@ class SimulatedUser:
 
     def log_in(self) -> bool:
         start = time.perf_counter()
-        status, text = log_in_web(self.web, self.user)
+        status, _ = log_in_web(self.web, self.user)
         self.rec.add(
             "login (web form)", time.perf_counter() - start, 200 if status == 303 else status
         )

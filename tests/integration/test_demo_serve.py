@@ -217,7 +217,8 @@ def test_second_run_resets_the_passwords_and_no_password_is_stored(
             assert new[name] != old[name]
         with httpx.Client(base_url=second.base, timeout=10) as client:
             stale = client.post(
-                "/api/v1/auth/token", json={"username": "demo-monitor", "password": old["demo-monitor"]}
+                "/api/v1/auth/token",
+                json={"username": "demo-monitor", "password": old["demo-monitor"]},
             )
             assert stale.status_code == 401
         with _log_in(second.base, "demo-monitor", new["demo-monitor"]) as client:

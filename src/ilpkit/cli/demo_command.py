@@ -146,7 +146,8 @@ def demo(
     host: Annotated[
         str | None,
         typer.Option(
-            "--host", help="With --serve: address to listen on [default: 127.0.0.1].",
+            "--host",
+            help="With --serve: address to listen on [default: 127.0.0.1].",
             show_default=False,
         ),
     ] = None,

@@ -89,9 +89,7 @@ def ensure_demo_accounts(url: str, actor: str) -> list[DemoAccount]:
         found = existing.get(name)
         if found is not None:
             reset_password(url, name, password, actor)
-            out.append(
-                DemoAccount(name, found.role, found.centers, password, True, found.disabled)
-            )
+            out.append(DemoAccount(name, found.role, found.centers, password, True, found.disabled))
         else:
             granted = () if role == "admin" else centers
             account = add_user(url, name, password, role, granted, actor)
