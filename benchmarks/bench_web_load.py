@@ -8,9 +8,10 @@ patient pages, and the JSON API's list and detail. Routes that exist only in som
 the application are used when the running application has them: record edits (a ``PATCH`` of
 ``/api/v1/patients/{patient_id}`` in its OpenAPI document) and the dashboard (``/dashboard``, or
 a dashboard route of the API). Each user waits a random think time between requests (uniform
-0.5 to 1.5 times ``--think-ms``; 0 for a stress test). The run ends after ``--duration`` seconds
-or ``--max-requests`` requests; the users log in one after another over the first ``--ramp-s``
-seconds (argon2 makes a login deliberately costly, so logins are staggered as in a working day).
+0.5 to 1.5 times ``--think-ms``; 0 for a stress test). The users log in one after another over
+the first ``--ramp-s`` seconds (argon2 makes a login deliberately costly, so logins are staggered
+as in a working day); the run ends ``--duration`` seconds after the ramp, or after
+``--max-requests`` requests.
 
 Every request's latency (client side: send to last byte) is recorded by class; the report gives
 p50, p95 and max, the errors (any status >= 400, and transport errors) and, for edits, the
@@ -22,6 +23,11 @@ Usage::
 
     python benchmarks/bench_web_load.py [--patients 10000] [--users 20] [--duration 60]
         [--max-requests 20000] [--think-ms 500] [--workers 2] [--reuse] [--out FILE]
+        [--baseline-src OTHER_CHECKOUT/src]
+
+``--baseline-src`` first runs the same load against the application from another source tree
+(for example an earlier commit: ``git archive COMMIT src | tar -x -C /tmp/before``, then
+``--baseline-src /tmp/before/src``), as a same-run baseline.
 
 All data are SYNTHETIC. The client runs on the same machine as the server and the database, so
 the latencies include the client's own share of the CPU.
@@ -164,10 +170,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    url: str, workers: int, log: Path, source: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``ilp serve`` on a free loopback port; from the source tree ``source`` when given."""
     port = _free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "ILP_PSEUDONYM_KEY": KEY}
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(source), env.get("PYTHONPATH", "")]).rstrip(":")
     code = "from ilpkit.cli.main import run; run()"
     command = [sys.executable, "-c", code, "serve", "--db", url, "--port", str(port)]
     proc = subprocess.Popen(
@@ -484,37 +495,75 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--patients", type=int, default=10_000)
-    parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds of browsing")
-    parser.add_argument("--max-requests", type=int, default=20_000)
-    parser.add_argument("--think-ms", type=float, default=500.0, help="mean think time")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument(
-        "--ramp-s", type=float, default=10.0, help="users log in one after another over this"
-    )
-    parser.add_argument("--database", default="ilp_bench_web_load")
-    parser.add_argument("--reuse", action="store_true", help="reuse the database if it exists")
-    parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--seed", type=int, default=20261201)
-    args = parser.parse_args()
+def time_services(url: str, repeats: int) -> list[dict[str, Any]]:
+    """Median and minimum time of the service calls behind the pages, in this process (no
+    HTTP, no concurrency): what one request costs in the database layer."""
+    from ilpkit.adapters.db.engine import make_engine
+    from ilpkit.services import access, accounts
+    from ilpkit.services.access import Principal
+    from ilpkit.services.deidentify import pseudonym
 
-    url = build_registry(args.database, args.patients, args.reuse)
-    users = add_accounts(url, args.users)
-    log = args.out.parent / "web_load_server.log"
-    proc, base = start_server(url, args.workers, log)
+    os.environ["ILP_PSEUDONYM_KEY"] = KEY
+    engine = make_engine(url, write_lock=True)
+    two = frozenset(CENTRES[:2])
+    staff = Principal("bench", "data_manager", two)
+    stat = Principal("bench", "statistician", two)
+    with engine.begin() as conn:
+        pid = conn.execute(
+            sa.text("SELECT patient_id FROM patients WHERE center = :c LIMIT 1"), {"c": CENTRES[0]}
+        ).scalar_one()
+        uid = conn.execute(sa.text("SELECT id FROM users LIMIT 1")).scalar_one()
+        token, _ = accounts.open_session(conn, uid, "web")
+    calls = {
+        "list, 2 centres, first page": lambda c: access.list_patients(c, staff),
+        "list, 2 centres, page 80": lambda c: access.list_patients(c, staff, offset=4000),
+        "search, 2 centres": lambda c: access.list_patients(c, staff, "syn-1"),
+        "patient, 2 centres": lambda c: access.get_patient(c, staff, pid),
+        "list, statistician": lambda c: access.list_patients(c, stat),
+        "search, statistician": lambda c: access.list_patients(c, stat, "p0"),
+        "patient, statistician": lambda c: access.get_patient(
+            c, stat, pseudonym(KEY.encode(), pid)
+        ),
+        "session lookup": lambda c: accounts.session_user(c, token, "web"),
+    }
+    rows = []
+    for label, call in calls.items():
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            with engine.begin() as conn:
+                call(conn)
+            times.append(time.perf_counter() - start)
+        times.sort()
+        rows.append(
+            {
+                "call": label,
+                "median_ms": 1000 * times[len(times) // 2],
+                "min_ms": 1000 * times[0],
+            }
+        )
+        print(f"{label:<32}{rows[-1]['median_ms']:>9.2f}{rows[-1]['min_ms']:>9.2f}")
+    engine.dispose()
+    return rows
+
+
+def run_load(
+    url: str, users: list[User], args: argparse.Namespace, label: str, source: Path | None
+) -> dict[str, Any]:
+    """Serve the registry, let the users browse, and return the figures of the run."""
+    log = args.out.parent / f"web_load_server_{label}.log"
+    proc, base = start_server(url, args.workers, log, source)
     try:
         admin = next(u for u in users if u.role == "admin")
         features = detect_features(base, admin)
         print(
-            f"Serving {base} with {args.workers} workers; edits: "
+            f"\n[{label}] serving {base} with {args.workers} workers"
+            f"{f' from {source}' if source else ''}; edits: "
             f"{features.edit_path or 'no such route'}; dashboard: "
             f"{', '.join(features.dashboard_paths) or 'no such route'}."
         )
         rec = Recorder()
-        budget = Budget(args.max_requests, time.monotonic() + args.duration)
+        budget = Budget(args.max_requests, time.monotonic() + args.ramp_s + args.duration)
         sims = [
             SimulatedUser(
                 u,
@@ -546,20 +595,16 @@ def main() -> None:
     rows = summarise(rec)
     n_requests = sum(r["n"] for r in rows)
     print(
-        f"\n{args.users} users, {n_requests:,} requests in {wall:.1f} s "
+        f"[{label}] {len(users)} users, {n_requests:,} requests in {wall:.1f} s "
         f"({n_requests / wall:.1f}/s), think time {args.think_ms:.0f} ms, "
         f"load average {load_before:.1f} before, {load_after:.1f} after\n"
     )
     print_table(rows)
     for example in rec.examples:
         print("  error:", example)
-    result = {
-        "synthetic": True,
-        "patients": args.patients,
-        "users": args.users,
-        "workers": args.workers,
-        "duration_s": args.duration,
-        "think_ms": args.think_ms,
+    return {
+        "label": label,
+        "source": None if source is None else str(source),
         "wall_s": wall,
         "requests": n_requests,
         "load_average": [load_before, load_after],
@@ -568,10 +613,63 @@ def main() -> None:
         "classes": rows,
         "error_examples": rec.examples,
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of browsing")
+    parser.add_argument("--max-requests", type=int, default=20_000)
+    parser.add_argument("--think-ms", type=float, default=500.0, help="mean think time")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--ramp-s", type=float, default=10.0, help="users log in one after another over this"
+    )
+    parser.add_argument("--database", default="ilp_bench_web_load")
+    parser.add_argument("--reuse", action="store_true", help="reuse the database if it exists")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="also serve from this source tree (the src folder of another checkout), first, "
+        "as the same-run baseline",
+    )
+    parser.add_argument(
+        "--services-only",
+        type=int,
+        metavar="REPEATS",
+        help="only time the service calls behind the pages in this process, REPEATS times each",
+    )
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--seed", type=int, default=20261201)
+    args = parser.parse_args()
+
+    url = build_registry(args.database, args.patients, args.reuse)
+    users = add_accounts(url, args.users)
+    if args.services_only:
+        import ilpkit
+
+        print(f"Service calls of ilpkit from {Path(ilpkit.__file__).parent} (median, min ms):")
+        time_services(url, args.services_only)
+        return
+    runs = []
+    if args.baseline_src is not None:
+        runs.append(run_load(url, users, args, "baseline", args.baseline_src.resolve()))
+    runs.append(run_load(url, users, args, "this version", None))
+    result = {
+        "synthetic": True,
+        "patients": args.patients,
+        "users": args.users,
+        "workers": args.workers,
+        "duration_s": args.duration,
+        "ramp_s": args.ramp_s,
+        "think_ms": args.think_ms,
+        "runs": runs,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(f"\nWritten {args.out}")
-    missed = [r["class"] for r in rows if r["met"] is False]
+    missed = [r["class"] for r in runs[-1]["classes"] if r["met"] is False]
     if missed:
         print("Targets missed:", ", ".join(missed))
 

@@ -1,15 +1,19 @@
-"""A statistician's patient list is ordered and paged by pseudonym, and search matches part of
-the pseudonym; only the page's rows are read in full (docs/performance.md, web load)."""
+"""Patient list pages: a statistician's are ordered and paged by pseudonym and search matches
+part of the pseudonym; every page counts the perfusions of its own rows (only the page's rows
+are read in full; docs/performance.md, web load)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import date
 
 import pytest
+import sqlalchemy as sa
 from tests.integration.webdata import KEY, PATIENTS, seed
 
 from ilpkit.adapters.db.engine import make_engine
+from ilpkit.adapters.db.tables import patients, perfusions
 from ilpkit.services import access
 from ilpkit.services.access import Principal
 
@@ -47,3 +51,30 @@ def test_search_matches_part_of_the_pseudonym(conn):
     total, page = access.list_patients(conn, STATISTICIAN, target[5:12].upper(), environ=ENV)
     assert total == 1 and [p.patient_id for p in page] == [target]
     assert access.list_patients(conn, STATISTICIAN, "A-00", environ=ENV)[0] == 0
+
+
+def test_a_later_page_carries_the_perfusion_counts_of_its_own_rows(conn):
+    # a second perfusion for A-002 (webdata gives every patient one)
+    pk = conn.execute(sa.select(patients.c.id).where(patients.c.patient_id == "A-002")).scalar()
+    conn.execute(
+        sa.insert(perfusions).values(
+            patient_pk=pk,
+            ilp_date=date(2004, 5, 6),
+            limb="leg",
+            perfusion_level="femoral",
+            limb_volume_l=8.0,
+            tnf_mg=3.0,
+            melphalan_mg=80.0,
+            histology="liposarcoma",
+            multifocal=False,
+            presentation="primary",
+            prior_radiotherapy=False,
+        )
+    )
+    staff = Principal("anna", "data_manager", frozenset({"CA"}))
+    total, page = access.list_patients(conn, staff, "a-00", limit=1, offset=1)
+    assert total == 2 and [(p.patient_id, p.perfusions) for p in page] == [("A-002", 2)]
+    total, page = access.list_patients(conn, staff, "a-00", limit=1, offset=0)
+    assert total == 2 and [(p.patient_id, p.perfusions) for p in page] == [("A-001", 1)]
+    total, page = access.list_patients(conn, staff, limit=3)
+    assert total == 3 and sorted(p.perfusions for p in page) == [1, 1, 2]

@@ -198,27 +198,45 @@ def list_patients(
     """
     ids = _Ids(principal, environ)
     term = search.strip().lower()
-    query = _select_patients(principal).order_by(patients.c.patient_id)
     if ids.key is not None:
         shown = _shown_ids(conn, principal, ids)
         if term:
             shown = [s for s in shown if term in s[0].lower()]
-        page = shown[offset : offset + limit]
-        wanted = [pk for _, pk in page]
-        by_pk = {r.id: r for r in conn.execute(query.where(patients.c.id.in_(wanted)))}
+        wanted = [pk for _, pk in shown[offset : offset + limit]]
+        query = _select_patients(principal).where(patients.c.id.in_(wanted))
+        by_pk = {r.id: r for r in conn.execute(query)}
         return len(shown), [_view(by_pk[pk], ids) for pk in wanted]
+    where = [_visible(principal)]
     if term:
         pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
+        where.append(
             sa.or_(
                 sa.func.lower(patients.c.patient_id).like(pattern, escape="\\"),
                 sa.func.lower(patients.c.center).like(pattern, escape="\\"),
             )
         )
     total = conn.execute(
-        sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+        sa.select(sa.func.count()).select_from(patients).where(*where)
     ).scalar_one()
-    rows = conn.execute(query.limit(limit).offset(offset)).all()
+    # the page first, then the perfusion counts of its rows only (counting them before the
+    # OFFSET costs one count per skipped row: 23 ms instead of 2 ms at row 4,000)
+    page_rows = (
+        sa.select(patients)
+        .where(*where)
+        .order_by(patients.c.patient_id)
+        .limit(limit)
+        .offset(offset)
+        .subquery()
+    )
+    n_perfusions = (
+        sa.select(sa.func.count())
+        .where(perfusions.c.patient_pk == page_rows.c.id)
+        .correlate(page_rows)
+        .scalar_subquery()
+    )
+    rows = conn.execute(
+        sa.select(page_rows, n_perfusions.label("n_perfusions")).order_by(page_rows.c.patient_id)
+    ).all()
     return int(total), [_view(r, ids) for r in rows]
 
 
