@@ -147,13 +147,13 @@ def demo(
         str | None,
         typer.Option(
             "--host",
-            help="With --serve: address to listen on [default: 127.0.0.1].",
+            help="With --serve: address to listen on (default 127.0.0.1).",
             show_default=False,
         ),
     ] = None,
     port: Annotated[
         int | None,
-        typer.Option("--port", help="With --serve: port [default: 8000].", show_default=False),
+        typer.Option("--port", help="With --serve: port (default 8000).", show_default=False),
     ] = None,
     allow_remote: Annotated[
         bool,
