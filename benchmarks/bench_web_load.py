@@ -10,7 +10,7 @@ the application are used when the running application has them: record edits (a 
 a dashboard route of the API). Each user waits a random think time between requests (uniform
 0.5 to 1.5 times ``--think-ms``; 0 for a stress test). The users log in one after another over
 the first ``--ramp-s`` seconds (argon2 makes a login deliberately costly, so logins are staggered
-as in a working day); the run ends ``--duration`` seconds after the ramp, or after
+as in a working day); when all are logged in they browse for ``--duration`` seconds, or until
 ``--max-requests`` requests.
 
 Every request's latency (client side: send to last byte) is recorded by class; the report gives
@@ -225,12 +225,21 @@ class Recorder:
 
 
 class Budget:
-    """At most ``n`` requests in all, until ``deadline`` (monotonic seconds)."""
+    """At most ``n`` requests in all, for ``duration_s`` seconds from :meth:`start`; the
+    browsing starts when every user has logged in (a barrier), so that the browsing figures
+    are those of the steady state, not of the login ramp."""
 
-    def __init__(self, n: int, deadline: float) -> None:
+    def __init__(self, n: int, duration_s: float, n_users: int) -> None:
         self.left = n
-        self.deadline = deadline
+        self.duration_s = duration_s
+        self.deadline = float("inf")
         self.lock = threading.Lock()
+        self.started_at = 0.0
+        self.all_logged_in = threading.Barrier(n_users, action=self.start)
+
+    def start(self) -> None:
+        self.started_at = time.monotonic()
+        self.deadline = self.started_at + self.duration_s
 
     def take(self) -> bool:
         with self.lock:
@@ -311,8 +320,11 @@ class SimulatedUser:
         self.features = features
         self.think_s = think_s
         self.rng = random.Random(seed)
-        self.web = httpx.Client(base_url=base, timeout=30)
-        self.api = httpx.Client(base_url=base, timeout=30)
+        # idle connections are dropped after 2 s, before the server's keep-alive timeout (5 s),
+        # so that a request is never sent on a connection the server is just closing
+        limits = httpx.Limits(keepalive_expiry=2.0)
+        self.web = httpx.Client(base_url=base, timeout=30, limits=limits)
+        self.api = httpx.Client(base_url=base, timeout=30, limits=limits)
         self.ids: list[str] = []
         self.total = 0
 
@@ -433,7 +445,16 @@ class SimulatedUser:
     def run(self) -> None:
         try:
             time.sleep(self.start_delay_s)
-            if not self.log_in():
+            try:
+                logged_in = self.log_in()
+            except httpx.HTTPError as exc:
+                self.rec.add("login (web form)", 0.0, 0, repr(exc))
+                logged_in = False
+            except BaseException:
+                self.budget.all_logged_in.abort()  # the others do not wait for ever
+                raise
+            self.budget.all_logged_in.wait()
+            if not logged_in:
                 return
             while self.budget.take():
                 self.step()
@@ -563,7 +584,7 @@ def run_load(
             f"{', '.join(features.dashboard_paths) or 'no such route'}."
         )
         rec = Recorder()
-        budget = Budget(args.max_requests, time.monotonic() + args.ramp_s + args.duration)
+        budget = Budget(args.max_requests, args.duration, len(users))
         sims = [
             SimulatedUser(
                 u,
@@ -585,6 +606,7 @@ def run_load(
         for t in threads:
             t.join()
         wall = time.perf_counter() - start
+        browsing_s = time.monotonic() - budget.started_at
         load_after = os.getloadavg()[0]
     finally:
         proc.terminate()
@@ -594,10 +616,11 @@ def run_load(
             proc.kill()
     rows = summarise(rec)
     n_requests = sum(r["n"] for r in rows)
+    n_browsing = n_requests - sum(r["n"] for r in rows if r["kind"] == "login")
     print(
-        f"[{label}] {len(users)} users, {n_requests:,} requests in {wall:.1f} s "
-        f"({n_requests / wall:.1f}/s), think time {args.think_ms:.0f} ms, "
-        f"load average {load_before:.1f} before, {load_after:.1f} after\n"
+        f"[{label}] {len(users)} users logged in, then {n_browsing:,} requests in "
+        f"{browsing_s:.1f} s ({n_browsing / browsing_s:.1f}/s), think time "
+        f"{args.think_ms:.0f} ms; load average {load_before:.1f} before, {load_after:.1f} after\n"
     )
     print_table(rows)
     for example in rec.examples:
@@ -606,7 +629,9 @@ def run_load(
         "label": label,
         "source": None if source is None else str(source),
         "wall_s": wall,
+        "browsing_s": browsing_s,
         "requests": n_requests,
+        "browsing_requests": n_browsing,
         "load_average": [load_before, load_after],
         "edit_route": features.edit_path,
         "dashboard_routes": list(features.dashboard_paths),
