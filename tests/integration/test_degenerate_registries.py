@@ -93,6 +93,8 @@ CASES: dict[str, Case] = {
     "every perfusion a leg": lambda: _all_leg(_rows()),
     "no grade recorded": lambda: _rows(grade=""),
     "everyone died within a year": lambda: _all_dead_early(_rows()),
+    "no toxicity recorded": lambda: _rows(wieberdink_grade=""),
+    "one TNF dose group": lambda: _rows(tnf_mg="2"),
 }
 
 
@@ -134,6 +136,42 @@ def test_analyze_json_completes_and_marks_untestable(registry):
     for term, u in cox["univariable"].items():
         if not u.get("terms"):
             assert u.get("note"), f"{name}: univariable Cox of {term} not marked"
+    for entry in _toxicity_tests(r):
+        if entry["p"] is None:
+            assert _untestable(entry), f"{name}: toxicity or TNF dose test {entry}"
+    model = r["toxicity"]["model"]
+    assert bool(model["terms"]) != bool(model["note"]), f"{name}: toxicity model not marked"
+
+
+def _toxicity_tests(r: dict) -> list[dict]:
+    """Every test of the toxicity and TNF dose sections."""
+    tox, tnf = r["toxicity"], r["tnf_dose"]
+    tests = list(tox["associations"].values())
+    tests += [a["trend"] for a in tox["associations"].values() if a["trend"] is not None]
+    tests += [tnf["orr_test"], tnf["cr_test"], tnf["severe_toxicity_test"]]
+    tests.append(tnf["local_recurrence"]["gray"])
+    return tests
+
+
+def test_toxicity_and_tnf_dose_name_what_cannot_be_tested(tmp_path):
+    path = write_csv(tmp_path / "r.csv", _rows(wieberdink_grade="", tnf_mg="2"))
+    url = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    assert ilp("import", str(path), "--db", url).exit_code == 0
+    for endpoint in ("toxicity", "tnf_dose"):
+        result = ilp("analyze", "--json", "--endpoint", endpoint, "--db", url)
+        assert result.exit_code == 0, result.output
+        r = json.loads(result.stdout)
+        assert list(r)[-1] == endpoint
+    r = json.loads(ilp("analyze", "--json", "--db", url).stdout)
+    tox = r["toxicity"]
+    assert tox["wieberdink"]["n"] == 0 and tox["wieberdink"]["n_missing"] == 24
+    assert tox["severe"] == {"k": 0, "n": 0, "estimate": None, "ci95": [None, None]}
+    assert tox["associations"]["limb"]["note"] == "no Wieberdink grade recorded"
+    assert tox["model"]["note"] == "not estimable: no Wieberdink grade recorded"
+    tnf = r["tnf_dose"]
+    assert tnf["groups"][">2 mg"]["n"] == 0 and tnf["groups"]["<=2 mg"]["n"] == 24
+    for entry in (tnf["orr_test"], tnf["cr_test"], tnf["local_recurrence"]["gray"]):
+        assert entry["p"] is None and entry["note"] == "only one level present (<=2 mg)"
 
 
 def test_analyze_tables_complete(registry):
@@ -163,6 +201,14 @@ def test_report_completes(registry):
     cox = r["overall_survival"]["cox"]
     if not cox["terms"]:
         assert f"Cox model of overall survival was {cox['note']}" in text
+    for section in ("regional-toxicity", "tnf-dose"):
+        assert f'id="{section}"' in html, f"{name}: section {section}"
+    for t in _toxicity_tests(r):
+        if t["p"] is None:
+            assert t["note"] in text, f"{name}: note {t['note']!r} not in the report"
+    model = r["toxicity"]["model"]
+    if model["note"]:
+        assert f"The logistic model of {model['outcome']} was {model['note']}" in text
 
 
 def test_one_response_class_is_named(tmp_path):

@@ -123,3 +123,16 @@ def test_demo_draws_each_figure_once_as_svg_and_says_how_to_get_png(demo_run):
     ]
     out = " ".join(result.stdout.split())
     assert "PNG too: ilp report --db" in out
+
+
+def test_demo_report_has_the_toxicity_and_tnf_dose_sections(demo_run):
+    folder, _ = demo_run
+    html = (folder / "report" / "report.html").read_text(encoding="utf-8")
+    for section, title in (("regional-toxicity", "Regional toxicity"), ("tnf-dose", "TNF dose")):
+        assert f'id="{section}"' in html and title in html
+    assert "Regional (limb) toxicity, per perfusion (Wieberdink grade)" in html
+    assert "Outcomes by TNF-α dose group, per perfusion" in html
+    assert list((folder / "report" / "figures").glob("*local-recurrence-by-tnf-dose.svg"))
+    results = json.loads((folder / "report" / "results.json").read_text())
+    assert results["toxicity"]["unit"] == results["tnf_dose"]["unit"] == "perfusion"
+    assert results["toxicity"]["wieberdink"]["n"] == 231  # every synthetic perfusion is graded

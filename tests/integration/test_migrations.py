@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from ilpkit.adapters.db.engine import (
@@ -133,5 +134,73 @@ def test_perfusion_id_migration_fills_stored_perfusions_and_downgrades(db_url):
         assert "ck_perfusions_tnf_mg" in checks
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM perfusions")).scalar() == 3
+    finally:
+        engine.dispose()
+
+
+def test_outcome_fields_migration_keeps_existing_rows(db_url):
+    """0008 adds the outcome-study columns (empty) and record versions (1) to stored rows;
+    downgrading drops only those columns and keeps every row and its other values."""
+    engine = make_engine(db_url)
+    insert_patient = sa.text(
+        "INSERT INTO patients (id, patient_id, center, sex, birth_date, death_date, "
+        "last_followup_date) VALUES (1, 'SYN-1', 'C', 'F', '1950-01-01', '2008-01-01', "
+        "'2008-01-01')"
+    )
+    insert_perfusion = sa.text(
+        "INSERT INTO perfusions (patient_pk, ilp_date, limb, perfusion_level, limb_volume_l, "
+        "tnf_mg, melphalan_mg, histology, multifocal, presentation, prior_radiotherapy, "
+        "amputation_date) VALUES (1, :d, 'leg', 'femoral', 8, 3, 80, 'liposarcoma', false, "
+        "'primary', false, '2004-01-01')"
+    )
+    new_perfusion_columns = (
+        "adjuvant_radiotherapy",
+        "pathological_necrosis_pct",
+        "systemic_toxicity_grade",
+        "complication_clavien_dindo",
+        "amputation_reason",
+    )
+    kept = (
+        "SELECT ilp_date, tnf_mg, melphalan_mg, amputation_date FROM perfusions ORDER BY ilp_date"
+    )
+    try:
+        upgrade(engine, "0007")
+        with engine.begin() as conn:
+            conn.execute(insert_patient)
+            for d in ("2001-01-01", "2002-01-01"):
+                conn.execute(insert_perfusion, {"d": d})
+            before = [tuple(r) for r in conn.execute(sa.text(kept))]
+        upgrade(engine, "0008")
+        with engine.begin() as conn:
+            rows = conn.execute(
+                sa.text(f"SELECT version, {', '.join(new_perfusion_columns)} FROM perfusions")
+            ).all()
+            assert [tuple(r) for r in rows] == [(1, None, None, None, None, None)] * 2
+            assert conn.execute(sa.text("SELECT version, cause_of_death FROM patients")).one() == (
+                1,
+                None,
+            )
+            conn.execute(
+                sa.text(
+                    "UPDATE perfusions SET adjuvant_radiotherapy = true, "
+                    "pathological_necrosis_pct = 55, systemic_toxicity_grade = 2, "
+                    "complication_clavien_dindo = 'IIIb', amputation_reason = 'toxicity'"
+                )
+            )
+            conn.execute(sa.text("UPDATE patients SET cause_of_death = 'sarcoma'"))
+        with engine.begin() as conn, pytest.raises(sa.exc.IntegrityError):
+            conn.execute(sa.text("UPDATE perfusions SET systemic_toxicity_grade = 6"))
+        downgrade(engine, "0007")
+        inspector = sa.inspect(engine)
+        columns = {c["name"] for c in inspector.get_columns("perfusions")}
+        assert not columns & {*new_perfusion_columns, "version"}
+        assert "cause_of_death" not in {c["name"] for c in inspector.get_columns("patients")}
+        with engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(sa.text(kept))] == before
+            assert conn.execute(sa.text("SELECT count(*) FROM patients")).scalar() == 1
+        upgrade(engine, "0008")
+        with engine.connect() as conn:
+            again = conn.execute(sa.text("SELECT amputation_reason FROM perfusions")).scalars()
+            assert list(again) == [None, None]
     finally:
         engine.dispose()

@@ -32,6 +32,7 @@ DATES = (
     "distant_metastasis_date",
 )
 YES_NO = ("multifocal", "prior_radiotherapy")
+OPTIONAL_YES_NO = ("adjuvant_radiotherapy",)
 NUMBERS = (
     "limb_volume_l",
     "tnf_mg",
@@ -40,8 +41,10 @@ NUMBERS = (
     "max_leakage_pct",
     "max_tissue_temp_c",
     "perfusion_minutes",
+    "pathological_necrosis_pct",
 )
-WHOLE = ("grade", "wieberdink_grade")
+WHOLE = ("grade", "wieberdink_grade", "systemic_toxicity_grade")
+CLAVIEN_DINDO = ("0", "I", "II", "IIIa", "IIIb", "IVa", "IVb", "V")
 N_ROWS = 1_200
 EMPTY_UNTIL = 1_100
 """Rows before this one leave grade, tumour size, death date and response empty."""
@@ -71,6 +74,15 @@ def _rows(row_factory) -> list[dict[str, str]]:
                 wieberdink_grade=str(1 + i % 5) if i % 4 else "",
                 resection_margin=("R0", "R1", "")[i % 3],
                 resection_date="" if i % 3 == 2 else f"20{10 + i % 10}-05-20",
+                # the outcome-study columns: empty in the first rows, then filled
+                adjuvant_radiotherapy=("yes", "no", "")[i % 3] if late else "",
+                pathological_necrosis_pct=f"{i % 101}" if late and i % 3 != 2 else "",
+                systemic_toxicity_grade=str(i % 6) if late else "",
+                complication_clavien_dindo=CLAVIEN_DINDO[i % 8] if late else "",
+                amputation_reason="",  # empty in every row
+                cause_of_death=("sarcoma", "other", "unknown")[(i // 3) % 3]
+                if late and i % 3 == 0
+                else "",
             )
         )
     return rows
@@ -87,6 +99,8 @@ def _expected(rows: list[dict[str, str]], columns: list[str]) -> pd.DataFrame:
             ).to_numpy(dtype="M8[ns]")
         elif name in YES_NO:
             data[name] = np.array([t == "yes" for t in text])
+        elif name in OPTIONAL_YES_NO:
+            data[name] = pd.array([None if t == "" else t == "yes" for t in text], dtype="boolean")
         elif name in NUMBERS:
             data[name] = np.array([float(t) if t else np.nan for t in text])
         elif name in WHOLE:
@@ -108,7 +122,7 @@ def _check(frame: pd.DataFrame, rows: list[dict[str, str]]) -> None:
 
 def test_columnar_loader_gives_the_written_values(db_url, row_factory, csv_file):
     rows = _rows(row_factory)
-    import_registry(csv_file(rows), db_url, date(2031, 1, 1), "tester")
+    import_registry(csv_file(rows, list(rows[0])), db_url, date(2031, 1, 1), "tester")
     frame = load_frame(db_url)
     assert frame["max_leakage_pct"].dtype == np.float64  # empty everywhere, still a number
     assert frame["grade"].iloc[:EMPTY_UNTIL].isna().all()
@@ -117,7 +131,7 @@ def test_columnar_loader_gives_the_written_values(db_url, row_factory, csv_file)
 
 def test_both_databases_are_read_columnar(db_url, row_factory, csv_file, monkeypatch):
     rows = _rows(row_factory)[EMPTY_UNTIL:]
-    import_registry(csv_file(rows), db_url, date(2031, 1, 1), "tester")
+    import_registry(csv_file(rows, list(rows[0])), db_url, date(2031, 1, 1), "tester")
 
     def no_read_sql(conn):
         raise AssertionError("read through pandas read_sql, not columnar")
@@ -128,7 +142,7 @@ def test_both_databases_are_read_columnar(db_url, row_factory, csv_file, monkeyp
 
 def test_columnar_loader_equals_the_read_sql_path(db_url, row_factory, csv_file):
     rows = _rows(row_factory)[EMPTY_UNTIL - 50 :]
-    import_registry(csv_file(rows), db_url, date(2031, 1, 1), "tester")
+    import_registry(csv_file(rows, list(rows[0])), db_url, date(2031, 1, 1), "tester")
     with UnitOfWork(db_url, migrate=False) as uow:
         columnar = registry_frame.load_registry_frame(uow.connection)
         through_pandas = registry_frame._read_sql(uow.connection)
@@ -140,14 +154,14 @@ def test_sqlite_file_with_spaces_and_hash_in_its_path(tmp_path: Path, row_factor
     folder.mkdir()
     url = f"sqlite:///{folder / 'ilp registry.sqlite3'}"
     rows = _rows(row_factory)[EMPTY_UNTIL:]
-    import_registry(csv_file(rows), url, date(2031, 1, 1), "tester")
+    import_registry(csv_file(rows, list(rows[0])), url, date(2031, 1, 1), "tester")
     _check(load_frame(url), rows)
 
 
 @pytest.mark.postgres
 def test_postgresql_dates_whatever_the_datestyle(postgres_url, row_factory, csv_file):
     rows = _rows(row_factory)[EMPTY_UNTIL:]
-    import_registry(csv_file(rows), postgres_url, date(2031, 1, 1), "tester")
+    import_registry(csv_file(rows, list(rows[0])), postgres_url, date(2031, 1, 1), "tester")
     engine = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         name = conn.execute(sa.text("SELECT current_database()")).scalar_one()
@@ -166,6 +180,9 @@ def test_empty_registry_keeps_the_column_types(sqlite_url):
     assert len(frame) == 0
     assert frame["ilp_date"].dtype == "M8[ns]" and frame["tumor_size_cm"].dtype == np.float64
     assert frame["multifocal"].dtype == bool and frame["grade"].dtype == "Int64"
+    assert frame["adjuvant_radiotherapy"].dtype == "boolean"
+    assert frame["systemic_toxicity_grade"].dtype == "Int64"
+    assert frame["pathological_necrosis_pct"].dtype == np.float64
 
 
 def test_sqlite_read_waits_for_another_process_commit(sqlite_url, row_factory, csv_file):
@@ -173,7 +190,7 @@ def test_sqlite_read_waits_for_another_process_commit(sqlite_url, row_factory, c
     import sys
 
     rows = _rows(row_factory)[EMPTY_UNTIL:]
-    import_registry(csv_file(rows), sqlite_url, date(2031, 1, 1), "tester")
+    import_registry(csv_file(rows, list(rows[0])), sqlite_url, date(2031, 1, 1), "tester")
     load_frame(sqlite_url)  # every module the loader needs is imported before the clock starts
     writer = subprocess.Popen(
         [sys.executable, "-c", WRITER, sqlite_url.removeprefix("sqlite:///")],
@@ -202,7 +219,7 @@ conn.commit()
 
 def test_sqlite_inside_a_write_transaction_reads_its_own_rows(sqlite_url, row_factory, csv_file):
     rows = _rows(row_factory)[EMPTY_UNTIL:]
-    import_registry(csv_file(rows), sqlite_url, date(2031, 1, 1), "tester")
+    import_registry(csv_file(rows, list(rows[0])), sqlite_url, date(2031, 1, 1), "tester")
     with UnitOfWork(sqlite_url, migrate=False) as uow:
         uow.connection.execute(sa.text("DELETE FROM perfusions WHERE ilp_date < '2015-01-01'"))
         frame = registry_frame.load_registry_frame(uow.connection)  # not committed: rolled back

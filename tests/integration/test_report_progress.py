@@ -16,8 +16,9 @@ from ilpkit.stats.analysis import AnalysisOptions
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        # flow, response + by subgroup, LR + 2 subgroups, OS + 3 subgroups, forest
-        (None, 1 + 2 + 3 + 4 + 1),
+        # flow, response + by subgroup, LR + 2 subgroups, OS + 3 subgroups, forest, local
+        # recurrence by TNF dose group
+        (None, 1 + 2 + 3 + 4 + 1 + 1),
         # flow, OS without subgroups (none analysed) and without Cox terms
         (AnalysisOptions(endpoints=("os",), by=(), cox=()), 1 + 1),
     ],

@@ -12,6 +12,8 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
+from tests.integration.test_web_planner_leakage import ROUTES as PLANNER_LEAKAGE_ROUTES
+from tests.integration.test_web_records import ROUTES as RECORD_ENTRY_ROUTES
 from tests.integration.webdata import (
     KEY,
     PASSWORD,
@@ -198,7 +200,10 @@ def _routes(app) -> set[tuple[str, str]]:
 
 
 def test_every_route_has_a_matrix_entry(registry):
-    assert _routes(create_app(registry)) == PUBLIC | SESSION_ONLY | RECORD_ROUTES
+    assert (
+        _routes(create_app(registry))
+        == PUBLIC | SESSION_ONLY | RECORD_ROUTES | PLANNER_LEAKAGE_ROUTES | RECORD_ENTRY_ROUTES
+    )
 
 
 def _shown(role: str, pid: str) -> str:

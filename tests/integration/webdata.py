@@ -60,6 +60,11 @@ def seed(url: str) -> None:
                         perfusion_id=f"perf-{n:03d}",
                     )
                 )
+            if conn.dialect.name == "postgresql":  # ids were given: move the id sequence on
+                conn.execute(
+                    sa.text("SELECT setval(pg_get_serial_sequence('patients', 'id'), :n)"),
+                    {"n": len(PATIENTS)},
+                )
     finally:
         engine.dispose()
 

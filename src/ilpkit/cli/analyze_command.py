@@ -30,6 +30,8 @@ if TYPE_CHECKING:
         Response,
         ResponseComparison,
         SurvivalComparison,
+        TnfDose,
+        Toxicity,
     )
 
 LONGEST_WORD = 19
@@ -125,6 +127,102 @@ def print_results(r: AnalysisResults) -> None:
             f"[bold]Limb salvage[/bold]: per perfusion {fmt.proportion(ls.per_perfusion)}; "
             f"per patient {fmt.proportion(ls.per_patient)}."
         )
+    if r.toxicity is not None:
+        _print_toxicity(out, r.toxicity)
+    if r.tnf_dose is not None:
+        _print_tnf_dose(out, r.tnf_dose)
+
+
+def _print_toxicity(out: Console, tox: Toxicity) -> None:
+    w = tox.wieberdink
+    t = _table(
+        f"Regional toxicity (Wieberdink), {w.n} perfusions ({w.n_missing} not recorded)",
+        "grade",
+        "n/N",
+        "% (exact 95% CI)",
+    )
+    for grade, p in w.grades.items():
+        t.add_row(grade, fmt.n_of(p), fmt.estimate_ci(p))
+    t.add_row(
+        f"{tox.severe_threshold} or higher", fmt.n_of(tox.severe), fmt.estimate_ci(tox.severe)
+    )
+    out.print(t)
+    t = _table(
+        f"Grade {tox.severe_threshold} or higher by factor (per perfusion)",
+        "factor",
+        "n/N",
+        "% (95% CI)",
+        "p",
+        "trend p",
+    )
+    notes: list[str] = []
+    for var, a in tox.associations.items():
+        trend = "" if a.trend is None else fmt.pvalue(a.trend.p)
+        t.add_row(f"[bold]{safe(variable_label(var))}[/bold]", "", "", fmt.pvalue(a.p), trend)
+        for lv, p in a.groups.items():
+            t.add_row("  " + safe(lv), fmt.n_of(p), fmt.estimate_ci(p), "", "")
+        if a.p is None and a.note:
+            notes.append(f"{variable_label(var)}: not tested ({a.note})")
+    out.print(t)
+    _print_notes(out, notes)
+    model = tox.model
+    if model.note is not None:
+        out.print(safe(f"Logistic model of {model.outcome}: {model.note}."))
+    else:
+        t = _table(
+            f"Logistic model of {model.outcome} ({model.n} perfusions, {model.events} events)",
+            "term",
+            "OR (95% CI)",
+            "p",
+        )
+        for name, term in model.terms.items():
+            ci = fmt.interval(*term.ci95, scale=1.0, digits=2)
+            t.add_row(safe(name), f"{fmt.number(term.odds_ratio, 2)} ({ci})", fmt.pvalue(term.p))
+        out.print(t)
+    out.print(
+        f"[bold]Systemic toxicity[/bold] (CTCAE v{safe(tox.ctcae_version)}) grade 3 or higher: "
+        f"{fmt.proportion(tox.systemic_grade_3_or_more)}; [bold]complications[/bold] "
+        f"(Clavien-Dindo) grade III or higher: {fmt.proportion(tox.complications_grade_3_or_more)}."
+    )
+
+
+def _print_tnf_dose(out: Console, tnf: TnfDose) -> None:
+    groups = list(tnf.groups.values())
+    t = _table(
+        "Outcomes by TNF dose group (per perfusion; n/N, %)",
+        "outcome",
+        *(safe(label) for label in tnf.groups),
+        "p",
+    )
+
+    def cell(p: Proportion) -> str:
+        return f"{fmt.n_of(p)} {fmt.percent(p.estimate)}"
+
+    t.add_row("perfusions", *(fmt.count(g.n) for g in groups), "")
+    t.add_row("ORR", *(cell(g.orr) for g in groups), fmt.pvalue(tnf.orr_test.p))
+    t.add_row("CR", *(cell(g.cr) for g in groups), fmt.pvalue(tnf.cr_test.p))
+    t.add_row(
+        "severe toxicity",
+        *(cell(g.severe_toxicity) for g in groups),
+        fmt.pvalue(tnf.severe_toxicity_test.p),
+    )
+    out.print(t)
+    gray = tnf.local_recurrence.gray
+    out.print(
+        f"Local recurrence by TNF dose group: Gray's test p = {fmt.pvalue(gray.p)}"
+        + (f" ({safe(gray.note)})" if gray.note else "")
+        + "."
+    )
+    notes = [
+        f"{name}: not tested ({test.note})"
+        for name, test in (
+            ("response", tnf.orr_test),
+            ("complete response", tnf.cr_test),
+            ("severe toxicity", tnf.severe_toxicity_test),
+        )
+        if test.p is None and test.note
+    ]
+    _print_notes(out, notes)
 
 
 def _print_response(out: Console, resp: Response) -> None:
@@ -252,7 +350,10 @@ def _print_cox(out: Console, cox: CoxModel | CoxModelNotEstimable) -> None:
 def analyze_cmd(
     db: DbOption = None,
     endpoint: Annotated[
-        str, typer.Option("--endpoint", help="os, lr, response, limb_salvage or all.")
+        str,
+        typer.Option(
+            "--endpoint", help="os, lr, response, limb_salvage, toxicity, tnf_dose or all."
+        ),
     ] = "all",
     by: Annotated[
         list[str] | None,
@@ -263,12 +364,21 @@ def analyze_cmd(
         typer.Option("--cox", help="Cox model terms, comma-separated (e.g. age_years,grade)."),
     ] = None,
     ties: Annotated[str, typer.Option("--ties", help="efron (as R) or breslow.")] = "efron",
+    tnf_cut_mg: Annotated[
+        float,
+        typer.Option(
+            "--tnf-cut-mg",
+            help="TNF dose groups: up to and including this (mg) against more. Default 2 "
+            "(1-2 mg vs 3-4 mg, Deroose 2015).",
+        ),
+    ] = 2.0,
     json_output: JsonOption = False,
 ) -> None:
     """Outcome statistics of the registry, identical to R's survival and cmprsk.
 
-    Response, overall survival, local recurrence (death as competing risk) and
-    limb salvage.
+    Response, overall survival, local recurrence (death as competing risk),
+    limb salvage, toxicity (Wieberdink, CTCAE, Clavien-Dindo) and outcomes by
+    TNF dose group.
 
     --json prints one object with the schema ilpkit.results/1 (docs/results-schema.md).
 
@@ -292,12 +402,15 @@ def analyze_cmd(
     endpoints = ENDPOINTS if endpoint == "all" else (endpoint,)
     if endpoint != "all" and endpoint not in ENDPOINTS:
         fail(f"--endpoint must be one of {', '.join(ENDPOINTS)} or all, not '{endpoint}'")
+    if not 0 < tnf_cut_mg < 4:
+        fail(f"--tnf-cut-mg must be more than 0 and less than 4 (mg), not {tnf_cut_mg:g}")
     terms = DEFAULT_COX if cox is None else tuple(t.strip() for t in cox.split(",") if t.strip())
     options = AnalysisOptions(
         endpoints=endpoints,
         by=tuple(by) if by else DEFAULT_BY,
         cox=terms,
         ties=ties,  # type: ignore[arg-type]
+        extra={"tnf_dose_cut_mg": tnf_cut_mg},
     )
     url = config.database_url(db)
     _require_existing_sqlite(url)

@@ -237,19 +237,10 @@ def _save_plan(plan: PerfusionPlan, patient_id: str, ilp_date: str, db: str | No
     from ilpkit import config
     from ilpkit.cli.registry_commands import database_errors
     from ilpkit.domain.errors import RegistryValidationError
-    from ilpkit.services.perfusion_plans import PlanSummary, save_plan
+    from ilpkit.services.perfusion_plans import save_plan, summary_of
 
     data: dict[str, Any] = plan.to_dict()
-    summary = PlanSummary(
-        protocol=str(data["protocol"]),
-        study_protocol=bool(data["study_protocol"]),
-        limb=str(data["limb"]),
-        perfusion_level=str(data["perfusion_level"]),
-        limb_volume_l=float(data["limb_volume_l"]),
-        tnf_mg=float(data["tnf_mg"]),
-        melphalan_mg=float(data["melphalan_mg"]),
-        melphalan_capped=bool(data["melphalan_capped"]),
-    )
+    summary = summary_of(data)
     url = config.database_url(db)
     try:
         with database_errors(url):

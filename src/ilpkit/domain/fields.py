@@ -23,10 +23,11 @@ from ilpkit.domain.csv_text import (
     foreign_digit_reason,
 )
 from ilpkit.domain.limits import Range
-from ilpkit.domain.outcome import Margin
+from ilpkit.domain.outcome import AmputationReason, CauseOfDeath, Margin
 from ilpkit.domain.patient import Sex
 from ilpkit.domain.perfusion import LEVELS_BY_LIMB, Limb, PerfusionLevel, VolumeMethod
 from ilpkit.domain.response import RESPONSE_ALIASES, Response
+from ilpkit.domain.toxicity import CTCAE_VERSION, ClavienDindo
 from ilpkit.domain.tumour import HISTOLOGY_LABELS, Histology, Presentation
 from ilpkit.errors import IlpkitError
 
@@ -512,6 +513,70 @@ FIELDS: tuple[FieldSpec, ...] = (
         False,
         "Duration of drug circulation in minutes.",
         range=limits.PERFUSION_MINUTES,
+    ),
+    FieldSpec(
+        "adjuvant_radiotherapy",
+        "perfusion",
+        "yes/no",
+        False,
+        "Radiotherapy of the limb after this perfusion (with or without resection), before any "
+        "further perfusion (optional column).",
+        rule="Adjuvant radiotherapy after ILP and resection lowered local recurrence (Deroose "
+        "2010); a later perfusion of an irradiated limb records prior_radiotherapy = yes.",
+    ),
+    FieldSpec(
+        "pathological_necrosis_pct",
+        "perfusion",
+        "number",
+        False,
+        "Pathological tumour necrosis in the resected specimen, % of the tumour (optional column).",
+        range=limits.PATHOLOGICAL_NECROSIS_PCT,
+        rule="Only together with a resection date (the necrosis is the pathology of the "
+        "resection).",
+    ),
+    FieldSpec(
+        "systemic_toxicity_grade",
+        "perfusion",
+        "integer",
+        False,
+        f"Worst systemic toxicity after the perfusion, NCI CTCAE v{CTCAE_VERSION} grade 0-5 "
+        "(0 none; optional column).",
+        range=limits.SYSTEMIC_TOXICITY_GRADE,
+        rule=f"Grades refer to CTCAE v{CTCAE_VERSION} (NCI 2017); published TM-ILP series "
+        "report systemic toxicity without naming the scale (inference).",
+    ),
+    FieldSpec(
+        "complication_clavien_dindo",
+        "perfusion",
+        "choice",
+        False,
+        "Worst surgical complication of the perfusion, Clavien-Dindo grade: 0 none; I deviation "
+        "without specific treatment; II drugs; IIIa/IIIb intervention without/under general "
+        "anaesthesia; IVa/IVb single/multi-organ dysfunction (intensive care); V death "
+        "(optional column).",
+        choices=_values(ClavienDindo),
+        rule="Dindo, Demartines, Clavien, Ann Surg 2004;240:205-13 (as in the IDEA4RC sarcoma "
+        "data model).",
+    ),
+    FieldSpec(
+        "amputation_reason",
+        "perfusion",
+        "choice",
+        False,
+        "Why the limb was amputated: local recurrence, toxicity, non-response or other "
+        "(optional column).",
+        choices=_values(AmputationReason),
+        rule="Only together with an amputation date.",
+    ),
+    FieldSpec(
+        "cause_of_death",
+        "patient",
+        "choice",
+        False,
+        "Cause of death: sarcoma, other, or unknown when not established (optional column).",
+        choices=_values(CauseOfDeath),
+        rule="Only together with a date of death (IDEA4RC follow-up status: dead of disease, "
+        "dead of other cause).",
     ),
 )
 """Every value column of Registry CSV v1, in file order."""

@@ -28,6 +28,12 @@ class Outcome:
         Date the limb was amputated (limb salvage failed).
     local_recurrence_date : date or None
     distant_metastasis_date : date or None
+    adjuvant_radiotherapy : bool or None
+        Radiotherapy of the limb after the perfusion (with or without resection).
+    pathological_necrosis_pct : float or None
+        Necrosis in the resected specimen, % of the tumour (only with a resection).
+    amputation_reason : AmputationReason or None
+        Why the limb was amputated (only with an amputation).
     """
 
     resection_date: date | None = None
@@ -35,6 +41,9 @@ class Outcome:
     amputation_date: date | None = None
     local_recurrence_date: date | None = None
     distant_metastasis_date: date | None = None
+    adjuvant_radiotherapy: bool | None = None
+    pathological_necrosis_pct: float | None = None
+    amputation_reason: AmputationReason | None = None
 
 
 class CauseOfDeath(StrEnum):

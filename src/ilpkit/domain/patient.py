@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from ilpkit.domain.outcome import CauseOfDeath
+
 
 class Sex(StrEnum):
     """Sex as recorded in the registry."""
@@ -31,6 +33,8 @@ class Patient:
         Date of death; when present it equals ``last_followup_date``.
     last_followup_date : date
         Date last known alive, or the date of death.
+    cause_of_death : CauseOfDeath or None
+        Sarcoma, other or unknown; only with a date of death; None when not recorded.
     """
 
     patient_id: str
@@ -39,6 +43,7 @@ class Patient:
     birth_date: date
     death_date: date | None
     last_followup_date: date
+    cause_of_death: CauseOfDeath | None = None
 
     @property
     def is_dead(self) -> bool:

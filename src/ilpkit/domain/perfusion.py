@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from ilpkit.domain.outcome import Outcome
 from ilpkit.domain.response import Response
+from ilpkit.domain.toxicity import ClavienDindo
 from ilpkit.domain.tumour import Tumour
 
 
@@ -58,12 +59,19 @@ class Conduct:
         Peak cumulative leakage to the systemic circulation, % of the circuit dose.
     wieberdink_grade : int or None
         Regional toxicity grade I-V (Wieberdink 1982), stored as 1-5.
+    systemic_toxicity_grade : int or None
+        Worst systemic toxicity, CTCAE grade 0-5 (version
+        :data:`ilpkit.domain.toxicity.CTCAE_VERSION`).
+    complication_clavien_dindo : ClavienDindo or None
+        Worst surgical complication (Dindo 2004).
     """
 
     max_tissue_temp_c: float | None = None
     perfusion_minutes: float | None = None
     max_leakage_pct: float | None = None
     wieberdink_grade: int | None = None
+    systemic_toxicity_grade: int | None = None
+    complication_clavien_dindo: ClavienDindo | None = None
 
 
 @dataclass(frozen=True, slots=True)

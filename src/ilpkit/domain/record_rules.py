@@ -184,6 +184,36 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         unless="resection_date",
     ),
     RecordRule(
+        "pathological_necrosis_pct",
+        ("pathological_necrosis_pct",),
+        lambda v: False,
+        lambda v: (
+            "a pathological necrosis needs a resection date (it is the pathology of the "
+            "resected specimen)"
+        ),
+        "pathological necrosis without resection date",
+        "registry definition: necrosis is measured in the resected specimen (Deroose 2010)",
+        unless="resection_date",
+    ),
+    RecordRule(
+        "amputation_reason",
+        ("amputation_reason",),
+        lambda v: False,
+        lambda v: "an amputation reason needs an amputation date",
+        "amputation reason without amputation date",
+        "registry definition: the reason of an amputation that took place",
+        unless="amputation_date",
+    ),
+    RecordRule(
+        "cause_of_death",
+        ("cause_of_death",),
+        lambda v: False,
+        lambda v: "a cause of death needs a date of death",
+        "cause of death without date of death",
+        "registry definition: the cause of a recorded death",
+        unless="death_date",
+    ),
+    RecordRule(
         "birth_date",
         ("birth_date",),
         lambda v: v["birth_date"] >= limits.EARLIEST_BIRTH_DATE,

@@ -17,7 +17,7 @@ from typing import Any
 from ilpkit.domain.date_rules import DATE_RULES
 from ilpkit.domain.errors import Problem
 from ilpkit.domain.fields import FIELDS, PATIENT_COLUMNS, CellError
-from ilpkit.domain.outcome import Margin, Outcome
+from ilpkit.domain.outcome import AmputationReason, CauseOfDeath, Margin, Outcome
 from ilpkit.domain.patient import Patient, Sex
 from ilpkit.domain.perfusion import (
     Conduct,
@@ -28,6 +28,7 @@ from ilpkit.domain.perfusion import (
 )
 from ilpkit.domain.record_rules import RECORD_RULES
 from ilpkit.domain.response import Response
+from ilpkit.domain.toxicity import ClavienDindo
 from ilpkit.domain.tumour import Histology, Presentation, Tumour
 
 
@@ -143,6 +144,7 @@ def build_record(v: Mapping[str, Any], line: int | None = None) -> RegistryRecor
         birth_date=g("birth_date"),
         death_date=g("death_date"),
         last_followup_date=g("last_followup_date"),
+        cause_of_death=_opt(CauseOfDeath, g("cause_of_death")),
     )
     grade = g("grade")
     perfusion = Perfusion(
@@ -167,6 +169,8 @@ def build_record(v: Mapping[str, Any], line: int | None = None) -> RegistryRecor
             perfusion_minutes=g("perfusion_minutes"),
             max_leakage_pct=g("max_leakage_pct"),
             wieberdink_grade=g("wieberdink_grade"),
+            systemic_toxicity_grade=g("systemic_toxicity_grade"),
+            complication_clavien_dindo=_opt(ClavienDindo, g("complication_clavien_dindo")),
         ),
         response=_opt(Response, g("response")),
         outcome=Outcome(
@@ -175,6 +179,9 @@ def build_record(v: Mapping[str, Any], line: int | None = None) -> RegistryRecor
             amputation_date=g("amputation_date"),
             local_recurrence_date=g("local_recurrence_date"),
             distant_metastasis_date=g("distant_metastasis_date"),
+            adjuvant_radiotherapy=g("adjuvant_radiotherapy"),
+            pathological_necrosis_pct=g("pathological_necrosis_pct"),
+            amputation_reason=_opt(AmputationReason, g("amputation_reason")),
         ),
     )
     return RegistryRecord(patient, perfusion, line)
@@ -214,6 +221,12 @@ def record_values(record: RegistryRecord) -> dict[str, object]:
         "wieberdink_grade": c.wieberdink_grade,
         "max_tissue_temp_c": c.max_tissue_temp_c,
         "perfusion_minutes": c.perfusion_minutes,
+        "adjuvant_radiotherapy": o.adjuvant_radiotherapy,
+        "pathological_necrosis_pct": o.pathological_necrosis_pct,
+        "systemic_toxicity_grade": c.systemic_toxicity_grade,
+        "complication_clavien_dindo": c.complication_clavien_dindo,
+        "amputation_reason": o.amputation_reason,
+        "cause_of_death": p.cause_of_death,
     }
 
 

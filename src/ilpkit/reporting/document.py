@@ -35,6 +35,8 @@ from ilpkit.stats.results import (
     OverallSurvival,
     Proportion,
     Response,
+    TnfDose,
+    Toxicity,
 )
 
 Progress = StageProgress
@@ -100,6 +102,8 @@ class ReportInputs:
     synthetic_seed: int | None = None
     min_at_risk: int = figs.MIN_AT_RISK
     p_style: fmt.PStyle = "plain"
+    tnf_lr_curves: tuple[figs.StepCurve, ...] = ()
+    """Cumulative incidence of local recurrence per TNF dose group (empty when not drawn)."""
 
 
 @dataclass
@@ -525,6 +529,83 @@ def _limb_salvage_section(ls: LimbSalvage, layout: _Layout, number: int) -> Sect
     return sec
 
 
+def _toxicity_section(inputs: ReportInputs, tox: Toxicity, layout: _Layout, number: int) -> Section:
+    sec = Section("regional-toxicity", number, "Regional toxicity")
+    w = tox.wieberdink
+    if w.n == 0:
+        sec.paragraphs.append(
+            "No Wieberdink grade of regional toxicity is recorded: regional toxicity cannot be "
+            "described."
+        )
+    else:
+        sec.paragraphs.append(
+            f"Regional (limb) toxicity was graded (Wieberdink) after {fmt.count(w.n)} perfusions; "
+            f"grade {tox.severe_threshold} or higher followed {fmt.proportion(tox.severe)} of "
+            "them. The unit of every figure here is the perfusion."
+        )
+    model = tox.model
+    if model.note is not None:
+        sec.paragraphs.append(f"The logistic model of {model.outcome} was {model.note}.")
+    sec.items.append(layout.table(lambda n: tables.regional_toxicity_table(tox, n)))
+    sec.items.append(
+        layout.table(lambda n: tables.toxicity_association_table(tox, n, inputs.p_style))
+    )
+    if model.terms:
+        sec.items.append(
+            layout.table(lambda n: tables.toxicity_model_table(model, n, inputs.p_style))
+        )
+    sec.items.append(layout.table(lambda n: tables.systemic_toxicity_table(tox, n)))
+    return sec
+
+
+def _tnf_dose_section(inputs: ReportInputs, tnf: TnfDose, layout: _Layout, number: int) -> Section:
+    sec = Section("tnf-dose", number, "TNF dose")
+    low, high = (tnf.groups[g] for g in tnf.groups)
+    labels = list(tnf.groups)
+    gray = _test_line("Gray's test", tnf.local_recurrence.gray, inputs.p_style)
+    orr_test = _test_line(
+        tables.test_label(tnf.orr_test.test), _as_test(tnf.orr_test), inputs.p_style
+    )
+    sec.paragraphs.append(
+        f"Perfusions with TNF-α {labels[0]} ({fmt.count(low.n)}) and {labels[1]} "
+        f"({fmt.count(high.n)}) are compared, as Rotterdam compared 1–2 mg with 3–4 mg "
+        "(Deroose 2015); the unit is the perfusion. Overall response "
+        f"{fmt.proportion(low.orr)} against {fmt.proportion(high.orr)} "
+        f"({orr_test}); "
+        f"local recurrence: {gray}."
+    )
+    if inputs.tnf_lr_curves:
+        curves = inputs.tnf_lr_curves
+        syn = inputs.synthetic
+        sec.items.append(
+            layout.figure(
+                "local-recurrence-by-tnf-dose",
+                "Local recurrence by TNF-α dose group",
+                "Cumulative incidence of local recurrence per perfusion by TNF-α dose group "
+                "(death competing; shaded: 95% CI), compared with Gray's test. "
+                + _stops(inputs, "perfusions"),
+                partial(
+                    figs.curve_figure,
+                    curves,
+                    kind="incidence",
+                    ylabel="Cumulative incidence",
+                    xlabel="Years since perfusion",
+                    test_text=[
+                        _test_line("Gray's test", tnf.local_recurrence.gray, inputs.p_style)
+                    ],
+                    synthetic=syn,
+                ),
+            )
+        )
+    sec.items.append(layout.table(lambda n: tables.tnf_dose_table(tnf, n, inputs.p_style)))
+    return sec
+
+
+def _as_test(test: Any) -> ComparisonTest:
+    """A 2 x k test as a :class:`ComparisonTest` (for :func:`_test_line`)."""
+    return ComparisonTest(statistic=test.statistic, df=test.df, p=test.p, note=test.note)
+
+
 def _published_section(
     inputs: ReportInputs,
     series: Sequence[PublishedSeries],
@@ -576,6 +657,10 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
         )
     if r.limb_salvage is not None:
         sections.append(_limb_salvage_section(r.limb_salvage, layout, len(sections) + 1))
+    if r.toxicity is not None:
+        sections.append(_toxicity_section(inputs, r.toxicity, layout, len(sections) + 1))
+    if r.tnf_dose is not None:
+        sections.append(_tnf_dose_section(inputs, r.tnf_dose, layout, len(sections) + 1))
     headlines = headline_figures(r, seed)
     sections.append(_published_section(inputs, series, seed, headlines, layout, len(sections) + 1))
     figures = layout.draw_figures(sections, progress)

@@ -22,6 +22,19 @@ VARIABLE_LABELS: dict[str, str] = {
     "tnf_mg": "TNF-α, mg",
     "melphalan_mg": "Melphalan, mg",
     "melphalan_mg_per_l": "Melphalan, mg/L of limb volume",
+    "tnf_dose_group": "TNF-α dose group",
+    "melphalan_mg_per_l_group": "Melphalan per litre of limb volume",
+    "max_leakage_pct_group": "Peak leakage",
+    "max_tissue_temp_c_group": "Highest tissue temperature",
+    "max_leakage_pct": "Peak leakage, %",
+    "max_tissue_temp_c": "Highest tissue temperature, °C",
+    "adjuvant_radiotherapy": "Adjuvant radiotherapy",
+    "pathological_necrosis_pct": "Pathological necrosis, %",
+    "wieberdink_grade": "Wieberdink grade",
+    "systemic_toxicity_grade": "Systemic toxicity (CTCAE grade)",
+    "complication_clavien_dindo": "Complication (Clavien-Dindo)",
+    "amputation_reason": "Reason for amputation",
+    "cause_of_death": "Cause of death",
 }
 
 PER_UNIT: dict[str, str] = {
@@ -31,6 +44,9 @@ PER_UNIT: dict[str, str] = {
     "tnf_mg": "per mg",
     "melphalan_mg": "per mg",
     "melphalan_mg_per_l": "per mg/L",
+    "max_leakage_pct": "per %",
+    "max_tissue_temp_c": "per °C",
+    "pathological_necrosis_pct": "per %",
 }
 """Unit of one step of a numeric Cox term (the hazard ratio is per this step)."""
 

@@ -25,8 +25,11 @@ from ilpkit.stats.results import (
     ComparisonTest,
     CoxModel,
     CoxModelNotEstimable,
+    GradeDistribution,
+    GroupTest,
     LimbSalvage,
     LocalRecurrence,
+    LogisticModel,
     OverallSurvival,
     Proportion,
     ProportionalHazardsTest,
@@ -34,6 +37,8 @@ from ilpkit.stats.results import (
     Response,
     ResponseComparison,
     SurvivalGroup,
+    TnfDose,
+    Toxicity,
 )
 
 
@@ -348,6 +353,11 @@ def _test_name(test: str | None) -> str:
     return {"chi2": "χ²", "fisher": "Fisher exact"}.get(test or "", fmt.DASH)
 
 
+def test_label(test: str | None) -> str:
+    """Name of a 2 x k test in running text (``χ² test``, ``Fisher's exact test``)."""
+    return {"chi2": "χ² test", "fisher": "Fisher's exact test"}.get(test or "", "test")
+
+
 def response_by_table(r: Response, number: int, p_style: fmt.PStyle = "plain") -> ReportTable:
     """Overall response by subgroup, with the test used."""
     b = _Builder(
@@ -625,5 +635,227 @@ def comparison_table(
         "in each series (this registry: per perfusion for response, local recurrence and limb "
         "salvage; per patient for survival). Comparisons across series are descriptive only: "
         "patients, TNF doses, response criteria and follow-up differ.",
+        merge_label=False,
+    )
+
+
+# ------------------------------------------------------------------------------- toxicity
+
+
+def _grade_rows(
+    b: _Builder, scale: str, dist: GradeDistribution, labels: Mapping[str, str]
+) -> None:
+    b.add(scale, "", "", "", kind="group")
+    for grade, p in dist.grades.items():
+        b.add("", labels.get(grade, grade), fmt.n_of(p), fmt.estimate_ci(p), kind="level")
+
+
+WIEBERDINK_NAMES = {
+    "I": "I: no reaction",
+    "II": "II: slight erythema and/or oedema",
+    "III": "III: considerable erythema or oedema, some blistering",
+    "IV": "IV: extensive epidermolysis or deep-tissue damage",
+    "V": "V: reaction that may necessitate amputation",
+}
+"""Short descriptions of the Wieberdink grades (Wieberdink 1982)."""
+
+
+def regional_toxicity_table(tox: Toxicity, number: int) -> ReportTable:
+    """Wieberdink grades I-V and severe toxicity with exact CIs, per perfusion."""
+    b = _Builder(("Scale", "Grade", "n/N", "% (95% CI)"), (False, False, True, True))
+    _grade_rows(b, "Wieberdink (regional)", tox.wieberdink, WIEBERDINK_NAMES)
+    b.add(
+        f"Grade {tox.severe_threshold} or higher",
+        "",
+        fmt.n_of(tox.severe),
+        fmt.estimate_ci(tox.severe),
+        kind="total",
+    )
+    w = tox.wieberdink
+    return b.table(
+        "table10-regional-toxicity",
+        number,
+        "Regional (limb) toxicity, per perfusion (Wieberdink grade)",
+        f"Unit: perfusions. Denominator: {fmt.count(w.n)} perfusions with a Wieberdink grade "
+        f"recorded; {fmt.count(w.n_missing)} without one are left out. Exact "
+        "(Clopper–Pearson) 95% CIs. Grades after Wieberdink et al. 1982.",
+    )
+
+
+def toxicity_association_table(
+    tox: Toxicity, number: int, p_style: fmt.PStyle = "plain"
+) -> ReportTable:
+    """Severe regional toxicity by factor, with the 2 x k test and the test for trend."""
+    b = _Builder(
+        ("Factor", "Level", "Severe / perfusions", "% (95% CI)", "Test", "p", "Trend p"),
+        (False, False, True, True, False, True, True),
+    )
+    notes = {}
+    for var, a in tox.associations.items():
+        test = _test_name(a.test) if a.p is not None or not a.note else "not tested"
+        trend = "" if a.trend is None else fmt.pvalue(a.trend.p, p_style)
+        b.add(
+            variable_label(var) + _missing(a.n_missing),
+            "",
+            "",
+            "",
+            test,
+            fmt.pvalue(a.p, p_style),
+            trend,
+            kind="group",
+        )
+        for lv, p in a.groups.items():
+            b.add(
+                "", level_label(var, lv), fmt.n_of(p), fmt.estimate_ci(p), "", "", "", kind="level"
+            )
+        notes[var] = ComparisonTest(statistic=None, df=None, p=a.p, note=a.note)
+    definitions = "; ".join(
+        f"{variable_label(v)}: {a.definition}" for v, a in tox.associations.items()
+    )
+    return b.table(
+        "table11-toxicity-associations",
+        number,
+        f"Severe regional toxicity (Wieberdink {tox.severe_threshold}–V) by factor, per perfusion",
+        "Unit: perfusions with a Wieberdink grade recorded. Exact (Clopper–Pearson) 95% CIs. "
+        "Test: Pearson χ² without continuity correction when every expected count is at least "
+        "5, otherwise Fisher's exact test (2 × k). Trend p: Cochran–Armitage test for trend "
+        f"over the ordered groups (scores 1, 2, …). Groups: {definitions}." + untested_note(notes),
+    )
+
+
+def toxicity_model_table(
+    model: LogisticModel, number: int, p_style: fmt.PStyle = "plain"
+) -> ReportTable:
+    """Odds ratios of the logistic model of severe regional toxicity."""
+    b = _Builder(("Term", "Odds ratio (95% CI)", "p"), (False, True, True))
+    for name, t in model.terms.items():
+        ci = fmt.interval(*t.ci95, scale=1.0, digits=2)
+        b.add(
+            term_label(name, {}), f"{fmt.number(t.odds_ratio, 2)} ({ci})", fmt.pvalue(t.p, p_style)
+        )
+    lr = model.lr_test
+    dropped = "; ".join(f"{variable_label(k)} ({v})" for k, v in model.terms_dropped.items())
+    return b.table(
+        "table12-toxicity-model",
+        number,
+        f"Logistic model of {model.outcome}, per perfusion",
+        f"Unit: perfusions. {fmt.count(model.n)} perfusions with every term recorded, "
+        f"{fmt.count(model.events)} events; {fmt.count(model.n_excluded)} left out for a missing "
+        "value. Wald 95% CIs and p-values (R glm, binomial). Numbers are per unit (mg/L, "
+        "%, °C); dose group and limb against the first level (≤ cut dose; arm). "
+        + (
+            f"Likelihood-ratio test of the model: χ² = {fmt.number(lr.statistic, 2)}, "
+            f"{lr.df} df, {fmt.p_equals(lr.p, p_style)}."
+            if lr is not None
+            else ""
+        )
+        + (f" Terms left out: {dropped}." if dropped else ""),
+        merge_label=False,
+    )
+
+
+CTCAE_NAMES = {
+    "0": "0: none",
+    "1": "1: mild",
+    "2": "2: moderate",
+    "3": "3: severe",
+    "4": "4: life-threatening",
+    "5": "5: death",
+}
+CLAVIEN_DINDO_NAMES = {
+    "0": "0: no complication",
+    "I": "I: no specific treatment",
+    "II": "II: drugs, transfusion",
+    "IIIa": "IIIa: intervention, no general anaesthesia",
+    "IIIb": "IIIb: intervention under general anaesthesia",
+    "IVa": "IVa: single-organ dysfunction",
+    "IVb": "IVb: multi-organ dysfunction",
+    "V": "V: death",
+}
+
+
+def systemic_toxicity_table(tox: Toxicity, number: int) -> ReportTable:
+    """Systemic toxicity (CTCAE) and surgical complications (Clavien-Dindo), per perfusion."""
+    b = _Builder(("Scale", "Grade", "n/N", "% (95% CI)"), (False, False, True, True))
+    _grade_rows(b, f"Systemic toxicity (CTCAE v{tox.ctcae_version})", tox.systemic, CTCAE_NAMES)
+    b.add(
+        "CTCAE grade 3 or higher",
+        "",
+        fmt.n_of(tox.systemic_grade_3_or_more),
+        fmt.estimate_ci(tox.systemic_grade_3_or_more),
+        kind="total",
+    )
+    _grade_rows(b, "Complication (Clavien–Dindo)", tox.complications, CLAVIEN_DINDO_NAMES)
+    b.add(
+        "Clavien–Dindo III or higher",
+        "",
+        fmt.n_of(tox.complications_grade_3_or_more),
+        fmt.estimate_ci(tox.complications_grade_3_or_more),
+        kind="total",
+    )
+    return b.table(
+        "table13-systemic-toxicity-complications",
+        number,
+        "Systemic toxicity and surgical complications, per perfusion",
+        f"Unit: perfusions. Denominators: {fmt.count(tox.systemic.n)} perfusions with a CTCAE "
+        f"grade ({fmt.count(tox.systemic.n_missing)} without), "
+        f"{fmt.count(tox.complications.n)} with a Clavien–Dindo grade "
+        f"({fmt.count(tox.complications.n_missing)} without). Exact (Clopper–Pearson) 95% CIs. "
+        f"Worst grade per perfusion; NCI CTCAE v{tox.ctcae_version}; Clavien–Dindo after Dindo "
+        "et al. 2004.",
+    )
+
+
+def tnf_dose_table(tnf: TnfDose, number: int, p_style: fmt.PStyle = "plain") -> ReportTable:
+    """Response, local recurrence and severe toxicity by TNF dose group."""
+    groups = list(tnf.groups)
+    b = _Builder(("Outcome", *groups, "Test", "p"), (False, *([True] * len(groups)), False, True))
+    b.add("Perfusions", *(fmt.count(g.n) for g in tnf.groups.values()), "", "")
+
+    def row(label: str, values: Sequence[Proportion], test: GroupTest) -> None:
+        name = _test_name(test.test) if test.p is not None or not test.note else "not tested"
+        b.add(
+            label,
+            *(f"{fmt.n_of(p)}; {fmt.estimate_ci(p)}" for p in values),
+            name,
+            fmt.pvalue(test.p, p_style),
+        )
+
+    row("Overall response (CR + PR)", [g.orr for g in tnf.groups.values()], tnf.orr_test)
+    row("Complete response", [g.cr for g in tnf.groups.values()], tnf.cr_test)
+    lr = tnf.local_recurrence
+    for y in ("2", "5"):
+        b.add(
+            f"Local recurrence, {y}-year CIF",
+            *(
+                fmt.estimate_ci(lr.groups[g].at_years.get(y)) if g in lr.groups else fmt.DASH
+                for g in groups
+            ),
+            "Gray" if y == "2" else "",
+            fmt.pvalue(lr.gray.p, p_style) if y == "2" else "",
+        )
+    row(
+        "Severe regional toxicity (Wieberdink IV–V)",
+        [g.severe_toxicity for g in tnf.groups.values()],
+        tnf.severe_toxicity_test,
+    )
+    notes: dict[str, GroupTest | ComparisonTest] = {
+        "response": tnf.orr_test,
+        "complete response": tnf.cr_test,
+        "local recurrence": lr.gray,
+        "severe toxicity": tnf.severe_toxicity_test,
+    }
+    untested = [f"{k} ({t.note})" for k, t in notes.items() if t.p is None and t.note]
+    return b.table(
+        "table14-tnf-dose",
+        number,
+        "Outcomes by TNF-α dose group, per perfusion",
+        f"Unit: perfusions (a patient perfused twice counts twice). Groups: TNF-α up to and "
+        f"including {fmt.number(tnf.cut_mg, 1)} mg and more than that ({tnf.source}). Response "
+        "among evaluable perfusions; severe toxicity among perfusions with a Wieberdink grade; "
+        "n/N; % (exact 95% CI). CIF: cumulative incidence of local recurrence with death "
+        "competing, % (95% CI); Gray's test. Test: Pearson χ² without continuity correction "
+        "when every expected count is at least 5, otherwise Fisher's exact test."
+        + (" Not tested: " + "; ".join(untested) + "." if untested else ""),
         merge_label=False,
     )

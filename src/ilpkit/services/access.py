@@ -71,6 +71,7 @@ class PatientView:
     death_date: date | None
     last_followup_date: date
     perfusions: int
+    version: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,7 @@ class PerfusionView:
     histology: str
     response: str | None
     max_leakage_pct: float | None
+    version: int = 1
 
 
 def pseudonym_key(environ: Mapping[str, str] | None = None) -> bytes:
@@ -165,6 +167,7 @@ def _view(row: Any, ids: _Ids) -> PatientView:
         death_date=None if hide else row.death_date,
         last_followup_date=row.last_followup_date,
         perfusions=int(row.n_perfusions),
+        version=int(row.version),
     )
 
 
@@ -289,6 +292,7 @@ def get_patient(
             histology=p.histology,
             response=p.response,
             max_leakage_pct=p.max_leakage_pct,
+            version=int(p.version),
         )
         for p in rows
     ]

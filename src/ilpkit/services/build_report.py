@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -124,6 +125,7 @@ def _curves(
         "lr_overall": None,
         "lr_death": None,
         "lr_by": {},
+        "tnf_lr_curves": (),
     }
     if results.overall_survival is not None and len(os_data):
         t = os_data["time_years"].to_numpy()
@@ -168,7 +170,36 @@ def _curves(
                     stop(figs.cif_curve(res.curve(1, level), curve_label(var, level), risk), times)
                 )
             out["lr_by"][var] = tuple(curves)
+    if results.tnf_dose is not None and len(lr_data):
+        out["tnf_lr_curves"] = _tnf_dose_curves(lr_data, results, stop)
     return out
+
+
+def _tnf_dose_curves(
+    lr_data: pd.DataFrame, results: AnalysisResults, stop: Callable[..., Any]
+) -> tuple[Any, ...]:
+    """Cumulative incidence of local recurrence per TNF dose group (the groups of the results,
+    at their cut), or none when no perfusion had a local recurrence."""
+    from ilpkit.reporting import figures as figs
+    from ilpkit.stats.competing_risks import cumulative_incidence
+    from ilpkit.stats.kaplan_meier import number_at_risk
+
+    assert results.tnf_dose is not None
+    low, high = list(results.tnf_dose.groups)
+    dose = lr_data["tnf_mg"].to_numpy(dtype=float)
+    group = np.where(dose <= results.tnf_dose.cut_mg, low, high).astype(object)
+    t = lr_data["time_years"].to_numpy()
+    s = lr_data["status"].to_numpy()
+    if not (s == 1).any():
+        return ()
+    res = cumulative_incidence(t, s, group)
+    curves = []
+    for level in (low, high):
+        times = t[group == level]
+        if len(times):
+            risk = partial(number_at_risk, times)
+            curves.append(stop(figs.cif_curve(res.curve(1, level), f"TNF {level}", risk), times))
+    return tuple(curves)
 
 
 def is_report_folder(out_dir: Path) -> bool:
@@ -347,6 +378,7 @@ def _report_inputs(
         lr_overall=curves["lr_overall"],
         lr_death=curves["lr_death"],
         lr_by=curves["lr_by"],
+        tnf_lr_curves=curves["tnf_lr_curves"],
         synthetic=syn,
         synthetic_seed=synthetic_seed if syn else None,
         min_at_risk=min_at_risk,

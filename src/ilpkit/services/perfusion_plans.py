@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from ilpkit.adapters.db import registry_repository as repo
 from ilpkit.adapters.db.tables import patients, perfusion_plans, perfusions
@@ -88,46 +89,78 @@ def save_plan(
     """
     pid, day = _check_key(patient_id, ilp_date)
     with UnitOfWork(url, write=True) as uow:
-        recorded = uow.connection.execute(
-            sa.select(perfusions.c.limb, perfusions.c.perfusion_level)
-            .select_from(perfusions.join(patients, perfusions.c.patient_pk == patients.c.id))
-            .where(patients.c.patient_id == pid, perfusions.c.ilp_date == day)
-        ).first()
-        if recorded is not None:
-            mismatch = _site_mismatch(pid, day, summary, recorded.limb, recorded.perfusion_level)
-            if mismatch is not None:
-                raise RegistryValidationError([mismatch])
-        result = uow.connection.execute(
-            sa.insert(perfusion_plans).values(
-                patient_id=pid,
-                ilp_date=day,
-                created_at=datetime.now(UTC),
-                actor=actor,
-                protocol=summary.protocol,
-                study_protocol=summary.study_protocol,
-                limb=summary.limb,
-                perfusion_level=summary.perfusion_level,
-                limb_volume_l=summary.limb_volume_l,
-                tnf_mg=summary.tnf_mg,
-                melphalan_mg=summary.melphalan_mg,
-                melphalan_capped=summary.melphalan_capped,
-                plan=plan,
-            )
-        )
-        plan_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-        repo.add_audit(
-            uow.connection,
-            actor,
-            "plan",
-            [
-                (
-                    "plan",
-                    f"{pid} {day.isoformat()}",
-                    {"plan_id": plan_id, "protocol": summary.protocol},
-                )
-            ],
-        )
+        plan_id = insert_plan(uow.connection, pid, day, summary, plan, actor)
         uow.commit()
+    return plan_id
+
+
+def summary_of(plan: dict[str, Any]) -> PlanSummary:
+    """The column figures of a plan, from :meth:`ilpkit.planning.plan.PerfusionPlan.to_dict`."""
+    return PlanSummary(
+        protocol=str(plan["protocol"]),
+        study_protocol=bool(plan["study_protocol"]),
+        limb=str(plan["limb"]),
+        perfusion_level=str(plan["perfusion_level"]),
+        limb_volume_l=float(plan["limb_volume_l"]),
+        tnf_mg=float(plan["tnf_mg"]),
+        melphalan_mg=float(plan["melphalan_mg"]),
+        melphalan_capped=bool(plan["melphalan_capped"]),
+    )
+
+
+def insert_plan(
+    conn: Connection,
+    patient_id: str,
+    ilp_date: str | date,
+    summary: PlanSummary,
+    plan: dict[str, Any],
+    actor: str,
+) -> int:
+    """:func:`save_plan` inside the caller's transaction (the web application's); the plan's id.
+
+    The caller has checked that the user may see the patient; the audit row is written in the
+    same transaction.
+
+    Raises
+    ------
+    RegistryValidationError
+        As :func:`save_plan`; nothing is written.
+    """
+    text = ilp_date.isoformat() if isinstance(ilp_date, date) else ilp_date
+    pid, day = _check_key(patient_id, text)
+    recorded = conn.execute(
+        sa.select(perfusions.c.limb, perfusions.c.perfusion_level)
+        .select_from(perfusions.join(patients, perfusions.c.patient_pk == patients.c.id))
+        .where(patients.c.patient_id == pid, perfusions.c.ilp_date == day)
+    ).first()
+    if recorded is not None:
+        mismatch = _site_mismatch(pid, day, summary, recorded.limb, recorded.perfusion_level)
+        if mismatch is not None:
+            raise RegistryValidationError([mismatch])
+    result = conn.execute(
+        sa.insert(perfusion_plans).values(
+            patient_id=pid,
+            ilp_date=day,
+            created_at=datetime.now(UTC),
+            actor=actor,
+            protocol=summary.protocol,
+            study_protocol=summary.study_protocol,
+            limb=summary.limb,
+            perfusion_level=summary.perfusion_level,
+            limb_volume_l=summary.limb_volume_l,
+            tnf_mg=summary.tnf_mg,
+            melphalan_mg=summary.melphalan_mg,
+            melphalan_capped=summary.melphalan_capped,
+            plan=plan,
+        )
+    )
+    plan_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    repo.add_audit(
+        conn,
+        actor,
+        "plan",
+        [("plan", f"{pid} {day.isoformat()}", {"plan_id": plan_id, "protocol": summary.protocol})],
+    )
     return plan_id
 
 

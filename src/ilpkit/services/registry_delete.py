@@ -41,7 +41,9 @@ def _check_reason(reason: str) -> str:
     return text
 
 
-def _perfusion_values(sp: repo.StoredPerfusion) -> dict[str, str]:
+def perfusion_audit_values(sp: repo.StoredPerfusion) -> dict[str, str]:
+    """A perfusion's values as text (its patient id and perfusion_id included), as a deletion
+    writes them to the audit log."""
     values = record_values(sp.record)
     out = {c: _FORMAT[c](v) for c, v in values.items() if c not in PATIENT_COLUMNS[1:]}
     out["perfusion_id"] = sp.perfusion_id or ""
@@ -92,7 +94,7 @@ def delete_perfusion(
                 (
                     "perfusion",
                     f"{pid} {when.isoformat()}",
-                    {"reason": why, "deleted": _perfusion_values(sp)},
+                    {"reason": why, "deleted": perfusion_audit_values(sp)},
                 )
             ],
         )
@@ -135,7 +137,7 @@ def delete_patient(url: str, actor: str, reason: str, patient_id: str) -> Delete
                     {
                         "reason": why,
                         "deleted": patient_values,
-                        "perfusions": [_perfusion_values(sp) for sp in perfusions],
+                        "perfusions": [perfusion_audit_values(sp) for sp in perfusions],
                     },
                 )
             ],

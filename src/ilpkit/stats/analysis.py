@@ -54,11 +54,13 @@ from ilpkit.stats.results import (
     SurvivalAt,
     SurvivalComparison,
     SurvivalGroup,
+    TnfDose,
+    Toxicity,
     TrendTest,
 )
 
 __all__ = ["SCHEMA", "AnalysisError", "AnalysisOptions", "AnalysisResults", "analyze"]
-ENDPOINTS = ("os", "lr", "response", "limb_salvage")
+ENDPOINTS = ("os", "lr", "response", "limb_salvage", "toxicity", "tnf_dose")
 DEFAULT_BY: tuple[str, ...] = (
     "multifocal",
     "prior_radiotherapy",
@@ -83,6 +85,7 @@ DEFAULT_COX: tuple[str, ...] = (
 ORDERED = {
     "grade": ("1", "2", "3"),
     "tumor_size_group": tuple(g for g, _, _ in cohort.TUMOR_SIZE_GROUPS),
+    "tnf_dose_group": tuple(g for g, _, _ in cohort.TNF_DOSE_GROUPS),
 }
 """Ordered variables get the log-rank test for trend as well (scores 1, 2, ...)."""
 CLINICAL_ORDER = {
@@ -95,7 +98,7 @@ CLINICAL_ORDER = {
 """Levels shown in clinical order (best response first, R0 first...), not alphabetically;
 no test for trend is implied."""
 AT_YEARS: tuple[int, ...] = (1, 2, 5)
-YES_NO = ("multifocal", "prior_radiotherapy", "leiomyosarcoma")
+YES_NO = ("multifocal", "prior_radiotherapy", "leiomyosarcoma", "adjuvant_radiotherapy")
 NUMERIC = cohort.NUMERIC_COVARIATES
 CATEGORICAL = tuple(c for c in cohort.COVARIATES if c not in YES_NO)
 
@@ -117,7 +120,7 @@ class AnalysisOptions:
     Attributes
     ----------
     endpoints : tuple of str
-        Any of ``os``, ``lr``, ``response``, ``limb_salvage``.
+        Any of ``os``, ``lr``, ``response``, ``limb_salvage``, ``toxicity``, ``tnf_dose``.
     by : tuple of str
         Subgroup variables (registry column names, ``leiomyosarcoma``, ``tumor_size_group``).
     cox : tuple of str
@@ -716,4 +719,23 @@ def analyze(
         limb_salvage=limb_salvage_section(frame, opts.years)
         if "limb_salvage" in endpoints
         else None,
+        toxicity=_toxicity(frame, opts) if "toxicity" in endpoints else None,
+        tnf_dose=_tnf_dose(frame, opts) if "tnf_dose" in endpoints else None,
     )
+
+
+def _tnf_cut_mg(opts: AnalysisOptions) -> float:
+    """The TNF dose cut (``extra["tnf_dose_cut_mg"]``, default 2 mg: 1-2 mg vs 3-4 mg)."""
+    return float(opts.extra.get("tnf_dose_cut_mg", cohort.TNF_DOSE_CUT_MG))
+
+
+def _toxicity(frame: pd.DataFrame, opts: AnalysisOptions) -> Toxicity:
+    from ilpkit.stats.toxicity import toxicity_section
+
+    return toxicity_section(frame, _tnf_cut_mg(opts))
+
+
+def _tnf_dose(frame: pd.DataFrame, opts: AnalysisOptions) -> TnfDose:
+    from ilpkit.stats.tnf_dose import tnf_dose_section
+
+    return tnf_dose_section(frame, tuple(opts.years), _tnf_cut_mg(opts))

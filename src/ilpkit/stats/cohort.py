@@ -38,6 +38,15 @@ TUMOR_SIZE_GROUPS: tuple[tuple[str, float, float], ...] = (
 8th edition T categories for trunk and extremity sarcoma (T1 <= 5, T2 > 5-10, T3 > 10-15,
 T4 > 15 cm). The seed study does not state its cut-off."""
 
+TNF_DOSE_CUT_MG = 2.0
+"""TNF doses up to and including this (mg) form the low-dose group: 1-2 mg against 3-4 mg, the
+Rotterdam comparison (Deroose, Eur J Cancer 2015;51:367)."""
+TNF_DOSE_GROUPS: tuple[tuple[str, float, float], ...] = (
+    ("<=2 mg", -np.inf, TNF_DOSE_CUT_MG),
+    (">2 mg", TNF_DOSE_CUT_MG, np.inf),
+)
+"""TNF dose groups, (label, above, up to and including) in mg."""
+
 COVARIATES: tuple[str, ...] = (
     "multifocal",
     "prior_radiotherapy",
@@ -50,6 +59,11 @@ COVARIATES: tuple[str, ...] = (
     "limb",
     "response",
     "resection_margin",
+    "adjuvant_radiotherapy",
+    "complication_clavien_dindo",
+    "amputation_reason",
+    "cause_of_death",
+    "tnf_dose_group",
 )
 """Categorical covariates carried into every analysis dataset, as registry text ('yes', '2')."""
 
@@ -60,12 +74,42 @@ NUMERIC_COVARIATES: tuple[str, ...] = (
     "tnf_mg",
     "melphalan_mg",
     "melphalan_mg_per_l",
+    "pathological_necrosis_pct",
+    "wieberdink_grade",
+    "systemic_toxicity_grade",
+    "max_leakage_pct",
+    "max_tissue_temp_c",
 )
-"""Numeric covariates carried into every analysis dataset."""
+"""Numeric covariates carried into every analysis dataset (missing values NaN); the toxicity
+grades are ordered whole numbers (Wieberdink 1-5, CTCAE 0-5)."""
 
 
 def _yes_no(values: pd.Series) -> pd.Series:
     return values.map({True: "yes", False: "no"})
+
+
+def _optional_yes_no(values: pd.Series) -> pd.Series:
+    """'yes' / 'no' for a recorded value, None for a missing one (pandas ``boolean`` or bool)."""
+    flags = values.astype("boolean")
+    out = np.full(len(flags), None, dtype=object)
+    known = flags.notna().to_numpy()
+    out[known] = np.where(flags[known].to_numpy(dtype=bool), "yes", "no")
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def _optional_number(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A numeric column as float (NaN when missing; Int64 <NA> too); all NaN when absent."""
+    if name not in frame.columns:
+        return pd.Series(np.nan, index=frame.index, dtype=float)
+    return frame[name].astype("Float64").astype(float)
+
+
+def _optional_text(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A text column with None for missing values; all None when the column is absent."""
+    if name not in frame.columns:
+        return pd.Series(None, index=frame.index, dtype=object)
+    col = frame[name]
+    return col.astype(object).where(col.notna(), None)
 
 
 def tumor_size_group(size_cm: pd.Series) -> pd.Series:
@@ -102,6 +146,25 @@ def covariates(frame: pd.DataFrame) -> pd.DataFrame:
     out["tnf_mg"] = frame["tnf_mg"].astype(float)
     out["melphalan_mg"] = frame["melphalan_mg"].astype(float)
     out["melphalan_mg_per_l"] = out["melphalan_mg"] / out["limb_volume_l"]
+    tnf = out["tnf_mg"].to_numpy(dtype=float)
+    dose_group = np.where(tnf <= TNF_DOSE_CUT_MG, TNF_DOSE_GROUPS[0][0], TNF_DOSE_GROUPS[1][0])
+    dose_group = dose_group.astype(object)
+    dose_group[np.isnan(tnf)] = None
+    out["tnf_dose_group"] = dose_group
+    if "adjuvant_radiotherapy" in frame.columns:
+        out["adjuvant_radiotherapy"] = _optional_yes_no(frame["adjuvant_radiotherapy"])
+    else:
+        out["adjuvant_radiotherapy"] = None
+    for name in ("complication_clavien_dindo", "amputation_reason", "cause_of_death"):
+        out[name] = _optional_text(frame, name)
+    for name in (
+        "pathological_necrosis_pct",
+        "wieberdink_grade",
+        "systemic_toxicity_grade",
+        "max_leakage_pct",
+        "max_tissue_temp_c",
+    ):
+        out[name] = _optional_number(frame, name)
     return out
 
 

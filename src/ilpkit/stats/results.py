@@ -428,6 +428,160 @@ class LimbSalvage(ResultsModel):
     )
 
 
+# ------------------------------------------------------------------------------- toxicity
+
+
+class GradeDistribution(ResultsModel):
+    """How many records have each grade of a scale, with exact 95% intervals."""
+
+    n: int = Field(description="Perfusions with a grade recorded (the denominator).")
+    n_missing: int = Field(description="Perfusions without a grade recorded (left out).")
+    grades: dict[str, Proportion] = Field(
+        description="Each grade of the scale in order (all grades of the scale, also those "
+        "nobody has)."
+    )
+
+
+class ToxicityAssociation(ResultsModel):
+    """Rate of severe regional toxicity by the levels of one variable: Pearson's chi-squared
+    test (every expected count at least 5) or Fisher's exact test of the 2 x k table, and for
+    ordered variables the Cochran-Armitage test for trend (scores 1, 2, ... in level order)."""
+
+    ordered: bool = Field(description="Whether the levels are ordered (trend test made).")
+    definition: str = Field(description="How the levels are formed, with the source.")
+    groups: dict[str, Proportion] = Field(
+        description="Severe toxicity (k of n perfusions with a grade recorded) in each level."
+    )
+    n_missing: int = Field(description="Perfusions with a grade but the variable not recorded.")
+    test: Literal["chi2", "fisher"] | None = Field(
+        description="The test of the 2 x k table; null when no test could be made."
+    )
+    statistic: Statistic
+    df: DegreesOfFreedom
+    p: PValue
+    note: TestNote
+    trend: ComparisonTest | None = Field(
+        description="Cochran-Armitage test for trend (R ``prop.trend.test``); null for an "
+        "unordered variable."
+    )
+
+
+class LogisticTerm(ResultsModel):
+    """One coefficient of a logistic model."""
+
+    coef: float | None = Field(description="Log odds ratio.")
+    se: float | None = Field(description="Standard error of the coefficient.")
+    odds_ratio: float | None = Field(description="exp(coef).")
+    ci95: CI95 = Field(description="Wald 95% interval of the odds ratio.")
+    z: float | None = Field(description="Wald z statistic.")
+    p: float | None = Field(description="Wald p-value.")
+
+
+class LogisticModel(ResultsModel):
+    """Logistic model of severe regional toxicity (R ``glm(family = binomial)``), estimated
+    only where the data allow (enough events per term)."""
+
+    outcome: str = Field(description="The modelled outcome.")
+    terms_requested: list[str] = Field(description="Terms asked for, in order.")
+    terms_dropped: dict[str, str] = Field(
+        description="Terms left out before fitting, each with the reason (e.g. one level only)."
+    )
+    n: int = Field(description="Perfusions in the model.")
+    events: int = Field(description="Perfusions with the outcome in the model.")
+    n_excluded: int = Field(
+        description="Perfusions with a grade recorded left out for a missing term value."
+    )
+    min_events_per_term: int = Field(
+        description="Events (or non-events, the fewer) needed per term to fit the model."
+    )
+    intercept: LogisticTerm | None = Field(description="The intercept; null when not estimated.")
+    terms: dict[str, LogisticTerm] = Field(
+        description="Coefficients by term (numbers per unit; yes/no and two-level terms as "
+        "``NAME[LEVEL]`` against the first level); empty when not estimated."
+    )
+    deviance: float | None = Field(description="Residual deviance.")
+    null_deviance: float | None = Field(description="Deviance of the intercept-only model.")
+    aic: float | None = Field(description="Akaike information criterion (as R).")
+    lr_test: ChiSquaredTest | None = Field(
+        description="Likelihood-ratio test of all terms; null when not estimated."
+    )
+    note: str | None = Field(
+        description="``not estimable: `` and the reason; null for an estimated model."
+    )
+
+
+class Toxicity(ResultsModel):
+    """Regional toxicity (Wieberdink), systemic toxicity (CTCAE) and surgical complications
+    (Clavien-Dindo) per perfusion."""
+
+    unit: Literal["perfusion"] = Field(description="What is counted.")
+    wieberdink: GradeDistribution = Field(
+        description="Wieberdink regional toxicity grades I-V (keys ``I`` ... ``V``)."
+    )
+    severe_threshold: str = Field(description="Lowest Wieberdink grade counted as severe (IV).")
+    severe: Proportion = Field(description="Perfusions with severe regional toxicity.")
+    associations: dict[str, ToxicityAssociation] = Field(
+        description="Severe regional toxicity by TNF dose group, melphalan per litre, leakage, "
+        "tissue temperature and limb."
+    )
+    model: LogisticModel = Field(description="Logistic model of severe regional toxicity.")
+    ctcae_version: str = Field(description="CTCAE version of the systemic toxicity grades.")
+    systemic: GradeDistribution = Field(
+        description="Worst systemic toxicity, CTCAE grades 0-5 (keys ``0`` ... ``5``)."
+    )
+    systemic_grade_3_or_more: Proportion = Field(description="CTCAE grade 3 or higher.")
+    complications: GradeDistribution = Field(
+        description="Worst surgical complication, Clavien-Dindo (keys ``0``, ``I`` ... ``V``)."
+    )
+    complications_grade_3_or_more: Proportion = Field(
+        description="Clavien-Dindo grade IIIa or higher (intervention, intensive care, death)."
+    )
+
+
+# ------------------------------------------------------------------------------- TNF dose
+
+
+class TnfDoseGroupResult(ResultsModel):
+    """Response and severe regional toxicity in one TNF dose group."""
+
+    definition: str = Field(description="Which doses the group holds.")
+    n: int = Field(description="Perfusions in the group.")
+    orr: Proportion = Field(description="Overall response (CR + PR) of evaluable perfusions.")
+    cr: Proportion = Field(description="Complete response of evaluable perfusions.")
+    severe_toxicity: Proportion = Field(
+        description="Severe regional toxicity of perfusions with a grade recorded."
+    )
+
+
+class GroupTest(ResultsModel):
+    """Pearson's chi-squared or Fisher's exact test of a 2 x k table."""
+
+    test: Literal["chi2", "fisher"] | None = Field(
+        description="The test used; null when no test could be made."
+    )
+    statistic: Statistic
+    df: DegreesOfFreedom
+    p: PValue
+    note: TestNote
+
+
+class TnfDose(ResultsModel):
+    """Outcomes by TNF dose group (the Rotterdam 3-4 mg versus 1-2 mg comparison)."""
+
+    unit: Literal["perfusion"] = Field(description="What is counted.")
+    cut_mg: float = Field(description="Doses up to and including this (mg) form the low group.")
+    source: str = Field(description="Where the grouping comes from.")
+    n_missing: int = Field(description="Perfusions without a TNF dose (none: it is required).")
+    groups: dict[str, TnfDoseGroupResult] = Field(description="Each dose group, low first.")
+    orr_test: GroupTest = Field(description="Overall response by dose group.")
+    cr_test: GroupTest = Field(description="Complete response by dose group.")
+    severe_toxicity_test: GroupTest = Field(description="Severe regional toxicity by group.")
+    local_recurrence: RecurrenceComparison = Field(
+        description="Cumulative incidence of local recurrence (death competing) by dose group, "
+        "with Gray's test."
+    )
+
+
 # ----------------------------------------------------------------------------------- whole
 
 
@@ -440,6 +594,8 @@ class AnalysisResults(ResultsModel):
         "overall_survival",
         "local_recurrence",
         "limb_salvage",
+        "toxicity",
+        "tnf_dose",
     )
 
     schema_: Literal["ilpkit.results/1"] = Field(
@@ -453,6 +609,10 @@ class AnalysisResults(ResultsModel):
     overall_survival: OverallSurvival | None = Field(default=None, description="Overall survival.")
     local_recurrence: LocalRecurrence | None = Field(default=None, description="Local recurrence.")
     limb_salvage: LimbSalvage | None = Field(default=None, description="Limb salvage.")
+    toxicity: Toxicity | None = Field(
+        default=None, description="Regional and systemic toxicity and complications."
+    )
+    tnf_dose: TnfDose | None = Field(default=None, description="Outcomes by TNF dose group.")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 

@@ -24,6 +24,12 @@ its source in docs/synthetic-cohort.md):
    irradiated. At most two perfusions per patient.
 5. **Distant metastasis** before most deaths (lognormal time before death) and in some
    survivors, recorded on the row of the perfusion it follows.
+6. **Outcome-study fields** (own random streams, drawn after everything above so that the
+   earlier columns do not change): adjuvant radiotherapy after a resection (the same draw that
+   makes a second perfusion's limb previously irradiated); pathological necrosis of resected
+   tumours by response (beta); systemic toxicity (CTCAE grade) by leakage; Clavien-Dindo grade;
+   amputation reason from the model's own path (recurrence or non-response); cause of death
+   (sarcoma after a distant metastasis, otherwise drawn).
 
 Every stochastic step draws from its own random stream (``SeedSequence(seed).spawn``), always
 the same number of values whatever the parameters, so that calibration can use common random
@@ -71,7 +77,13 @@ _STREAMS = (
     "episode_2",
     "conduct_2",
     "metastasis",
+    "outcome_fields_1",
+    "outcome_fields_2",
+    "death_cause",
 )
+"""Random streams, one per step. New steps are appended: ``SeedSequence.spawn`` gives the first
+streams the same state whatever their number, so adding a step leaves every earlier draw as it
+was."""
 
 
 def _day(d: date) -> np.int64:
@@ -395,6 +407,7 @@ def generate_cohort(
     second = _second_perfusions(rngs, params, pat, tum, surv, ep1)
     met1, met2 = _draw_metastasis(rngs["metastasis"], params, pat, surv, second)
     cohort = _assemble(seed, params, pat, tum, surv, first, second, met1, met2)
+    cohort = _with_outcome_fields(cohort, rngs, params, tum, first, second, surv, met1, met2)
     if check:
         check_cohort(cohort, today=date.today())
     return cohort
@@ -668,4 +681,105 @@ def _assemble(
         patients=patients,
         perfusions=perfusions,
         perfusion_patient=perfusion_patient,
+    )
+
+
+def _outcome_fields(
+    r: np.random.Generator,
+    p: CohortParameters,
+    perf: _Perfusions,
+    adjuvant_u: np.ndarray,
+    adjuvant_share: float,
+) -> dict[str, np.ndarray]:
+    """Adjuvant radiotherapy, necrosis, systemic toxicity, Clavien-Dindo and amputation reason
+    of first or second perfusions (always the same number of draws per perfusion)."""
+    ep = perf.episode
+    k = len(perf.ilp_day)
+    u = r.random((3, k))
+    resected = ep.resection_day < _NEVER
+    adjuvant = resected & (adjuvant_u < adjuvant_share)
+
+    means = dict(p.necrosis_mean_by_response)
+    mean = np.array([means[label] for label in RESPONSE_LABELS])[ep.response]
+    a = mean * p.necrosis_concentration
+    b = (1.0 - mean) * p.necrosis_concentration
+    necrosis = np.rint(r.beta(a, b) * 100.0)
+    necrosis = np.where(resected, necrosis, np.nan)
+
+    leakage = perf.conduct["max_leakage_pct"]
+    systemic = np.empty(k)
+    for high, table in (
+        (False, p.systemic_toxicity_shares_low_leakage),
+        (True, p.systemic_toxicity_shares_high_leakage),
+    ):
+        grades = np.array([g for g, _ in table], dtype=float)
+        shares = np.array([s for _, s in table])
+        rows = (leakage > p.systemic_toxicity_leakage_threshold_pct) == high
+        systemic[rows] = grades[_categorical(u[0][rows], shares)]
+
+    cd_names = np.array([g for g, _ in p.clavien_dindo_shares], dtype=object)
+    cd_shares = np.array([s for _, s in p.clavien_dindo_shares])
+    clavien_dindo = cd_names[_categorical(u[1], cd_shares)]
+
+    amputated = ep.amputation_day < _NEVER
+    after_lr = ep.lr_day < _NEVER
+    reason = np.where(
+        after_lr, "recurrence", np.where(u[2] < p.amputation_other_share, "other", "non_response")
+    ).astype(object)
+    reason[~amputated] = None
+    return {
+        "adjuvant_radiotherapy": adjuvant,
+        "pathological_necrosis_pct": necrosis,
+        "systemic_toxicity_grade": systemic,
+        "complication_clavien_dindo": clavien_dindo,
+        "amputation_reason": reason,
+    }
+
+
+def _with_outcome_fields(
+    cohort: SyntheticCohort,
+    rngs: dict[str, np.random.Generator],
+    p: CohortParameters,
+    tum: _Tumours,
+    first: _Perfusions,
+    second: _Perfusions,
+    surv: _Survival,
+    met1: np.ndarray,
+    met2: np.ndarray,
+) -> SyntheticCohort:
+    """The cohort with the outcome-study columns added (step 6 of the module docstring)."""
+    assert second.patient is not None
+    idx2 = second.patient
+    n = len(first.ilp_day)
+    f1 = _outcome_fields(
+        rngs["outcome_fields_1"], p, first, tum.adjuvant_rt_u, p.adjuvant_radiotherapy_share
+    )
+    u2 = rngs["outcome_fields_2"].random(n)[idx2]
+    f2 = _outcome_fields(
+        rngs["outcome_fields_2"], p, second, u2, p.adjuvant_radiotherapy_share_second
+    )
+    row1 = np.flatnonzero(np.r_[True, np.diff(cohort.perfusion_patient) != 0])
+    row2 = np.setdiff1d(np.arange(cohort.n_perfusions), row1)
+    perfusions = dict(cohort.perfusions)
+    for name, values1 in f1.items():
+        out = np.empty(cohort.n_perfusions, dtype=np.result_type(values1, f2[name]))
+        out[row1] = values1
+        out[row2] = f2[name]
+        perfusions[name] = out
+
+    u = rngs["death_cause"].random(n)
+    causes = np.array([c for c, _ in p.death_cause_shares_without_metastasis], dtype=object)
+    shares = np.array([s for _, s in p.death_cause_shares_without_metastasis])
+    metastasis = met1 < _NEVER
+    metastasis[idx2] |= met2 < _NEVER
+    cause = np.where(metastasis, "sarcoma", causes[_categorical(u, shares)]).astype(object)
+    cause[~surv.dead] = None
+    patients = dict(cohort.patients)
+    patients["cause_of_death"] = cause
+    return SyntheticCohort(
+        seed=cohort.seed,
+        parameters=cohort.parameters,
+        patients=patients,
+        perfusions=perfusions,
+        perfusion_patient=cohort.perfusion_patient,
     )

@@ -46,6 +46,7 @@ _RESPONSE = "Response"
 _SURGERY = "Resection and amputation"
 _LR = "Local recurrence and repeat perfusion"
 _SURVIVAL = "Overall survival and distant metastasis"
+_OUTCOME_FIELDS = "Adjuvant radiotherapy, pathology, toxicity and cause of death"
 
 SECTIONS: tuple[str, ...] = (
     _SERIES,
@@ -56,6 +57,7 @@ SECTIONS: tuple[str, ...] = (
     _SURGERY,
     _LR,
     _SURVIVAL,
+    _OUTCOME_FIELDS,
 )
 """Sections of the parameter catalogue, in document order."""
 
@@ -70,6 +72,10 @@ _DISTRIBUTIONS = frozenset(
         "tnf_mg_arm_reduced",
         "wieberdink_shares_standard",
         "wieberdink_shares_reduced",
+        "systemic_toxicity_shares_low_leakage",
+        "systemic_toxicity_shares_high_leakage",
+        "clavien_dindo_shares",
+        "death_cause_shares_without_metastasis",
     }
 )
 """Fields holding ``((category, share), ...)`` whose shares must sum to 1."""
@@ -842,6 +848,113 @@ class CohortParameters:
             "fraction",
             "inference",
             "Patients alive at the end of follow-up with a metastasis (alive with disease).",
+        ),
+    )
+
+    # --- adjuvant radiotherapy, pathology, toxicity and cause of death ---
+    necrosis_mean_by_response: tuple[tuple[str, float], ...] = field(
+        default=(("CR", 0.90), ("PR", 0.60), ("NC", 0.35), ("PD", 0.20)),
+        metadata=_meta(
+            _OUTCOME_FIELDS,
+            "fraction",
+            "assumption (threshold >50% necrosis from Deroose 2010)",
+            "Mean pathological necrosis of the resected specimen by clinical response (beta "
+            "distribution, rounded to whole %): a complete clinical response mostly leaves a "
+            "necrotic remnant. Recorded only where the tumour was resected. The generating model "
+            "draws local recurrence from response and margin, not from necrosis.",
+        ),
+    )
+    necrosis_concentration: float = field(
+        default=6.0,
+        metadata=_meta(
+            _OUTCOME_FIELDS,
+            "",
+            "assumption",
+            "Concentration a + b of the beta distribution of necrosis (spread around the mean).",
+        ),
+    )
+    systemic_toxicity_leakage_threshold_pct: float = field(
+        default=2.0,
+        metadata=_meta(
+            _OUTCOME_FIELDS,
+            "%",
+            "clinical protocol notes §5 (> 2% leakage: 18 times more systemic TNF exposure)",
+            "Perfusions leaking more than this get the high-leakage systemic toxicity shares.",
+        ),
+    )
+    systemic_toxicity_shares_low_leakage: tuple[tuple[int, float], ...] = field(
+        default=((0, 0.60), (1, 0.25), (2, 0.12), (3, 0.03)),
+        metadata=_meta(
+            _OUTCOME_FIELDS,
+            "fraction",
+            "assumption",
+            "Worst systemic toxicity (CTCAE v5.0 grade 0-5) at low leakage: mostly none or mild "
+            "(fever, chills, transient hypotension); no grade 4-5.",
+        ),
+    )
+    systemic_toxicity_shares_high_leakage: tuple[tuple[int, float], ...] = field(
+        default=((0, 0.35), (1, 0.30), (2, 0.25), (3, 0.08), (4, 0.02)),
+        metadata=_meta(
+            _OUTCOME_FIELDS,
+            "fraction",
+            "assumption",
+            "Worst systemic toxicity at leakage above the threshold: more grade 2-4 (systemic "
+            "TNF); no grade 5.",
+        ),
+    )
+    clavien_dindo_shares: tuple[tuple[str, float], ...] = field(
+        default=(
+            ("0", 0.62),
+            ("I", 0.14),
+            ("II", 0.14),
+            ("IIIa", 0.03),
+            ("IIIb", 0.05),
+            ("IVa", 0.015),
+            ("IVb", 0.005),
+        ),
+        metadata=_meta(
+            _OUTCOME_FIELDS,
+            "fraction",
+            "assumption (grades: Dindo 2004)",
+            "Worst surgical complication of the perfusion: mostly none or minor (wound problems, "
+            "seroma); few reinterventions. Grade V (death) is not drawn: a death is the patient's "
+            "date of death.",
+        ),
+    )
+    amputation_other_share: float = field(
+        default=0.05,
+        metadata=_meta(
+            _OUTCOME_FIELDS,
+            "fraction",
+            "assumption",
+            "Amputation reason follows the generating model: after a local recurrence "
+            "'recurrence', otherwise 'non_response'; this share of amputations for non-response "
+            "is recorded as 'other'. No amputation for toxicity is drawn (the model has no "
+            "Wieberdink grade V).",
+        ),
+    )
+    death_cause_shares_without_metastasis: tuple[tuple[str, float], ...] = field(
+        default=(("sarcoma", 0.25), ("other", 0.55), ("unknown", 0.20)),
+        metadata=_meta(
+            _OUTCOME_FIELDS,
+            "fraction",
+            "assumption",
+            "Cause of death of patients without a recorded distant metastasis. Deaths after a "
+            "distant metastasis are recorded as sarcoma deaths, so most deaths are sarcoma "
+            "deaths (see metastasis_before_death_share).",
+        ),
+    )
+    adjuvant_radiotherapy_share_second: float = field(
+        default=0.25,
+        metadata=_meta(
+            _OUTCOME_FIELDS,
+            "fraction",
+            "assumption",
+            "Share of resected second perfusions followed by radiotherapy (lower than after a "
+            "first perfusion: many limbs are already irradiated). After a first perfusion the "
+            "share is adjuvant_radiotherapy_share; only resected perfusions get radiotherapy. "
+            "The model gives adjuvant radiotherapy no effect on local recurrence (drawn before "
+            "it), so any association in a synthetic registry comes from who is resected.",
         ),
     )
 

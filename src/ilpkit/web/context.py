@@ -24,7 +24,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from ilpkit.adapters.db.engine import make_engine, translated_errors
 from ilpkit.services import accounts
-from ilpkit.services.access import Principal
+from ilpkit.services.access import WRITE_ROLES, Principal
+from ilpkit.services.record_history import HISTORY_ROLES
 
 SESSION_COOKIE = "ilp_session"
 LOGIN_CSRF_COOKIE = "ilp_login_csrf"
@@ -75,6 +76,9 @@ def make_templates() -> Jinja2Templates:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["quote_id"] = lambda value: quote(str(value), safe="")
+    # which links a page offers a role (the services refuse the rest whatever the page shows)
+    env.globals["may_change_records"] = lambda role: role in WRITE_ROLES
+    env.globals["may_read_history"] = lambda role: role in HISTORY_ROLES
     return Jinja2Templates(env=env)
 
 

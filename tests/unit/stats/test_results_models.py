@@ -49,6 +49,8 @@ def test_json_schema_lists_the_sections_with_descriptions():
         "overall_survival",
         "local_recurrence",
         "limb_salvage",
+        "toxicity",
+        "tnf_dose",
     ]
     assert schema["required"] == ["schema", "synthetic", "cohort"]
     comparison = schema["$defs"]["ResponseComparison"]

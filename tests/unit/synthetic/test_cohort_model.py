@@ -180,11 +180,36 @@ def test_doses_follow_label_and_era(frame):
 def test_every_optional_column_is_filled_where_plausible(frame):
     always = [c for c in COLUMN_NAMES if c not in (
         "death_date", "resection_date", "resection_margin", "amputation_date",
-        "local_recurrence_date", "distant_metastasis_date")]  # fmt: skip
+        "local_recurrence_date", "distant_metastasis_date", "pathological_necrosis_pct",
+        "amputation_reason", "cause_of_death")]  # fmt: skip
     assert frame[always].notna().all().all()
     for name in ("death_date", "resection_date", "amputation_date", "local_recurrence_date",
                  "distant_metastasis_date"):  # fmt: skip
         assert 0 < frame[name].notna().mean() < 1, name
+    # the outcome-study fields that belong to an event are recorded exactly with that event
+    for name, event in (
+        ("pathological_necrosis_pct", "resection_date"),
+        ("amputation_reason", "amputation_date"),
+        ("cause_of_death", "death_date"),
+    ):
+        assert (frame[name].notna() == frame[event].notna()).all(), name
+
+
+def test_outcome_fields_follow_the_model(frame):
+    # adjuvant radiotherapy only after a resection
+    assert not (frame["adjuvant_radiotherapy"] & frame["resection_date"].isna()).any()
+    # an amputation after a local recurrence of the same perfusion is for the recurrence
+    amputated = frame["amputation_date"].notna()
+    after_lr = amputated & frame["local_recurrence_date"].notna()
+    assert (frame.loc[after_lr, "amputation_reason"] == "recurrence").all()
+    assert set(frame.loc[amputated & ~after_lr, "amputation_reason"]) <= {"non_response", "other"}
+    # systemic toxicity mostly grade 0-2; no grade 5 and no Clavien-Dindo V drawn
+    grades = frame["systemic_toxicity_grade"]
+    assert (grades <= 2).mean() > 0.85 and (grades < 5).all()
+    assert (frame["complication_clavien_dindo"] != "V").all()
+    # most deaths are sarcoma deaths
+    causes = frame.drop_duplicates("patient_id")["cause_of_death"].dropna()
+    assert (causes == "sarcoma").mean() > 0.5
 
 
 def test_parameters_refuse_inconsistent_values():
@@ -206,3 +231,24 @@ def test_a_single_patient_cohort():
     cohort = generate_cohort(1, 5)
     assert cohort.n_patients == 1
     assert cohort.n_perfusions in (1, 2)
+
+
+def test_regional_toxicity_by_tnf_era_follows_deroose_2015(frame):
+    # Deroose, Eur J Cancer 2015: local toxicity 23% with 3-4 mg (to 2003), 14% with 1-2 mg
+    # (from 2003); the generator reads it as Wieberdink grade III or worse
+    early = frame["ilp_date"] < np.datetime64("2003-01-01")
+    worse = frame["wieberdink_grade"] >= 3
+    assert abs(worse[early].mean() - 0.23) < 0.03
+    assert abs(worse[~early].mean() - 0.14) < 0.04
+    # the dose groups of the analysis (<= 2 mg vs > 2 mg) are mostly the two eras
+    assert ((frame["tnf_mg"] <= 2) == ~early).mean() > 0.9
+
+
+def test_necrosis_follows_the_response(frame):
+    necrosis = frame["pathological_necrosis_pct"]
+    assert necrosis.dropna().between(0, 100).all()
+    assert (necrosis.dropna() == necrosis.dropna().round()).all()
+    by_response = necrosis.groupby(frame["response"]).mean()
+    # assumed means 90% (CR), 60% (PR), 35% (NC), 20% (PD): the order must show
+    assert by_response["CR"] > by_response["PR"] > by_response["NC"] > by_response["PD"]
+    assert abs(by_response["CR"] - 90) < 5 and abs(by_response["PD"] - 20) < 8

@@ -73,6 +73,16 @@ def _break(cohort, rule: RecordRule):
     if rule.field == "birth_date":
         row = 0
         return _set(cohort, {"birth_date": np.datetime64("1899-06-01")}, row), row
+    if rule.field == "pathological_necrosis_pct":
+        row = _first(np.isnat(cols["resection_date"]))
+        return _set(cohort, {"pathological_necrosis_pct": 60.0}, row), row
+    if rule.field == "amputation_reason":
+        row = _first(np.isnat(cols["amputation_date"]))
+        return _set(cohort, {"amputation_reason": "toxicity"}, row), row
+    if rule.field == "cause_of_death":  # an alive patient with one perfusion (one row)
+        single = np.bincount(cohort.perfusion_patient)[cohort.perfusion_patient] == 1
+        row = _first(np.isnat(cols["death_date"]) & single)
+        return _set(cohort, {"cause_of_death": "sarcoma"}, row), row
     raise AssertionError(f"no way to break {rule.name}")
 
 

@@ -25,9 +25,11 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 DATE_COLUMNS = tuple(f.name for f in FIELDS if f.kind == "date")
-BOOL_COLUMNS = tuple(f.name for f in FIELDS if f.kind == "yes/no")
+BOOL_COLUMNS = tuple(f.name for f in FIELDS if f.kind == "yes/no" and f.required)
+OPTIONAL_BOOL_COLUMNS = tuple(f.name for f in FIELDS if f.kind == "yes/no" and not f.required)
+"""Optional yes/no columns, loaded as pandas ``boolean`` (missing values stay <NA>)."""
 NUMBER_COLUMNS = tuple(f.name for f in FIELDS if f.kind == "number")
-INTEGER_COLUMNS = ("grade", "wieberdink_grade")
+INTEGER_COLUMNS = ("grade", *(f.name for f in FIELDS if f.kind == "integer"))
 """Whole-number columns, loaded as pandas ``Int64`` (missing values stay <NA>)."""
 
 SQLITE_BATCH_ROWS = 2**30
@@ -42,8 +44,10 @@ def load_registry_frame(conn: Connection) -> pd.DataFrame:
     """Every stored perfusion with its patient's data, one row each, ordered by patient and date.
 
     Columns are the Registry CSV v1 columns; dates are ``datetime64[ns]`` (NaT when empty),
-    yes/no columns ``bool``, numbers ``float64`` (NaN when empty), ``grade`` and
-    ``wieberdink_grade`` ``Int64`` (<NA> when empty), text ``object`` strings (None when empty).
+    required yes/no columns ``bool``, optional ones (``adjuvant_radiotherapy``) ``boolean``
+    (<NA> when empty), numbers ``float64`` (NaN when empty), ``grade`` and the integer fields
+    (``wieberdink_grade``, ``systemic_toxicity_grade``) ``Int64`` (<NA> when empty), text
+    ``object`` strings (None when empty).
     Equal text values are one shared Python object (see :func:`share_strings`).
 
     Parameters
@@ -145,7 +149,7 @@ def _read_postgresql_arrow(conn: Connection) -> pa.Table:
         cursor.close()
     names = [c.name for c in query.selected_columns]
     types = {name: pa.date32() for name in DATE_COLUMNS}
-    types.update({name: pa.bool_() for name in BOOL_COLUMNS})
+    types.update({name: pa.bool_() for name in (*BOOL_COLUMNS, *OPTIONAL_BOOL_COLUMNS)})
     types.update({name: pa.float64() for name in NUMBER_COLUMNS})
     types.update({name: pa.int64() for name in INTEGER_COLUMNS})
     types.update({name: pa.string() for name in names if name not in types})
@@ -185,6 +189,11 @@ def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
             columns[name] = (
                 _typed(col, pa.bool_(), n).fill_null(False).to_numpy(zero_copy_only=False)
             )
+        elif name in OPTIONAL_BOOL_COLUMNS:
+            col = _typed(col, pa.bool_(), n)
+            mask = col.is_null().to_numpy(zero_copy_only=False)
+            flags = col.fill_null(False).to_numpy(zero_copy_only=False)
+            columns[name] = pd.arrays.BooleanArray(flags.astype(bool), mask)
         elif name in NUMBER_COLUMNS:
             columns[name] = _typed(col, pa.float64(), n).to_numpy(zero_copy_only=False)
         elif name in INTEGER_COLUMNS:
@@ -230,6 +239,8 @@ def _read_sql(conn: Connection, chunksize: int = 200_000) -> pd.DataFrame:
             chunk[name] = pd.to_datetime(chunk[name], format="%Y-%m-%d" if sqlite else None)
         for name in BOOL_COLUMNS:
             chunk[name] = chunk[name].astype(bool)
+        for name in OPTIONAL_BOOL_COLUMNS:
+            chunk[name] = chunk[name].astype("boolean")
         for name in NUMBER_COLUMNS:
             chunk[name] = chunk[name].astype(float)
         parts.append(chunk)
@@ -239,6 +250,8 @@ def _read_sql(conn: Connection, chunksize: int = 200_000) -> pd.DataFrame:
             frame[name] = pd.to_datetime(frame[name])
         for name in BOOL_COLUMNS:
             frame[name] = frame[name].astype(bool)
+        for name in OPTIONAL_BOOL_COLUMNS:
+            frame[name] = frame[name].astype("boolean")
         for name in NUMBER_COLUMNS:
             frame[name] = frame[name].astype(float)
     else:

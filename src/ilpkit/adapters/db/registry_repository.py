@@ -20,6 +20,7 @@ from ilpkit.adapters.db.audit_chain import GENESIS_HASH, ChainReport, chain_rows
 from ilpkit.adapters.db.engine import take_write_lock
 from ilpkit.adapters.db.tables import audit_log, patients, perfusions
 from ilpkit.domain.fields import FIELDS_BY_NAME, PATIENT_COLUMNS
+from ilpkit.domain.outcome import CauseOfDeath
 from ilpkit.domain.patient import Patient, Sex
 from ilpkit.domain.validation import RegistryRecord, build_record, record_values
 
@@ -51,6 +52,7 @@ def patient_row(patient: Patient) -> dict[str, object]:
         "birth_date": patient.birth_date,
         "death_date": patient.death_date,
         "last_followup_date": patient.last_followup_date,
+        "cause_of_death": _plain(patient.cause_of_death),
     }
 
 
@@ -188,6 +190,7 @@ def _patient(m: Mapping[str, Any]) -> Patient:
         birth_date=m["birth_date"],
         death_date=m["death_date"],
         last_followup_date=m["last_followup_date"],
+        cause_of_death=None if m["cause_of_death"] is None else CauseOfDeath(m["cause_of_death"]),
     )
 
 
@@ -263,13 +266,17 @@ def _driver_value(value: object, dates_as_text: bool) -> object:
 
 
 def update_perfusion_rows(conn: Connection, rows: Sequence[tuple[int, RegistryRecord]]) -> None:
-    """Overwrite stored perfusions given as (perfusion primary key, record), date included."""
+    """Overwrite stored perfusions given as (perfusion primary key, record), date included;
+    each one's ``version`` goes up by one."""
     if not rows:
         return
     stmt = (
         sa.update(perfusions)
         .where(perfusions.c.id == sa.bindparam("b_pk"))
-        .values({name: sa.bindparam(name) for name in PERFUSION_COLUMNS})
+        .values(
+            {name: sa.bindparam(name) for name in PERFUSION_COLUMNS}
+            | {"version": perfusions.c.version + 1}
+        )
     )
     values = []
     for pk, record in rows:
@@ -354,13 +361,16 @@ def _insert_rows(
 
 
 def update_patients(conn: Connection, changed: Sequence[Patient]) -> None:
-    """Overwrite the stored values of existing patients."""
+    """Overwrite the stored values of existing patients; each one's ``version`` goes up by one."""
     if not changed:
         return
     stmt = (
         sa.update(patients)
         .where(patients.c.patient_id == sa.bindparam("b_patient_id"))
-        .values({name: sa.bindparam(name) for name in PATIENT_COLUMNS if name != "patient_id"})
+        .values(
+            {name: sa.bindparam(name) for name in PATIENT_COLUMNS if name != "patient_id"}
+            | {"version": patients.c.version + 1}
+        )
     )
     rows = []
     for p in changed:
@@ -478,6 +488,34 @@ def iter_audit_entries(
     query = _audit_query(entity, entity_key).order_by(audit_log.c.id)
     for row in conn.execution_options(yield_per=2000).execute(query):
         yield dict(row._mapping)
+
+
+def audit_entries_of_patient(conn: Connection, patient_id: str) -> list[dict[str, object]]:
+    """Audit rows of one patient and of the patient's perfusions, oldest first.
+
+    A perfusion's rows are keyed ``"<patient_id> <ilp_date>"`` (patient ids hold no space).
+    """
+    escaped = patient_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    query = (
+        sa.select(audit_log)
+        .where(
+            sa.or_(
+                sa.and_(audit_log.c.entity == "patient", audit_log.c.entity_key == patient_id),
+                sa.and_(
+                    audit_log.c.entity == "perfusion",
+                    audit_log.c.entity_key.like(escaped + " %", escape="\\"),
+                ),
+            )
+        )
+        .order_by(audit_log.c.id)
+    )
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def record_version(conn: Connection, entity: str, pk: int) -> int:
+    """The stored ``version`` of a patient or perfusion (by the table's primary key)."""
+    table = patients if entity == "patient" else perfusions
+    return int(conn.execute(sa.select(table.c.version).where(table.c.id == pk)).scalar_one())
 
 
 def verify_audit_chain(conn: Connection) -> ChainReport:

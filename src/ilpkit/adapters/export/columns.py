@@ -35,6 +35,27 @@ CHOICE_NAMES: dict[str, dict[str, str]] = {
     },
     "grade": {"1": "FNCLCC grade 1", "2": "FNCLCC grade 2", "3": "FNCLCC grade 3"},
     "histology": {h.value: label for h, label in HISTOLOGY_LABELS.items()},
+    "complication_clavien_dindo": {
+        "0": "no complication",
+        "I": "no specific treatment",
+        "II": "pharmacological treatment",
+        "IIIa": "intervention without general anaesthesia",
+        "IIIb": "intervention under general anaesthesia",
+        "IVa": "single-organ dysfunction",
+        "IVb": "multi-organ dysfunction",
+        "V": "death",
+    },
+    "amputation_reason": {
+        "recurrence": "local recurrence",
+        "toxicity": "toxicity",
+        "non_response": "no response",
+        "other": "other reason",
+    },
+    "cause_of_death": {
+        "sarcoma": "sarcoma",
+        "other": "other cause",
+        "unknown": "cause not established",
+    },
 }
 """Readable names of coded values, in the words of the data dictionary (docs/data-dictionary.md)."""
 
@@ -115,6 +136,7 @@ def field_meta(name: str, *, column: str | None = None, prefix: str = "") -> Col
 
 
 _UNITS = {"limb_volume_l": "L", "tnf_mg": "mg", "melphalan_mg": "mg", "tumor_size_cm": "cm"}
+"""Units of numbers without a range (a field with a range takes the range's unit)."""
 
 
 def frame_rows(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:

@@ -90,7 +90,14 @@ PERFUSION_GROUPS = (
     ItemGroup(
         "IG.CONDUCT",
         "Conduct of the perfusion",
-        ("max_leakage_pct", "wieberdink_grade", "max_tissue_temp_c", "perfusion_minutes"),
+        (
+            "max_leakage_pct",
+            "wieberdink_grade",
+            "max_tissue_temp_c",
+            "perfusion_minutes",
+            "systemic_toxicity_grade",
+            "complication_clavien_dindo",
+        ),
     ),
     ItemGroup(
         "IG.OUTCOME",
@@ -102,6 +109,9 @@ PERFUSION_GROUPS = (
             "amputation_date",
             "local_recurrence_date",
             "distant_metastasis_date",
+            "adjuvant_radiotherapy",
+            "pathological_necrosis_pct",
+            "amputation_reason",
         ),
     ),
 )
