@@ -83,7 +83,9 @@ def main() -> None:
                     break
                 except httpx.TransportError:
                     if proc.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit("ilp demo --serve did not start:\n" + "".join(lines))
+                        raise SystemExit(
+                            "ilp demo --serve did not start:\n" + "".join(lines)
+                        ) from None
                     time.sleep(0.5)
             password = _password("".join(lines), username)
             if password is None:
