@@ -7,11 +7,12 @@ lets 20 simulated users log in and browse at the same time: patient list pages, 
 patient pages, and the JSON API's list and detail. Routes that exist only in some versions of
 the application are used when the running application has them: record edits (a ``PATCH`` of
 ``/api/v1/patients/{patient_id}`` in its OpenAPI document) and the dashboard (``/dashboard``, or
-a dashboard route of the API). Each user waits a random think time between requests (uniform
-0.5 to 1.5 times ``--think-ms``; 0 for a stress test). The users log in one after another over
-the first ``--ramp-s`` seconds (argon2 makes a login deliberately costly, so logins are staggered
-as in a working day); when all are logged in they browse for ``--duration`` seconds, or until
-``--max-requests`` requests.
+a dashboard route of the API; a dashboard view is the page, with a random subgroup variable of
+its form, then each figure it links to). Each user waits a random think time between requests
+(uniform 0.5 to 1.5 times ``--think-ms``; 0 for a stress test). The users log in one after
+another over the first ``--ramp-s`` seconds (argon2 makes a login deliberately costly, so logins
+are staggered as in a working day); when all are logged in they browse for ``--duration``
+seconds, or until ``--max-requests`` requests.
 
 Every request's latency (client side: send to last byte) is recorded by class; the report gives
 p50, p95 and max, the errors (any status >= 400, and transport errors) and, for edits, the
@@ -36,6 +37,7 @@ the latencies include the client's own share of the CPU.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import random
@@ -78,6 +80,7 @@ KINDS = {
     "api: patient detail": "api",
     "api: edit (PATCH)": "edit",
     "dashboard": "dashboard",
+    "dashboard figure": "dashboard",
 }
 PSEUDONYMISED = " (statistician)"
 """Suffix of the classes of statisticians' requests, which see keyed pseudonyms (own code path)."""
@@ -342,6 +345,7 @@ class SimulatedUser:
         self.api = httpx.Client(base_url=base, timeout=30, limits=limits)
         self.ids: list[str] = []
         self.total = 0
+        self.dashboard_by: list[str] = []
 
     def timed(self, cls: str, method: str, url: str, client: httpx.Client, **kw: Any) -> Any:
         if self.user.role == "statistician" and KINDS.get(cls) != "login":
@@ -418,10 +422,25 @@ class SimulatedUser:
         elif action == "edit":
             self._edit()
         else:
-            path = self.rng.choice(self.features.dashboard_paths)
-            client = self.web if not path.startswith("/api/") else self.api
-            self.timed("dashboard", "GET", path, client)
+            self._dashboard()
         del self.ids[:-200]
+
+    def _dashboard(self) -> None:
+        """The dashboard with a random subgroup variable of its form (or none), then each
+        figure it links to, as a browser loads them (every request recomputes)."""
+        path = self.rng.choice(self.features.dashboard_paths)
+        client = self.web if not path.startswith("/api/") else self.api
+        params = {}
+        if path == "/dashboard" and self.dashboard_by:
+            params["by"] = self.rng.choice(self.dashboard_by)
+        page = self.timed("dashboard", "GET", path, client, params=params)
+        if page is None or page.status_code != 200 or path != "/dashboard":
+            return
+        if not self.dashboard_by:
+            form = re.search(r'<select[^>]*name="by"[^>]*>(.*?)</select>', page.text, re.S)
+            self.dashboard_by = ["", *re.findall(r'value="([^"]+)"', form[1] if form else "")]
+        for src in re.findall(r'<img[^>]*src="(/dashboard/figure/[^"]+)"', page.text):
+            self.timed("dashboard figure", "GET", html.unescape(src), client)
 
     def _search_term(self) -> str:
         if self.user.role == "statistician":

@@ -130,14 +130,18 @@ def open_page(browser: Any) -> Iterator[Callable[..., tuple[Any, list[str]]]]:
         context.close()
 
 
-def log_in(page: Any, base: str, role: str) -> None:
-    """Log in on ``page`` as the test account of ``role`` (see webdata.ROLE_ACCOUNTS)."""
+def log_in(page: Any, base: str, role: str, landing: str = "/patients") -> None:
+    """Log in on ``page`` as the test account of ``role`` (see webdata.ROLE_ACCOUNTS), then
+    open ``landing`` (the patient list unless told otherwise)."""
     name, _ = ROLE_ACCOUNTS[role]
     page.goto(f"{base}/login")
     page.fill("input[name=username]", name)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/patients")
+    page.wait_for_url(f"{base}/dashboard")
+    if landing != "/dashboard":
+        page.goto(f"{base}{landing}")
+        page.wait_for_url(f"{base}{landing}")
 
 
 def screenshot(page: Any, name: str) -> Path:

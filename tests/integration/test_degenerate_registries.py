@@ -80,6 +80,24 @@ def _all_dead_early(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     return rows
 
 
+def _with_metastases(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Every fourth patient has a distant metastasis a year after the perfusion."""
+    for i, r in enumerate(rows):
+        if i % 4 == 1:
+            r["distant_metastasis_date"] = f"{int(r['ilp_date'][:4]) + 1}-03-01"
+    return rows
+
+
+def _repeat_perfusions(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The first six patients have a second perfusion 8 months after the first."""
+    for r in rows[:6]:
+        year = int(r["ilp_date"][:4])
+        rows.append({**r, "ilp_date": f"{year}-11-14", "resection_date": f"{year + 1}-01-10"})
+        if r["local_recurrence_date"]:
+            r["local_recurrence_date"] = f"{year}-10-01"
+    return rows
+
+
 Case = Callable[[], list[dict[str, str]]]
 CASES: dict[str, Case] = {
     "one patient": lambda: _rows(1),
@@ -95,6 +113,9 @@ CASES: dict[str, Case] = {
     "everyone died within a year": lambda: _all_dead_early(_rows()),
     "no toxicity recorded": lambda: _rows(wieberdink_grade=""),
     "one TNF dose group": lambda: _rows(tnf_mg="2"),
+    "distant metastases": lambda: _with_metastases(_rows()),
+    "no resection": lambda: _rows(resection_date="", resection_margin=""),
+    "repeat perfusions": lambda: _repeat_perfusions(_rows()),
 }
 
 
@@ -121,8 +142,27 @@ def test_analyze_json_completes_and_marks_untestable(registry):
     result = ilp("analyze", "--json", "--db", url)
     assert result.exit_code == 0, f"{name}: {result.output}"
     r = json.loads(result.stdout)
-    for section in ("cohort", "response", "overall_survival", "local_recurrence", "limb_salvage"):
+    for section in (
+        "cohort",
+        "response",
+        "overall_survival",
+        "local_recurrence",
+        "limb_salvage",
+        "distant_metastasis",
+    ):
         assert section in r, f"{name}: {section} missing"
+    landmark = r["local_recurrence"]["landmark"]
+    assert landmark["unit"] == "perfusion"
+    for var, entry in landmark["by"].items():
+        if entry["gray"]["p"] is None:
+            assert _untestable(entry["gray"]), f"{name}: landmark by {var}"
+    for var, model in landmark["cox"].items():
+        assert model["terms"] or model["note"], f"{name}: landmark Cox of {var} not marked"
+    assert landmark["not_recorded"], f"{name}: outcome-study fields absent, not named"
+    sss = r["distant_metastasis"]["sarcoma_specific_survival"]
+    # no cause of death in these registries: not recorded, with the reason (or, without any
+    # death, estimable: nobody died of sarcoma)
+    assert sss.get("not_recorded") or sss["events"] == 0, f"{name}: {sss}"
     for var, entry in r["response"]["by"].items():
         if entry["p"] is None:
             assert entry["test"] is None and entry["note"], f"{name}: response by {var}"
@@ -178,7 +218,13 @@ def test_analyze_tables_complete(registry):
     url, _, name = registry
     result = ilp("analyze", "--db", url)
     assert result.exit_code == 0, f"{name}: {result.output}"
-    for heading in ("Response", "Overall survival", "Local recurrence", "Limb salvage"):
+    for heading in (
+        "Response",
+        "Overall survival",
+        "Local recurrence",
+        "Limb salvage",
+        "Distant metastasis",
+    ):
         assert heading in result.output, f"{name}: {heading}"
 
 

@@ -17,10 +17,10 @@ from ilpkit.stats.analysis import AnalysisOptions
     ("options", "expected"),
     [
         # flow, response + by subgroup, LR + 2 subgroups, OS + 3 subgroups, forest, local
-        # recurrence by TNF dose group
-        (None, 1 + 2 + 3 + 4 + 1 + 1),
-        # flow, OS without subgroups (none analysed) and without Cox terms
-        (AnalysisOptions(endpoints=("os",), by=(), cox=()), 1 + 1),
+        # recurrence by TNF dose group, distant metastasis, published series
+        (None, 1 + 2 + 3 + 4 + 1 + 1 + 1 + 1),
+        # flow, OS without subgroups (none analysed) and without Cox terms, published series
+        (AnalysisOptions(endpoints=("os",), by=(), cox=()), 1 + 1 + 1),
     ],
 )
 def test_figure_progress_counts_every_figure_once(tmp_path: Path, options, expected, monkeypatch):

@@ -12,6 +12,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
+from tests.integration.test_web_dashboard_files import ROUTES as DASHBOARD_FILE_ROUTES
 from tests.integration.test_web_planner_leakage import ROUTES as PLANNER_LEAKAGE_ROUTES
 from tests.integration.test_web_records import ROUTES as RECORD_ENTRY_ROUTES
 from tests.integration.webdata import (
@@ -63,7 +64,7 @@ def pseudonym(pid: str) -> str:
 def test_login_sets_a_safe_cookie_and_logout_needs_the_csrf_token(client):
     assert client.get("/patients", follow_redirects=False).headers["location"] == "/login"
     response = login(client, "dm_a")
-    assert response.status_code == 303 and response.headers["location"] == "/patients"
+    assert response.status_code == 303 and response.headers["location"] == "/dashboard"
     cookie = response.headers["set-cookie"]
     assert "ilp_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
     assert "Secure" not in cookie  # plain http (TLS is at the proxy)
@@ -200,14 +201,27 @@ def _routes(app) -> set[tuple[str, str]]:
 
 
 def test_every_route_has_a_matrix_entry(registry):
-    assert (
-        _routes(create_app(registry))
-        == PUBLIC | SESSION_ONLY | RECORD_ROUTES | PLANNER_LEAKAGE_ROUTES | RECORD_ENTRY_ROUTES
+    assert _routes(create_app(registry)) == (
+        PUBLIC
+        | SESSION_ONLY
+        | RECORD_ROUTES
+        | PLANNER_LEAKAGE_ROUTES
+        | RECORD_ENTRY_ROUTES
+        | DASHBOARD_FILE_ROUTES
     )
 
 
 def _shown(role: str, pid: str) -> str:
     return pseudonym(pid) if role == "statistician" else pid
+
+
+def _shown_perfusion(role: str, perfusion_id: str) -> str:
+    if role != "statistician":
+        return perfusion_id
+    mac = hmac.new(
+        KEY.encode(), b"ilpkit perfusion pseudonym\x00" + perfusion_id.encode(), hashlib.sha256
+    )
+    return "F" + mac.hexdigest()[:32]
 
 
 @pytest.mark.parametrize("role", list(ROLE_ACCOUNTS))
@@ -247,7 +261,9 @@ def test_authorisation_matrix(client, role):
     assert client.get(f"/api/v1/patients/{own}", headers=auth).status_code == 200
     other_page = client.get(f"/patients/{other}")
     other_api = client.get(f"/api/v1/patients/{other}", headers=auth)
-    own_perfusion = client.get(f"/api/v1/perfusions/{OWN_PERFUSION}", headers=auth)
+    own_perfusion = client.get(
+        f"/api/v1/perfusions/{_shown_perfusion(role, OWN_PERFUSION)}", headers=auth
+    )
     assert own_perfusion.status_code == 200 and own_perfusion.json()["patient_id"] == own
     other_perfusion = client.get(f"/api/v1/perfusions/{OTHER_PERFUSION}", headers=auth)
     if sees_all:
@@ -264,6 +280,8 @@ def test_authorisation_matrix(client, role):
         assert "<td>CB</td>" not in other_page.text and "<td>CB</td>" not in listing.text
     if role == "statistician":  # the real id does not address a record either
         assert client.get(f"/api/v1/patients/{OWN}", headers=auth).status_code == 404
+        assert client.get(f"/api/v1/perfusions/{OWN_PERFUSION}", headers=auth).status_code == 404
+        assert OWN_PERFUSION not in client.get(f"/api/v1/patients/{own}", headers=auth).text
         assert "1950-01-01" not in client.get(f"/patients/{own}").text
 
 

@@ -65,7 +65,11 @@ def db(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def results(db) -> dict[str, Any]:
-    return analyze_registry(db).to_json_dict()
+    from ilpkit.stats.analysis import DEFAULT_BY
+
+    # R's reference analyses the registry histology (two types here) as well as the defaults
+    options = AnalysisOptions(by=(*DEFAULT_BY, "histology"))
+    return analyze_registry(db, options).to_json_dict()
 
 
 def test_cohort(results):

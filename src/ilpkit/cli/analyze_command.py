@@ -23,6 +23,9 @@ if TYPE_CHECKING:
         ComparisonTest,
         CoxModel,
         CoxModelNotEstimable,
+        DistantMetastasis,
+        LandmarkRecurrence,
+        LandmarkSurvival,
         LocalRecurrence,
         OverallSurvival,
         Proportion,
@@ -117,10 +120,12 @@ def print_results(r: AnalysisResults) -> None:
     )
     if r.response is not None:
         _print_response(out, r.response)
+        _print_repeat_note(out, r)
     if r.overall_survival is not None:
         _print_overall_survival(out, r.overall_survival)
     if r.local_recurrence is not None:
         _print_local_recurrence(out, r.local_recurrence)
+        _print_repeat_note(out, r)
     if r.limb_salvage is not None:
         ls = r.limb_salvage
         out.print(
@@ -131,6 +136,8 @@ def print_results(r: AnalysisResults) -> None:
         _print_toxicity(out, r.toxicity)
     if r.tnf_dose is not None:
         _print_tnf_dose(out, r.tnf_dose)
+    if r.distant_metastasis is not None:
+        _print_distant_metastasis(out, r.distant_metastasis)
 
 
 def _print_toxicity(out: Console, tox: Toxicity) -> None:
@@ -225,6 +232,114 @@ def _print_tnf_dose(out: Console, tnf: TnfDose) -> None:
     _print_notes(out, notes)
 
 
+def _print_repeat_note(out: Console, r: AnalysisResults) -> None:
+    """Under per-perfusion comparisons: repeat perfusions of a patient are not independent."""
+    repeats = r.cohort.n_perfusions - r.cohort.n_patients
+    if repeats > 0:
+        _print_notes(
+            out,
+            [
+                f"{repeats} perfusions are repeat perfusions of a patient; the tests above "
+                "treat perfusions as independent (p-values may be somewhat too small)"
+            ],
+        )
+
+
+def _print_landmark_recurrence(out: Console, lm: LandmarkRecurrence) -> None:
+    """Local recurrence by the post-baseline factors from the landmark (unit: perfusion)."""
+    months = f"{lm.landmark_months:g}"
+    t = _table(
+        f"Local recurrence by factors known after the perfusion: landmark {months} months "
+        f"(perfusions; {lm.n} at risk at the landmark, {lm.n_excluded} left out; time from "
+        f"the landmark; Cox variance {lm.variance})",
+        "factor at landmark",
+        "LR/n",
+        "5-year CIF (95% CI)",
+        "HR (95% CI)",
+        "Gray p",
+    )
+    notes = _subgroup_rows(
+        t,
+        lm.by,
+        lambda g: (fmt.n_of(g.crude), fmt.estimate_ci(g.at_years.get("5")), "", ""),
+        lambda e: (fmt.pvalue(e.gray.p),),
+    )
+    if lm.by:
+        out.print(t)
+    for var, model in lm.cox.items():
+        refs = model.all_reference_levels()
+        hrs = "; ".join(
+            f"{term_label(term, refs)} HR {fmt.hazard_ratio(v)} (p {fmt.pvalue(v.p)})"
+            for term, v in model.terms.items()
+        )
+        text = hrs or (model.note or "not estimable")
+        notes.append(f"cause-specific Cox of {variable_label(var)}: {text}")
+    notes.extend(f"{variable_label(f)}: {why}" for f, why in lm.not_recorded.items())
+    _print_notes(out, notes)
+
+
+def _print_landmark_survival(out: Console, lm: LandmarkSurvival) -> None:
+    months = f"{lm.landmark_months:g}"
+    t = _table(
+        f"Overall survival by factors known after the perfusion: landmark {months} months "
+        f"(patients; {lm.n} alive and followed at the landmark, {lm.n_excluded} left out)",
+        "factor at landmark",
+        "deaths/n",
+        "5-year (95% CI)",
+        "log-rank p",
+    )
+    notes = _subgroup_rows(
+        t,
+        lm.by,
+        lambda g: (
+            f"{fmt.count(g.events)}/{fmt.count(g.n)}",
+            fmt.estimate_ci(g.at_years.get("5")),
+            "",
+        ),
+        lambda e: (fmt.pvalue(e.logrank.p),),
+    )
+    if lm.by:
+        out.print(t)
+    notes.extend(f"{variable_label(f)}: {why}" for f, why in lm.not_recorded.items())
+    _print_notes(out, notes)
+    if lm.cox is not None:
+        out.print(f"Cox model from the landmark ({months} months):")
+        _print_cox(out, lm.cox)
+
+
+def _print_distant_metastasis(out: Console, dm: DistantMetastasis) -> None:
+    """Distant metastasis, metastasis-free and sarcoma-specific survival (unit: patient)."""
+    from ilpkit.stats.results import NotRecorded
+
+    at = "; ".join(f"{y}-y {fmt.estimate_ci(s)}" for y, s in dm.at_years.items())
+    out.print(
+        f"[bold]Distant metastasis[/bold] per patient ({dm.n} patients, from the first "
+        f"perfusion): {fmt.n_of(dm.crude)} with metastasis; cumulative incidence (death "
+        f"competing) {at}."
+    )
+    mfs = dm.metastasis_free_survival
+    at = "; ".join(f"{y}-y {fmt.estimate_ci(s)}" for y, s in mfs.at_years.items())
+    out.print(
+        f"[bold]Metastasis-free survival[/bold] ({mfs.n} patients, {mfs.events} metastases "
+        f"or deaths): {at}."
+    )
+    sss = dm.sarcoma_specific_survival
+    if isinstance(sss, NotRecorded):
+        out.print(
+            f"[bold]Sarcoma-specific survival[/bold]: not recorded ({safe(sss.not_recorded)})."
+        )
+        return
+    at = "; ".join(f"{y}-y {fmt.estimate_ci(s)}" for y, s in sss.at_years.items())
+    sens = sss.sensitivity_unknown_as_sarcoma
+    at_s = "; ".join(f"{y}-y {fmt.estimate_ci(s)}" for y, s in sens.at_years.items())
+    out.print(
+        f"[bold]Sarcoma-specific survival[/bold] ({sss.n} patients, {sss.events} deaths from "
+        f"sarcoma, {sss.deaths_other_cause} from other causes censored, "
+        f"{sss.deaths_unknown_cause} of unknown cause left out): {at}. Sensitivity analysis "
+        f"(unknown cause counted as sarcoma death, {sens.n} patients): {at_s}."
+    )
+
+
 def _print_response(out: Console, resp: Response) -> None:
     t = _table(
         f"Response (WHO), {resp.n_evaluable} evaluable perfusions "
@@ -273,10 +388,13 @@ def _print_overall_survival(out: Console, os_: OverallSurvival) -> None:
         ),
         lambda e: (fmt.pvalue(e.logrank.p), "" if e.trend is None else fmt.pvalue(e.trend.p)),
     )
-    out.print(t)
+    if os_.by:
+        out.print(t)
     _print_notes(out, notes)
     if os_.cox is not None:
         _print_cox(out, os_.cox)
+    if os_.landmark is not None:
+        _print_landmark_survival(out, os_.landmark)
 
 
 def _print_local_recurrence(out: Console, lr: LocalRecurrence) -> None:
@@ -304,8 +422,44 @@ def _print_local_recurrence(out: Console, lr: LocalRecurrence) -> None:
         ),
         lambda e: (fmt.pvalue(e.gray.p),),
     )
-    out.print(t)
+    if lr.by:
+        out.print(t)
     _print_notes(out, notes)
+    if lr.fine_gray is not None:
+        _print_fine_gray(out, lr)
+
+
+def _print_fine_gray(out: Console, lr: LocalRecurrence) -> None:
+    """The Fine-Gray subdistribution hazard ratios next to the cause-specific Cox ones."""
+    from ilpkit.stats.results import FineGrayModel
+
+    fg = lr.fine_gray
+    if not isinstance(fg, FineGrayModel):
+        note = fg.note if fg is not None else "not asked for"
+        out.print(safe(f"Fine-Gray model of local recurrence: {note}."))
+        return
+    t = _table(
+        f"Fine-Gray model of local recurrence (death competing; n = {fg.n}, {fg.events} "
+        f"recurrences, {fg.competing_events} deaths without, {fg.n_excluded} left out)",
+        "term",
+        "SHR (95% CI)",
+        "p",
+        "cause-specific\nHR (95% CI)",
+        "p",
+    )
+    cs = fg.cause_specific.terms if fg.cause_specific is not None else {}
+    for term, v in fg.terms.items():
+        c = cs.get(term)
+        t.add_row(
+            safe(term_label(term, fg.reference_levels)),
+            fmt.ratio_ci(v.sdhr, v.ci95),
+            fmt.pvalue(v.p),
+            fmt.hazard_ratio(c),
+            fmt.pvalue(None if c is None else c.p),
+        )
+    out.print(t)
+    if lr.landmark is not None:
+        _print_landmark_recurrence(out, lr.landmark)
 
 
 def _print_cox(out: Console, cox: CoxModel | CoxModelNotEstimable) -> None:
@@ -352,7 +506,8 @@ def analyze_cmd(
     endpoint: Annotated[
         str,
         typer.Option(
-            "--endpoint", help="os, lr, response, limb_salvage, toxicity, tnf_dose or all."
+            "--endpoint",
+            help="os, lr, response, limb_salvage, toxicity, tnf_dose, metastasis or all.",
         ),
     ] = "all",
     by: Annotated[
@@ -372,13 +527,35 @@ def analyze_cmd(
             "(1-2 mg vs 3-4 mg, Deroose 2015).",
         ),
     ] = 2.0,
+    fine_gray: Annotated[
+        str | None,
+        typer.Option(
+            "--fine-gray",
+            help="Fine-Gray model of local recurrence (death competing), terms comma-separated "
+            "(e.g. age_years,tumor_size_cm).",
+        ),
+    ] = None,
+    landmark_months: Annotated[
+        float | None,
+        typer.Option(
+            "--landmark-months",
+            metavar="M",
+            help="Landmark (months after the perfusion) for factors known only after it "
+            "(response, resection_margin, adjuvant_radiotherapy, necrosis_group): needed to "
+            "use them in --by or --cox; e.g. 3. The local-recurrence landmark analysis uses "
+            "it too (3 months when not given).",
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Outcome statistics of the registry, identical to R's survival and cmprsk.
 
-    Response, overall survival, local recurrence (death as competing risk),
-    limb salvage, toxicity (Wieberdink, CTCAE, Clavien-Dindo) and outcomes by
-    TNF dose group.
+    Response, overall survival, local recurrence (death as competing risk), limb
+    salvage, toxicity (Wieberdink, CTCAE, Clavien-Dindo), outcomes by TNF dose
+    group, and distant metastasis (with metastasis-free and sarcoma-specific
+    survival). Factors known only after the perfusion (response, resection margin,
+    adjuvant radiotherapy, necrosis) are analysed from a landmark
+    (--landmark-months).
 
     --json prints one object with the schema ilpkit.results/1 (docs/results-schema.md).
 
@@ -386,7 +563,9 @@ def analyze_cmd(
 
       ilp analyze
       ilp analyze --endpoint os --by grade --by tumor_size_group --cox age_years,grade
+      ilp analyze --by response --landmark-months 3
       ilp analyze --json > results.json
+      ilp analyze --json --endpoint lr --fine-gray age_years,tumor_size_cm
     """
     from ilpkit.services.outcome_analysis import analyze_registry
     from ilpkit.stats.analysis import (
@@ -395,6 +574,7 @@ def analyze_cmd(
         ENDPOINTS,
         AnalysisError,
         AnalysisOptions,
+        check_variables,
     )
 
     if ties not in ("efron", "breslow"):
@@ -411,7 +591,15 @@ def analyze_cmd(
         cox=terms,
         ties=ties,  # type: ignore[arg-type]
         extra={"tnf_dose_cut_mg": tnf_cut_mg},
+        fine_gray=()
+        if fine_gray is None
+        else tuple(t.strip() for t in fine_gray.split(",") if t.strip()),
+        landmark_months=landmark_months,
     )
+    try:
+        check_variables(options.by, options.cox, options.landmark_months)
+    except AnalysisError as exc:
+        fail(str(exc))
     url = config.database_url(db)
     _require_existing_sqlite(url)
     try:

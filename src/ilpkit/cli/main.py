@@ -65,6 +65,9 @@ def build_app() -> typer.Typer:
     from ilpkit.cli import serve_command
 
     serve_command.register(app)
+    from ilpkit.cli import predict_command
+
+    predict_command.register(app)
     # --- end of command registration ---
     return app
 

@@ -41,8 +41,11 @@ def print_written(files: ReportFiles) -> None:
         )
     out.print(f"Report: {safe(files.html)}")
     extra = f"; {files.pdf.name}" if files.pdf else ""
+    journal = [p for p in files.figures if p.suffix == ".pdf"]
+    n_figures = sum(1 for p in files.figures if p.suffix == ".svg")
+    kinds = "PNG + SVG, and 600-dpi PNG + PDF" if journal else "PNG + SVG"
     out.print(
-        f"  with results.json, {len(files.figures) // 2} figures (PNG + SVG) in "
+        f"  with results.json, {n_figures} figures ({kinds}) in "
         f"{safe(files.out_dir / 'figures')} and {len(files.tables)} tables (CSV) in "
         f"{safe(files.out_dir / 'tables')}{safe(extra)}."
     )
@@ -91,6 +94,14 @@ def report(
             help="Survival and incidence curves stop where fewer than this many remain at risk.",
         ),
     ] = 10,
+    journal_figures: Annotated[
+        bool,
+        typer.Option(
+            "--journal-figures",
+            help="Also write every figure for journal submission: PNG at 600 dpi "
+            "(figures/*-600dpi.png) and vector PDF (figures/*.pdf). Slower.",
+        ),
+    ] = False,
     p_style: Annotated[
         str,
         typer.Option(
@@ -99,6 +110,14 @@ def report(
             help="P-values as plain (p = 0.008, p < 0.001) or journal (P = .008, P < .001).",
         ),
     ] = "plain",
+    fine_gray: Annotated[
+        str | None,
+        typer.Option(
+            "--fine-gray",
+            help="Add a Fine-Gray model of local recurrence (death competing) of these terms, "
+            "comma-separated (e.g. age_years,tumor_size_cm), with its forest plot.",
+        ),
+    ] = None,
 ) -> None:
     """Write the outcome study report of the registry.
 
@@ -119,12 +138,14 @@ def report(
       ilp report --db registry.sqlite3 --out study-2025 --pdf
       ilp report --out report --min-at-risk 20
       ilp report --out report --p-style journal
+      ilp report --out report --fine-gray age_years,tumor_size_cm
+      ilp report --out report --journal-figures
       ilp report --db postgresql://ilp@dbhost/registry --out /srv/reports/latest
     """
     from ilpkit.reporting.formatting import P_STYLES
     from ilpkit.reporting.pdf import PdfError, find_chromium
     from ilpkit.services.build_report import build_report, is_report_folder
-    from ilpkit.stats.analysis import AnalysisError
+    from ilpkit.stats.analysis import AnalysisError, AnalysisOptions
 
     if p_style not in P_STYLES:
         fail(f"--p-style must be plain or journal, not '{p_style}'." + " Nothing was written.")
@@ -155,6 +176,12 @@ def report(
                 progress=progress,
                 min_at_risk=min_at_risk,
                 p_style=p_style,
+                options=None
+                if fine_gray is None
+                else AnalysisOptions(
+                    fine_gray=tuple(t.strip() for t in fine_gray.split(",") if t.strip())
+                ),
+                journal_figures=journal_figures,
             )
     except AnalysisError as exc:
         fail(str(exc) + " No report was written.")

@@ -30,6 +30,8 @@ from ilpkit.stats.results import (
     ComparisonTest,
     CoxModel,
     CoxModelNotEstimable,
+    DistantMetastasis,
+    FineGrayModel,
     LimbSalvage,
     LocalRecurrence,
     OverallSurvival,
@@ -72,6 +74,8 @@ class ReportInputs:
         Cumulative incidence of local recurrence and of death without local recurrence.
     lr_by : dict of str to tuple of StepCurve
         Cumulative incidence of local recurrence per level of each variable.
+    dm_overall, dm_death : StepCurve or None
+        Cumulative incidence of distant metastasis and of death without it (per patient).
     synthetic : bool
         Mark every page, figure and file SYNTHETIC.
     synthetic_seed : int or None
@@ -104,6 +108,8 @@ class ReportInputs:
     p_style: fmt.PStyle = "plain"
     tnf_lr_curves: tuple[figs.StepCurve, ...] = ()
     """Cumulative incidence of local recurrence per TNF dose group (empty when not drawn)."""
+    dm_overall: figs.StepCurve | None = None
+    dm_death: figs.StepCurve | None = None
 
 
 @dataclass
@@ -355,7 +361,10 @@ def _response_section(
             lambda: figs.response_figure(rows, reference_label=ref_label, synthetic=syn),
         )
     )
-    sec.items.append(layout.table(lambda n: tables.response_by_table(resp, n, inputs.p_style)))
+    repeat_note = tables.repeat_perfusion_note(inputs.results)
+    sec.items.append(
+        layout.table(lambda n: tables.response_by_table(resp, n, inputs.p_style, repeat_note))
+    )
     sub_rows = _response_subgroup_rows(resp, inputs.p_style)
     if sub_rows:
         overall = resp.orr.estimate
@@ -429,8 +438,120 @@ def _local_recurrence_section(
                 ),
             )
         )
-    sec.items.append(layout.table(lambda n: tables.local_recurrence_table(lr, n, inputs.p_style)))
+    repeat_note = tables.repeat_perfusion_note(inputs.results)
+    sec.items.append(
+        layout.table(lambda n: tables.local_recurrence_table(lr, n, inputs.p_style, repeat_note))
+    )
+    if lr.fine_gray is not None:
+        _fine_gray_items(sec, lr, layout, syn, inputs.p_style)
+    landmark = lr.landmark
+    if landmark is not None:
+        sec.paragraphs.append(
+            "Response, resection margin, adjuvant radiotherapy and pathological necrosis are "
+            "known only after the perfusion, so local recurrence by these factors is analysed "
+            f"from a landmark {landmark.landmark_months:g} months after the perfusion "
+            f"({fmt.count(landmark.n)} perfusions still followed and free of local recurrence "
+            "and death then), by each factor as known at the landmark."
+        )
+        sec.items.append(
+            layout.table(lambda n: tables.landmark_recurrence_table(landmark, n, inputs.p_style))
+        )
     return sec
+
+
+def _metastasis_section(
+    inputs: ReportInputs, dm: DistantMetastasis, layout: _Layout, number: int
+) -> Section:
+    """Distant metastasis (figure: cumulative incidence, death competing), metastasis-free and
+    sarcoma-specific survival (table), per patient from the first perfusion."""
+    syn = inputs.synthetic
+    sec = Section("distant-metastasis", number, "Distant metastasis")
+    sec.paragraphs.append(
+        f"{fmt.proportion(dm.crude)} of patients developed distant metastases. Counting death "
+        "without distant metastasis as a competing event "
+        f"({fmt.count(dm.deaths_without_metastasis)} patients), the 5-year cumulative "
+        "incidence of distant metastasis was "
+        f"{fmt.estimate_ci(dm.at_years.get('5'))}; metastasis-free survival at 5 years was "
+        f"{fmt.estimate_ci(dm.metastasis_free_survival.at_years.get('5'))}."
+    )
+    if inputs.dm_overall is not None:
+        dm_overall = inputs.dm_overall
+        extra = () if inputs.dm_death is None else (inputs.dm_death,)
+        sec.items.append(
+            layout.figure(
+                "distant-metastasis",
+                "Cumulative incidence of distant metastasis",
+                "Aalen–Johansen cumulative incidence of distant metastasis per patient from the "
+                "first perfusion (shaded: pointwise 95% CI, log(−log) transform), with death "
+                "without distant metastasis as the competing event (dashed). Numbers at risk: "
+                "patients still followed. " + _stops(inputs, "patients"),
+                lambda: figs.curve_figure(
+                    [dm_overall],
+                    kind="incidence",
+                    ylabel="Cumulative incidence",
+                    xlabel="Years since first perfusion",
+                    extra=extra,
+                    synthetic=syn,
+                ),
+            )
+        )
+    sec.items.append(layout.table(lambda n: tables.metastasis_table(dm, n)))
+    return sec
+
+
+def _fine_gray_items(
+    sec: Section, lr: LocalRecurrence, layout: _Layout, syn: bool, p_style: fmt.PStyle
+) -> None:
+    """The Fine-Gray model of local recurrence: a paragraph and a forest plot of its
+    subdistribution hazard ratios next to the cause-specific Cox hazard ratios."""
+    fg = lr.fine_gray
+    if not isinstance(fg, FineGrayModel) or not fg.terms:
+        note = "not asked for" if fg is None else fg.note
+        sec.paragraphs.append(f"The Fine-Gray model of local recurrence was {note}.")
+        return
+    sec.paragraphs.append(
+        f"Competing-risks regression (Fine-Gray, death without local recurrence competing) on "
+        f"{fmt.count(fg.n)} perfusions with {fmt.count(fg.events)} local recurrences and "
+        f"{fmt.count(fg.competing_events)} deaths without it "
+        f"({fmt.count(fg.n_excluded)} left out for a missing value). A subdistribution hazard "
+        "ratio describes the effect on the cumulative incidence of local recurrence; the "
+        "cause-specific hazard ratio (deaths censored) describes the effect on the rate of "
+        "local recurrence among perfusions still free of it and alive."
+    )
+    cs = {} if fg.cause_specific is None else fg.cause_specific.terms
+    rows = []
+    for term, v in fg.terms.items():
+        c = cs.get(term)
+        rows.append(
+            figs.ForestRow(
+                label=term_label(term, fg.reference_levels),
+                hr=v.sdhr,
+                lower=v.ci95[0],
+                upper=v.ci95[1],
+                p=fmt.pvalue(v.p, p_style),
+                hr_text=fmt.ratio_ci(v.sdhr, v.ci95),
+                uni_hr=None if c is None else c.hr,
+                uni_lower=None if c is None else c.ci95[0],
+                uni_upper=None if c is None else c.ci95[1],
+                uni_text=fmt.hazard_ratio(c),
+            )
+        )
+    sec.items.append(
+        layout.figure(
+            "fine-gray-forest",
+            "Local recurrence: Fine-Gray and cause-specific hazard ratios",
+            "Subdistribution hazard ratios of the Fine-Gray model (squares; p-values are "
+            "theirs) and cause-specific Cox hazard ratios (circles), with 95% CIs on a log "
+            "scale. Right of 1: more local recurrence.",
+            lambda: figs.forest_figure(
+                rows,
+                synthetic=syn,
+                headers=("Ratio (95% CI)", "Cause-specific HR", "Fine-Gray SHR"),
+                legend=("Fine-Gray subdistribution HR", "Cause-specific HR (deaths censored)"),
+                axis_label="Hazard ratio (log scale)",
+            ),
+        )
+    )
 
 
 def _overall_survival_section(
@@ -628,7 +749,52 @@ def _published_section(
     sec.items.append(
         layout.table(lambda n: tables.comparison_table(inputs.results, series, label, n))
     )
+    panels = published_panels(headlines, series, label)
+    if any(p.points for p in panels):
+        syn = inputs.synthetic
+        sec.items.append(
+            layout.figure(
+                "published-series",
+                "This registry beside published TM-ILP series",
+                "Overall response (CR + PR), complete response, crude local recurrence and "
+                "limb salvage: this registry (square, exact 95% CI; per perfusion) and every "
+                "published series that reports the figure as one percentage (open diamond, as "
+                "published, in the series' own unit; sources in the table above and in "
+                "ilpkit/data/published_series.toml). Descriptive only: patients, TNF doses, "
+                "response criteria and follow-up differ between series.",
+                lambda: figs.published_forest_figure(panels, synthetic=syn),
+            )
+        )
     return sec
+
+
+PUBLISHED_OUTCOMES: tuple[tuple[str, str], ...] = (
+    ("orr", "Overall response (CR + PR)"),
+    ("cr", "Complete response"),
+    ("local_recurrence", "Local recurrence (crude)"),
+    ("limb_salvage", "Limb salvage"),
+)
+"""Outcomes of the published-series forest plot (keys of the published-series data file)."""
+
+
+def published_panels(
+    headlines: Sequence[Headline], series: Sequence[PublishedSeries], registry_label: str
+) -> list[figs.PublishedPanel]:
+    """One panel per outcome: this registry's figure, then every series reporting it."""
+    mine = {h.key: h for h in headlines}
+    panels = []
+    for key, title in PUBLISHED_OUTCOMES:
+        points: list[figs.PublishedPoint] = []
+        h = mine.get(key)
+        if h is not None and h.estimate is not None:
+            points.append(
+                figs.PublishedPoint(registry_label, h.estimate, h.ci95[0], h.ci95[1], registry=True)
+            )
+        for s in series:
+            if key in s.pct:
+                points.append(figs.PublishedPoint(s.label, s.pct[key] / 100.0))
+        panels.append(figs.PublishedPanel(title, tuple(points)))
+    return panels
 
 
 def build_document(inputs: ReportInputs, progress: Progress | None = None) -> ReportDocument:
@@ -661,6 +827,10 @@ def build_document(inputs: ReportInputs, progress: Progress | None = None) -> Re
         sections.append(_toxicity_section(inputs, r.toxicity, layout, len(sections) + 1))
     if r.tnf_dose is not None:
         sections.append(_tnf_dose_section(inputs, r.tnf_dose, layout, len(sections) + 1))
+    if r.distant_metastasis is not None:
+        sections.append(
+            _metastasis_section(inputs, r.distant_metastasis, layout, len(sections) + 1)
+        )
     headlines = headline_figures(r, seed)
     sections.append(_published_section(inputs, series, seed, headlines, layout, len(sections) + 1))
     figures = layout.draw_figures(sections, progress)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from ilpkit.stats.competing_risks import IncidenceCurve
     from ilpkit.stats.kaplan_meier import KaplanMeierResult
+    from ilpkit.stats.results import Calibration
 
 PALETTE: tuple[str, ...] = (
     "#0072B2",  # blue
@@ -50,6 +51,9 @@ GRID = "#e6e6e6"
 SYNTHETIC_COLOUR = "#B8001F"
 WIDTH_IN = 7.0
 PNG_DPI = 200
+JOURNAL_DPI = 600
+"""Resolution of the journal PNG files (``ilp report --journal-figures``): 600 dpi, the usual
+minimum of journals for line art with text."""
 MAX_STEPS = 3000
 """Curves with more steps than this are thinned to the pixel columns of the PNG."""
 MAX_CENSOR_MARKS = 150
@@ -189,11 +193,16 @@ def to_bytes(fig: Figure) -> tuple[bytes, bytes]:
 
 
 FORMATS = ("png", "svg")
-"""File formats a figure can be saved in."""
+"""File formats a report figure is saved in by default."""
+JOURNAL_FORMATS = ("png600", "pdf")
+"""Extra formats for journal submission: PNG at :data:`JOURNAL_DPI` and PDF (vector)."""
+FILE_SUFFIX = {"png": ".png", "svg": ".svg", "png600": "-600dpi.png", "pdf": ".pdf"}
+"""File name ending of each format."""
 
 
 def save(fig: Figure, formats: Sequence[str] = FORMATS) -> dict[str, bytes]:
-    """The figure's files, by format: ``png`` (``PNG_DPI``) and/or ``svg`` (text as paths).
+    """The figure's files, by format: ``png`` (``PNG_DPI``), ``svg`` (text as paths),
+    ``png600`` (PNG at :data:`JOURNAL_DPI`) and/or ``pdf`` (vector, fonts embedded).
 
     Each format draws the whole figure again, so ask only for those that are needed.
     """
@@ -204,8 +213,13 @@ def save(fig: Figure, formats: Sequence[str] = FORMATS) -> dict[str, bytes]:
             fig.savefig(out, format="png", dpi=PNG_DPI, metadata={"Software": None})
         elif ext == "svg":
             fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None})
+        elif ext == "png600":
+            fig.savefig(out, format="png", dpi=JOURNAL_DPI, metadata={"Software": None})
+        elif ext == "pdf":
+            fig.savefig(out, format="pdf", metadata={"CreationDate": None, "Creator": None})
         else:
-            raise ValueError(f"unknown figure format {ext!r}; choose from {', '.join(FORMATS)}")
+            known = ", ".join((*FORMATS, *JOURNAL_FORMATS))
+            raise ValueError(f"unknown figure format {ext!r}; choose from {known}")
         files[ext] = out.getvalue()
     return files
 
@@ -547,9 +561,19 @@ class ForestRow:
     uni_text: str = ""
 
 
-def forest_figure(rows: Sequence[ForestRow], *, synthetic: bool = False) -> Figure:
+def forest_figure(
+    rows: Sequence[ForestRow],
+    *,
+    synthetic: bool = False,
+    headers: tuple[str, str, str] = ("HR (95% CI)", "Univariable", "Multivariable"),
+    legend: tuple[str, str] = ("Multivariable", "Univariable (one term per model)"),
+    axis_label: str = "Hazard ratio (log scale)",
+) -> Figure:
     """Forest plot of hazard ratios on a log scale: multivariable (filled squares) and
-    univariable (open circles) estimates with 95% CIs, with the numbers in columns."""
+    univariable (open circles) estimates with 95% CIs, with the numbers in columns.
+
+    ``headers`` (plot, circles column, squares column), ``legend`` (squares, circles) and
+    ``axis_label`` rename the two estimates, e.g. Fine-Gray and cause-specific hazard ratios."""
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FixedLocator, NullLocator
 
@@ -589,7 +613,7 @@ def forest_figure(rows: Sequence[ForestRow], *, synthetic: bool = False) -> Figu
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}")
     ax.set_yticks([])
     ax.spines["left"].set_visible(False)
-    ax.set_xlabel("Hazard ratio (log scale)")
+    ax.set_xlabel(axis_label)
     ax.grid(axis="x", color=GRID, linewidth=0.6)
     ax.set_axisbelow(True)
     tr = ax.get_yaxis_transform()
@@ -600,9 +624,9 @@ def forest_figure(rows: Sequence[ForestRow], *, synthetic: bool = False) -> Figu
     head_y = -0.5 - 0.3 / row_h
     for x, text in (
         (x_label, "Term"),
-        (0.5, "HR (95% CI)"),
-        (x_uni, "Univariable"),
-        (x_multi, "Multivariable"),
+        (0.5, headers[0]),
+        (x_uni, headers[1]),
+        (x_multi, headers[2]),
         (x_p, "p"),
     ):
         ax.text(
@@ -643,7 +667,7 @@ def forest_figure(rows: Sequence[ForestRow], *, synthetic: bool = False) -> Figu
                 clip_on=False,
             )
     handles = [
-        Line2D([], [], color=PALETTE[0], marker="s", markersize=5, label="Multivariable"),
+        Line2D([], [], color=PALETTE[0], marker="s", markersize=5, label=legend[0]),
         Line2D(
             [],
             [],
@@ -651,10 +675,50 @@ def forest_figure(rows: Sequence[ForestRow], *, synthetic: bool = False) -> Figu
             marker="o",
             mfc="white",
             markersize=4.5,
-            label="Univariable (one term per model)",
+            label=legend[1],
         ),
     ]
     fig.legend(handles=handles, loc="lower left", ncol=2, bbox_to_anchor=(0.01, 0.0), fontsize=8)
+    _watermark(fig, synthetic)
+    return fig
+
+
+# ------------------------------------------------------------------------- calibration
+
+
+def calibration_figure(cal: Calibration, *, synthetic: bool = False) -> Figure:
+    """Predicted against observed (Kaplan-Meier, 95% CI) survival at ``cal.years`` by group of
+    predicted risk, with the line of perfect calibration."""
+    fig = new_figure(4.8, 4.6)
+    ax = fig.add_axes((0.15, 0.13, 0.8, 0.75))
+    ax.plot([0, 1], [0, 1], color=MUTED, linewidth=0.9, linestyle="--", zorder=1)
+    for i, g in enumerate(cal.groups):
+        if g.predicted is None or g.observed is None:
+            continue
+        lo, hi = g.observed_ci95
+        if lo is not None and hi is not None:
+            ax.plot([g.predicted] * 2, [lo, hi], color=PALETTE[0], linewidth=1.3)
+        ax.plot(g.predicted, g.observed, "o", color=PALETTE[0], markersize=5.5, zorder=3)
+        ax.annotate(
+            f"{i + 1}",
+            (g.predicted, g.observed),
+            xytext=(5, 4),
+            textcoords="offset points",
+            fontsize=8,
+            color=INK,
+        )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"Predicted {cal.years}-year survival (Cox model, group mean)")
+    ax.set_ylabel(f"Observed {cal.years}-year survival (Kaplan-Meier)")
+    ax.grid(color=GRID, linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.set_title(
+        f"Calibration by {cal.grouping} of predicted risk (in-sample)",
+        fontsize=9.5,
+        loc="left",
+    )
     _watermark(fig, synthetic)
     return fig
 
@@ -1115,3 +1179,88 @@ def render_later(
     if _active:
         return _active[-1].add(draw, key=key, number=number, title=title, caption=caption)
     return render(draw(), key=key, number=number, title=title, caption=caption)
+
+
+# ------------------------------------------------------------------ published comparison
+
+
+@dataclass(frozen=True)
+class PublishedPoint:
+    """One row of the published-series forest plot: a percentage (as a fraction) with, for
+    this registry, its exact 95% CI (published figures have none here)."""
+
+    label: str
+    estimate: float
+    lower: float | None = None
+    upper: float | None = None
+    registry: bool = False
+
+
+@dataclass(frozen=True)
+class PublishedPanel:
+    """One outcome of the published-series forest plot (e.g. overall response)."""
+
+    title: str
+    points: tuple[PublishedPoint, ...]
+
+
+def published_forest_figure(panels: Sequence[PublishedPanel], *, synthetic: bool = False) -> Figure:
+    """This registry (filled square, exact 95% CI) beside the published series (open
+    diamonds, as published), one panel per outcome, on a 0-100% axis."""
+    panels = [p for p in panels if p.points]
+    n_rows = sum(len(p.points) + 1 for p in panels) or 1
+    row_h = 0.24
+    top, bottom = 0.3, 0.55
+    height = top + bottom + row_h * n_rows
+    total_w = WIDTH_IN
+    left, plot_w = 2.7, 3.0
+    fig = new_figure(total_w, height)
+    ax = fig.add_axes((left / total_w, bottom / height, plot_w / total_w, row_h * n_rows / height))
+    ax.set_xlim(0, 100)
+    ax.set_ylim(n_rows - 0.5, -0.5)
+    tr = ax.get_yaxis_transform()
+    y = 0
+    for panel in panels:
+        ax.text(
+            -(left - 0.1) / plot_w, y, panel.title, transform=tr, ha="left", va="center",
+            fontweight="bold", fontsize=8.5, clip_on=False,
+        )  # fmt: skip
+        y += 1
+        for p in panel.points:
+            colour = PALETTE[0] if p.registry else INK
+            if p.registry and p.lower is not None and p.upper is not None:
+                ax.plot([100 * p.lower, 100 * p.upper], [y, y], color=colour, linewidth=1.6)
+            ax.plot(
+                100 * p.estimate, y, "s" if p.registry else "D", color=colour,
+                mfc=colour if p.registry else "white", markersize=5 if p.registry else 4.5,
+                clip_on=False,
+            )  # fmt: skip
+            ax.text(
+                -(left - 0.25) / plot_w, y, p.label, transform=tr, ha="left", va="center",
+                fontsize=8, color=colour, fontweight="bold" if p.registry else "normal",
+                clip_on=False,
+            )  # fmt: skip
+            text = (
+                f"{100 * p.estimate:.1f}%".replace(".0%", "%")
+                if not p.registry
+                else (
+                    f"{100 * p.estimate:.1f}%"
+                    + (
+                        f" ({100 * p.lower:.1f}–{100 * p.upper:.1f})"
+                        if p.lower is not None and p.upper is not None
+                        else ""
+                    )
+                )
+            )
+            ax.text(
+                1.0 + 0.1 / plot_w, y, text, transform=tr, ha="left", va="center", fontsize=8,
+                color=colour, clip_on=False,
+            )  # fmt: skip
+            y += 1
+    ax.set_yticks([])
+    ax.spines["left"].set_visible(False)
+    ax.set_xlabel("Percentage (this registry: exact 95% CI)")
+    ax.grid(axis="x", color=GRID, linewidth=0.6)
+    ax.set_axisbelow(True)
+    _watermark(fig, synthetic)
+    return fig

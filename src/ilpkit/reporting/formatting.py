@@ -125,6 +125,14 @@ def hazard_ratio(term: CoxTerm | None) -> str:
     return f"{term.hr:.2f} ({interval(lo, hi, scale=1.0, digits=2)})"
 
 
+def ratio_ci(ratio: float | None, ci95: tuple[float | None, float | None]) -> str:
+    """A ratio (e.g. a subdistribution hazard ratio) with its CI: ``1.52 (1.10–2.09)``."""
+    if not _ok(ratio):
+        return DASH
+    assert ratio is not None
+    return f"{ratio:.2f} ({interval(ci95[0], ci95[1], scale=1.0, digits=2)})"
+
+
 def years(entry: EstimateWithCI | None, digits: int = 1) -> str:
     """A time in years with its CI: ``12.6 (11.7–15.0)``; ``not reached`` when undefined."""
     if entry is None or entry.estimate is None or not _ok(entry.estimate):

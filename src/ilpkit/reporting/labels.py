@@ -35,6 +35,8 @@ VARIABLE_LABELS: dict[str, str] = {
     "complication_clavien_dindo": "Complication (Clavien-Dindo)",
     "amputation_reason": "Reason for amputation",
     "cause_of_death": "Cause of death",
+    "histology_group": "Histology",
+    "necrosis_group": "Pathological necrosis",
 }
 
 PER_UNIT: dict[str, str] = {
@@ -68,6 +70,8 @@ _LEVELS: dict[str, str] = {
     ">5-10cm": "> 5–10 cm (T2)",
     ">10-15cm": "> 10–15 cm (T3)",
     ">15cm": "> 15 cm (T4)",
+    "<=50%": "≤ 50%",
+    ">50%": "> 50%",
 }
 
 
@@ -82,6 +86,10 @@ def level_label(variable: str, level: str) -> str:
         for key, text in HISTOLOGY_LABELS.items():
             if key.value == level:
                 return text
+    if variable == "histology_group":
+        from ilpkit.stats.cohort import histology_groups
+
+        return histology_groups().labels.get(level, level)
     if variable == "grade":
         return f"Grade {level}"
     return _LEVELS.get(level, level)

@@ -18,6 +18,7 @@ import pandas as pd
 from ilpkit.reporting import formatting as fmt
 from ilpkit.reporting.labels import level_label, term_label, variable_label
 from ilpkit.reporting.published import PublishedSeries
+from ilpkit.stats import cohort
 from ilpkit.stats import descriptive as desc
 from ilpkit.stats.results import (
     AnalysisResults,
@@ -25,11 +26,15 @@ from ilpkit.stats.results import (
     ComparisonTest,
     CoxModel,
     CoxModelNotEstimable,
+    CoxTerm,
+    DistantMetastasis,
     GradeDistribution,
     GroupTest,
+    LandmarkRecurrence,
     LimbSalvage,
     LocalRecurrence,
     LogisticModel,
+    NotRecorded,
     OverallSurvival,
     Proportion,
     ProportionalHazardsTest,
@@ -191,7 +196,8 @@ def baseline_table(os_data: pd.DataFrame, frame: pd.DataFrame, number: int) -> R
     _categorical(
         b, "Presentation", os_data["presentation"], "presentation", ["primary", "recurrent"]
     )
-    _categorical(b, "Histology", os_data["histology"], "histology", by_count=True)
+    groups = cohort.histology_groups()
+    _categorical(b, "Histology", os_data["histology_group"], "histology_group", list(groups.order))
     _categorical(b, "FNCLCC grade", os_data["grade"], "grade", ["1", "2", "3"])
     _numeric(b, "Tumour size (largest diameter), cm", os_data["tumor_size_cm"])
     _categorical(
@@ -218,7 +224,9 @@ def baseline_table(os_data: pd.DataFrame, frame: pd.DataFrame, number: int) -> R
         "Baseline characteristics, per patient at the first perfusion",
         f"Per patient (n = {fmt.count(n)}), characteristics of the first perfusion. n (%) of "
         "the patients with the item recorded; median [interquartile range, type 7 quartiles]. "
-        "Missing: patients without the item recorded.",
+        "Missing: patients without the item recorded. Histology in the groups TM-ILP series "
+        "report (ilpkit/data/histology_groups.toml; UPS/MFH: undifferentiated pleomorphic "
+        "sarcoma, formerly malignant fibrous histiocytoma).",
     )
 
 
@@ -358,8 +366,11 @@ def test_label(test: str | None) -> str:
     return {"chi2": "χ² test", "fisher": "Fisher's exact test"}.get(test or "", "test")
 
 
-def response_by_table(r: Response, number: int, p_style: fmt.PStyle = "plain") -> ReportTable:
-    """Overall response by subgroup, with the test used."""
+def response_by_table(
+    r: Response, number: int, p_style: fmt.PStyle = "plain", repeat_note: str = ""
+) -> ReportTable:
+    """Overall response by subgroup, with the test used; ``repeat_note``
+    (:func:`repeat_perfusion_note`) says how repeat perfusions of a patient are treated."""
     b = _Builder(
         ("Subgroup", "Level", "Responders/evaluable", "ORR % (95% CI)", "Test", "p"),
         (False, False, True, True, False, True),
@@ -391,6 +402,7 @@ def response_by_table(r: Response, number: int, p_style: fmt.PStyle = "plain") -
         "Exact (Clopper–Pearson) 95% CIs. Test: Pearson χ² without continuity correction when "
         "every expected count is at least 5, otherwise Fisher's exact test (two-sided, r × c). "
         "Perfusions with the subgroup variable missing are left out of that comparison."
+        + repeat_note
         + untested_note(r.by),
     )
 
@@ -400,9 +412,10 @@ def _missing(n_missing: int) -> str:
 
 
 def local_recurrence_table(
-    lr: LocalRecurrence, number: int, p_style: fmt.PStyle = "plain"
+    lr: LocalRecurrence, number: int, p_style: fmt.PStyle = "plain", repeat_note: str = ""
 ) -> ReportTable:
-    """Crude local recurrence and cumulative incidence at fixed times, by subgroup with Gray."""
+    """Crude local recurrence and cumulative incidence at fixed times, by subgroup with Gray;
+    ``repeat_note`` as :func:`response_by_table`."""
     ys = list(lr.at_years)
     cols = ["Subgroup", "Level", "LR / perfusions; crude % (95% CI)"]
     cols += [f"{y}-year CIF" for y in ys] + ["Gray p"]
@@ -439,6 +452,7 @@ def local_recurrence_table(
         "in local recurrence or death with no one left at risk (the estimate can no longer "
         "change); otherwise it is unknown and shown as a dash. Gray p: Gray's test comparing "
         "the cumulative incidence between the levels."
+        + repeat_note
         + untested_note({v: e.gray for v, e in lr.by.items()}, "Gray's test not done"),
     )
 
@@ -543,7 +557,11 @@ def cox_table(
     if uni_notes:
         note += " Univariable model not estimable: " + "; ".join(uni_notes) + "."
     return b.table(
-        "table7-cox", number, "Cox regression of overall survival", note, merge_label=False
+        "table7-cox",
+        number,
+        "Cox regression of overall survival, per patient from the first perfusion",
+        note,
+        merge_label=False,
     )
 
 
@@ -573,7 +591,7 @@ def limb_salvage_table(ls: LimbSalvage, number: int) -> ReportTable:
     return b.table(
         "table8-limb-salvage",
         number,
-        "Limb salvage and amputation-free survival",
+        "Limb salvage and amputation-free survival, per perfusion and per patient (column Unit)",
         "Exact (Clopper–Pearson) 95% CIs for limb salvage. Amputation-free survival: "
         "Kaplan–Meier, amputation or death as the event, log(−log) 95% CIs "
         f"({fmt.count(afs.events)} events); 0% without a CI once every perfusion has had "
@@ -630,7 +648,8 @@ def comparison_table(
     return b.table(
         "table9-published-series",
         number,
-        "This registry beside published TM-ILP series",
+        "This registry beside published TM-ILP series, in each series' unit (patients or "
+        "perfusions)",
         "Published figures as reported in the abstracts (dash: not reported there); units as "
         "in each series (this registry: per perfusion for response, local recurrence and limb "
         "salvage; per patient for survival). Comparisons across series are descriptive only: "
@@ -857,5 +876,167 @@ def tnf_dose_table(tnf: TnfDose, number: int, p_style: fmt.PStyle = "plain") -> 
         "competing, % (95% CI); Gray's test. Test: Pearson χ² without continuity correction "
         "when every expected count is at least 5, otherwise Fisher's exact test."
         + (" Not tested: " + "; ".join(untested) + "." if untested else ""),
+    )
+
+
+def repeat_perfusion_note(results: AnalysisResults) -> str:
+    """What a per-perfusion comparison means when patients had more than one perfusion."""
+    c = results.cohort
+    repeats = c.n_perfusions - c.n_patients
+    if repeats <= 0:
+        return ""
+    return (
+        f" {fmt.count(repeats)} of the {fmt.count(c.n_perfusions)} perfusions were repeat "
+        "perfusions of a patient: perfusions of one patient are not independent, and these "
+        "tests treat them as if they were (p-values may be somewhat too small); the Cox "
+        "models of local recurrence use a robust variance clustered on patient."
+    )
+
+
+def _level_term(
+    model: CoxModel | CoxModelNotEstimable | None, var: str, level: str
+) -> tuple[bool, CoxTerm | None]:
+    """(is the reference level, its coefficient) of one level of a one-factor Cox model: a
+    yes/no factor is one term named as the factor (``no`` the reference), a categorical one
+    ``NAME[LEVEL]`` against its first level."""
+    if model is None or not model.terms:
+        return False, None
+    if var in model.terms:  # yes/no
+        return level == "no", model.terms[var] if level == "yes" else None
+    if model.all_reference_levels().get(var) == level:
+        return True, None
+    return False, model.terms.get(f"{var}[{level}]")
+
+
+def landmark_recurrence_table(
+    lm: LandmarkRecurrence, number: int, p_style: fmt.PStyle = "plain"
+) -> ReportTable:
+    """Local recurrence by the post-baseline factors from the landmark (unit: perfusion)."""
+    months = f"{lm.landmark_months:g}"
+    cols = (
+        "Factor at the landmark",
+        "Level",
+        "LR / perfusions",
+        "5-year CIF",
+        "HR (95% CI)",
+        "p",
+    )
+    b = _Builder(cols, (False, False, True, True, True, True))
+    b.add("Perfusions at risk at the landmark", "", fmt.count(lm.n), "", "", "", kind="total")
+    for var, entry in lm.by.items():
+        model = lm.cox.get(var)
+        b.add(
+            variable_label(var) + _missing(entry.n_missing),
+            "",
+            "",
+            "",
+            "",
+            fmt.pvalue(entry.gray.p, p_style),
+            kind="group",
+        )
+        for lv, g in entry.groups.items():
+            reference, term = _level_term(model, var, lv)
+            b.add(
+                "",
+                level_label(var, lv),
+                fmt.n_of(g.crude),
+                fmt.estimate_ci(g.at_years.get("5")),
+                "1 (reference)" if reference else fmt.hazard_ratio(term),
+                fmt.pvalue(None if term is None else term.p, p_style),
+                kind="level",
+            )
+    not_estimable = [
+        f"{variable_label(v)} ({m.error})"
+        for v, m in lm.cox.items()
+        if isinstance(m, CoxModelNotEstimable)
+    ]
+    note = (
+        f"Landmark analysis at {months} months after the perfusion, per perfusion: perfusions "
+        f"still followed and free of local recurrence and death at the landmark "
+        f"({fmt.count(lm.n)}; {fmt.count(lm.n_excluded)} left out), time measured from the "
+        "landmark, each factor as known at the landmark (response as recorded; margin, "
+        "necrosis and adjuvant radiotherapy only when the resection was by then, otherwise "
+        "missing). Comparing outcomes by these factors from the perfusion itself would credit "
+        "the time before they were known to those who reached them (guarantee-time bias). "
+        "CIF: cumulative incidence of local recurrence with death competing, % (95% CI); p of a "
+        "factor: Gray's test; HR: cause-specific Cox model of local recurrence (death "
+        f"censored), Efron ties, variance {lm.variance}"
+        + (
+            f" ({fmt.count(lm.patients_with_repeat_perfusions)} patients with more than one "
+            "perfusion)"
+            if lm.patients_with_repeat_perfusions
+            else ""
+        )
+        + "; p of a level: Wald test against the reference."
+        + untested_note({v: e.gray for v, e in lm.by.items()}, "Gray's test not done")
+    )
+    if not_estimable:
+        note += " Cox model not estimable: " + "; ".join(not_estimable) + "."
+    if lm.not_recorded:
+        note += (
+            " Not analysed: "
+            + "; ".join(f"{variable_label(v)} ({why})" for v, why in lm.not_recorded.items())
+            + "."
+        )
+    return b.table(
+        "table10-landmark-local-recurrence",
+        number,
+        f"Local recurrence by factors known after the perfusion, per perfusion: landmark "
+        f"analysis at {months} months",
+        note,
+    )
+
+
+def metastasis_table(dm: DistantMetastasis, number: int) -> ReportTable:
+    """Distant metastasis, metastasis-free and sarcoma-specific survival (unit: patient)."""
+    ys = list(dm.at_years)
+    cols = ["Outcome", "Events / patients", *(f"{y} year{'' if y == '1' else 's'}" for y in ys)]
+    b = _Builder(cols, (False, True, *([True] * len(ys))))
+    b.add(
+        "Distant metastasis, cumulative incidence (death competing)",
+        f"{fmt.count(dm.crude.k)} / {fmt.count(dm.n)}",
+        *(fmt.estimate_ci(dm.at_years.get(y)) for y in ys),
+    )
+    mfs = dm.metastasis_free_survival
+    b.add(
+        "Metastasis-free survival",
+        f"{fmt.count(mfs.events)} / {fmt.count(mfs.n)}",
+        *(fmt.estimate_ci(mfs.at_years.get(y)) for y in ys),
+    )
+    sss = dm.sarcoma_specific_survival
+    note = (
+        "Per patient from the first perfusion. Distant metastasis: Aalen–Johansen cumulative "
+        "incidence of the first distant metastasis, death without metastasis as the competing "
+        f"event ({fmt.count(dm.deaths_without_metastasis)} patients), log(−log) 95% CI. "
+        "Metastasis-free survival: Kaplan–Meier, distant metastasis or death as the event, "
+        "log(−log) 95% CI."
+    )
+    if isinstance(sss, NotRecorded):
+        b.add("Sarcoma-specific survival", "not recorded", *([fmt.DASH] * len(ys)))
+        note += f" Sarcoma-specific survival not estimated: {sss.not_recorded}."
+    else:
+        b.add(
+            "Sarcoma-specific survival",
+            f"{fmt.count(sss.events)} / {fmt.count(sss.n)}",
+            *(fmt.estimate_ci(sss.at_years.get(y)) for y in ys),
+        )
+        sens = sss.sensitivity_unknown_as_sarcoma
+        b.add(
+            "  sensitivity: unknown cause as sarcoma death",
+            f"{fmt.count(sens.events)} / {fmt.count(sens.n)}",
+            *(fmt.estimate_ci(sens.at_years.get(y)) for y in ys),
+        )
+        note += (
+            " Sarcoma-specific survival: Kaplan–Meier, death from sarcoma as the event, deaths "
+            f"from other causes censored at death ({fmt.count(sss.deaths_other_cause)}); the "
+            f"{fmt.count(sss.deaths_unknown_cause)} deaths of unknown or unrecorded cause are "
+            "left out of the main analysis and counted as sarcoma deaths in the sensitivity "
+            "analysis."
+        )
+    return b.table(
+        "table11-distant-metastasis",
+        number,
+        "Distant metastasis, metastasis-free and sarcoma-specific survival, per patient",
+        note,
         merge_label=False,
     )

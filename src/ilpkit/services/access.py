@@ -7,17 +7,20 @@ lists, searches and counts include only the centres granted. An ``admin`` sees e
 
 A ``statistician`` sees pseudonymised records: the patient id is replaced by its keyed
 pseudonym (:func:`ilpkit.services.deidentify.pseudonym`, with the deployment key from
-``$ILP_PSEUDONYM_KEY``) and the dates of birth and death are not shown; records are addressed
-by that pseudonym. Without a key, statisticians are refused (:class:`PseudonymKeyMissing`).
+``$ILP_PSEUDONYM_KEY``), the dates of birth and death are not shown, and every other date of the
+patient is shifted into the past by the patient's keyed offset, exactly as in a de-identified
+export (so the two agree); records are addressed by that pseudonym. Without a key,
+statisticians are refused (:class:`PseudonymKeyMissing`).
 """
 
 from __future__ import annotations
 
 import functools
+import hmac
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -138,6 +141,29 @@ class _Ids:
             return patient_id
         return _pseudonym(self.key, patient_id)
 
+    def shown_perfusion(self, perfusion_id: str | None) -> str | None:
+        """The perfusion_id, or for a statistician its keyed pseudonym (``F`` + 32 hex digits
+        of HMAC-SHA256): the registry's perfusion_id is in identified exports, so it would link
+        a pseudonymised record back to its patient."""
+        if self.key is None or perfusion_id is None:
+            return perfusion_id
+        mac = hmac.new(
+            self.key, b"ilpkit perfusion pseudonym\x00" + perfusion_id.encode("utf-8"), "sha256"
+        )
+        return "F" + mac.hexdigest()[:32]
+
+    def shift(self, patient_id: str, birth_date: date) -> timedelta:
+        """How far the patient's dates move into the past (zero when not pseudonymised): the
+        keyed shift of a de-identified export, shortened as there so that the shifted birth
+        date stays within the registry's limits."""
+        if self.key is None:
+            return timedelta(0)
+        from ilpkit.domain import limits
+        from ilpkit.services.deidentify import shift_days
+
+        room = (birth_date - limits.EARLIEST_BIRTH_DATE).days
+        return timedelta(days=min(shift_days(self.key, patient_id), max(room, 0)))
+
 
 @functools.lru_cache(maxsize=262_144)
 def _pseudonym(key: bytes, patient_id: str) -> str:
@@ -165,7 +191,7 @@ def _view(row: Any, ids: _Ids) -> PatientView:
         sex=row.sex,
         birth_date=None if hide else row.birth_date,
         death_date=None if hide else row.death_date,
-        last_followup_date=row.last_followup_date,
+        last_followup_date=row.last_followup_date - ids.shift(row.patient_id, row.birth_date),
         perfusions=int(row.n_perfusions),
         version=int(row.version),
     )
@@ -274,6 +300,7 @@ def get_patient(
     ids = _Ids(principal, environ)
     row = _find_patient(conn, principal, patient_id, ids)
     view = _view(row, ids)
+    shift = ids.shift(row.patient_id, row.birth_date)
     rows = conn.execute(
         sa.select(perfusions)
         .where(perfusions.c.patient_pk == row.id)
@@ -281,9 +308,9 @@ def get_patient(
     ).all()
     return view, [
         PerfusionView(
-            perfusion_id=p.perfusion_id,
+            perfusion_id=ids.shown_perfusion(p.perfusion_id),
             patient_id=view.patient_id,
-            ilp_date=p.ilp_date,
+            ilp_date=p.ilp_date - shift,
             limb=p.limb,
             perfusion_level=p.perfusion_level,
             limb_volume_l=p.limb_volume_l,
@@ -304,13 +331,21 @@ def get_perfusion(
     perfusion_id: str,
     environ: Mapping[str, str] | None = None,
 ) -> PerfusionView:
-    """One perfusion, by its perfusion_id, if its patient is in the principal's centres."""
+    """One perfusion, by its perfusion_id (a statistician: by its pseudonym), if its patient is
+    in the principal's centres."""
     ids = _Ids(principal, environ)
-    row = conn.execute(
-        sa.select(patients.c.patient_id)
-        .join(perfusions, perfusions.c.patient_pk == patients.c.id)
-        .where(perfusions.c.perfusion_id == perfusion_id, _visible(principal))
-    ).first()
+    query = sa.select(patients.c.patient_id, perfusions.c.perfusion_id).join(
+        perfusions, perfusions.c.patient_pk == patients.c.id
+    )
+    if ids.key is None:
+        row = conn.execute(
+            query.where(perfusions.c.perfusion_id == perfusion_id, _visible(principal))
+        ).first()
+    else:
+        rows = conn.execute(
+            query.where(_visible(principal), perfusions.c.perfusion_id.is_not(None))
+        )
+        row = next((r for r in rows if ids.shown_perfusion(r.perfusion_id) == perfusion_id), None)
     if row is None:
         raise RecordNotFound(f"there is no perfusion '{perfusion_id}'")
     _, perfs = get_patient(conn, principal, ids.shown(row.patient_id), environ)

@@ -126,7 +126,24 @@ def _curves(
         "lr_death": None,
         "lr_by": {},
         "tnf_lr_curves": (),
+        "dm_overall": None,
+        "dm_death": None,
     }
+    if results.distant_metastasis is not None:
+        dm_data = cohort.distant_metastasis(frame)
+        t = dm_data["time_years"].to_numpy()
+        s = dm_data["status"].to_numpy()
+        if (s == 1).any():
+            res = cumulative_incidence(t, s)
+            risk = partial(number_at_risk, t)
+            out["dm_overall"] = stop(figs.cif_curve(res.curve(1), "Distant metastasis", risk), t)
+            if (s == 2).any():
+                out["dm_death"] = stop(
+                    figs.cif_curve(
+                        res.curve(2), "Death without distant metastasis", risk, with_band=False
+                    ),
+                    t,
+                )
     if results.overall_survival is not None and len(os_data):
         t = os_data["time_years"].to_numpy()
         e = os_data["event"].to_numpy()
@@ -220,7 +237,7 @@ def _remove_previous(out_dir: Path) -> None:
         return
     for rel in listed:
         p = (out_dir / str(rel)).resolve()
-        if out_dir.resolve() in p.parents and p.suffix in (".png", ".svg", ".csv"):
+        if out_dir.resolve() in p.parents and p.suffix in (".png", ".svg", ".pdf", ".csv"):
             p.unlink(missing_ok=True)
 
 
@@ -239,6 +256,7 @@ def build_report_from_frame(
     p_style: PStyle = "plain",
     figure_workers: int | None = None,
     png: bool = True,
+    journal_figures: bool = False,
 ) -> ReportFiles:
     """Build the report of a registry already loaded as a DataFrame.
 
@@ -272,6 +290,9 @@ def build_report_from_frame(
     png : bool
         Also save every figure as PNG (``figures/*.png``). The report itself shows the SVG;
         without PNG each figure is drawn once instead of twice.
+    journal_figures : bool
+        Also save every figure for journal submission: PNG at 600 dpi
+        (``figures/*-600dpi.png``) and PDF (vector, ``figures/*.pdf``); slower.
 
     Raises
     ------
@@ -305,7 +326,7 @@ def build_report_from_frame(
         source=source,
         clock=clock,
     )
-    renderer = _figure_renderer(figure_workers, png)
+    renderer = _figure_renderer(figure_workers, png, journal_figures)
     with figure_style():
         doc = _lay_out(inputs, renderer, clock)
         del inputs  # the curves are no longer needed while the figures are drawn
@@ -379,6 +400,8 @@ def _report_inputs(
         lr_death=curves["lr_death"],
         lr_by=curves["lr_by"],
         tnf_lr_curves=curves["tnf_lr_curves"],
+        dm_overall=curves["dm_overall"],
+        dm_death=curves["dm_death"],
         synthetic=syn,
         synthetic_seed=synthetic_seed if syn else None,
         min_at_risk=min_at_risk,
@@ -389,11 +412,17 @@ def _report_inputs(
     )
 
 
-def _figure_renderer(figure_workers: int | None, png: bool) -> FigureRenderer:
-    """The renderer that draws the figures, as SVG and (unless ``png`` is False) PNG."""
-    from ilpkit.reporting.figures import FigureRenderer
+def _figure_renderer(
+    figure_workers: int | None, png: bool, journal_figures: bool = False
+) -> FigureRenderer:
+    """The renderer that draws the figures, as SVG and (unless ``png`` is False) PNG, and with
+    ``journal_figures`` also as 600-dpi PNG and PDF."""
+    from ilpkit.reporting.figures import JOURNAL_FORMATS, FigureRenderer
 
-    return FigureRenderer(figure_workers, ("png", "svg") if png else ("svg",))
+    formats = ("png", "svg") if png else ("svg",)
+    if journal_figures:
+        formats = (*formats, *JOURNAL_FORMATS)
+    return FigureRenderer(figure_workers, formats)
 
 
 def _lay_out(inputs: ReportInputs, renderer: FigureRenderer, clock: _StageClock) -> ReportDocument:
@@ -463,12 +492,15 @@ def _write_files(
 
 
 def _write_figures(doc: ReportDocument, fig_dir: Path, prefix: str) -> tuple[Path, ...]:
-    """Write every drawn figure file (SVG, PNG) into ``fig_dir`` (created)."""
+    """Write every drawn figure file (SVG, PNG; 600-dpi PNG and PDF when drawn) into
+    ``fig_dir`` (created)."""
+    from ilpkit.reporting.figures import FILE_SUFFIX
+
     fig_dir.mkdir(exist_ok=True)
     figure_files: list[Path] = []
     for f in doc.figures:
         for ext, data in f.files.items():
-            path = fig_dir / f"{prefix}{f.key}.{ext}"
+            path = fig_dir / f"{prefix}{f.key}{FILE_SUFFIX[ext]}"
             path.write_bytes(data)
             figure_files.append(path)
     return tuple(figure_files)
@@ -531,6 +563,7 @@ def build_report(
     p_style: PStyle = "plain",
     figure_workers: int | None = None,
     png: bool = True,
+    journal_figures: bool = False,
 ) -> ReportFiles:
     """Build the outcome study report of the registry at ``url`` into ``out_dir``.
 
@@ -565,6 +598,7 @@ def build_report(
         p_style=p_style,
         figure_workers=figure_workers,
         png=png,
+        journal_figures=journal_figures,
     )
     files.seconds["load"] = loaded
     return files

@@ -10,8 +10,10 @@ audit log and any existing file as they were.
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -205,9 +207,36 @@ def _write(
     count = 0
     for patient_id, rows in _patients(frame_rows(frame)):
         bundle = patient_bundle(patient_id, rows, identifier_system or DEFAULT_IDENTIFIER_SYSTEM)
-        write_bundle(bundle, target / f"{patient_id}.json")
+        write_bundle(bundle, target / bundle_file_name(patient_id))
         count += 1
     return count
+
+
+_FILE_NAME_SAFE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def bundle_file_name(patient_id: str) -> str:
+    """``<patient_id>.json``; an id that is no valid registry id (one written to the database by
+    other means) becomes ``patient-<sha256 prefix>.json``, so no id can name a path."""
+    if _FILE_NAME_SAFE.fullmatch(patient_id):
+        return f"{patient_id}.json"
+    return "patient-" + hashlib.sha256(patient_id.encode("utf-8")).hexdigest()[:16] + ".json"
+
+
+def write_export_file(
+    fmt: str,
+    frame: pd.DataFrame,
+    target: Path,
+    *,
+    per: str = "perfusion",
+    created: datetime,
+    synthetic: bool = False,
+) -> int:
+    """Write a (possibly de-identified) registry frame to ``target`` in ``fmt`` as
+    :func:`export_registry_as` does; return the number of rows/subjects/bundles. For ``fhir``
+    ``target`` is a new folder. Nothing is audited here: the caller records the export."""
+    with _without_cyclic_gc():
+        return _write(fmt, frame, target, per, created, None, synthetic)
 
 
 @contextmanager

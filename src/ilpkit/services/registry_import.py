@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -61,6 +61,17 @@ duplicate (a corrected date imported without its perfusion_id)."""
 
 MAX_CHANGES_KEPT = 10_000
 """Changed values listed in the report (all of them go to the audit log)."""
+
+NOT_AVAILABLE_PATIENT = "this patient id is not available to you; use another patient id"
+"""Why a row is refused in an import restricted to some centres when its patient id is (in any
+spelling of upper and lower case) that of a patient of another centre. The message does not say
+so: it is the same whatever the reason the id cannot be used, names no centre and no other id."""
+NOT_AVAILABLE_PERFUSION = (
+    "is not the perfusion_id of a perfusion of your centres (it must come from an export of your "
+    "centres); leave the cell empty to add the row as a new perfusion"
+)
+"""Why a row is refused in an import restricted to some centres when its perfusion_id is not
+that of a perfusion of those centres (whether it exists elsewhere or not)."""
 
 _FORMAT = {f.name: f.format for f in FIELDS}
 _PERFUSION_COLUMNS = tuple(f.name for f in FIELDS if f.level == "perfusion")
@@ -145,6 +156,7 @@ def import_registry(
     dry_run: bool = False,
     progress: ProgressCallback | None = None,
     allow_case_variants: bool = False,
+    centers: Collection[str] | None = None,
 ) -> ImportReport:
     """Import (or with ``dry_run`` only check) a Registry CSV v1 file.
 
@@ -164,6 +176,11 @@ def import_registry(
         Progress callback (rows done, rows in all).
     allow_case_variants : bool
         Accept patient ids that differ from another only in case (reported as warnings).
+    centers : collection of str, optional
+        Restrict the import to these centres (a user's): a row of another centre, a patient id
+        of another centre's patient and a perfusion_id of another centre's perfusion are errors,
+        and the counts of stored records cover these centres only. The rows refused for ids
+        never name or reveal the other centre's record (:data:`NOT_AVAILABLE_PATIENT`).
 
     Returns
     -------
@@ -179,13 +196,15 @@ def import_registry(
             raise ValueError("an import needs a database URL")
         with tempfile.TemporaryDirectory(prefix="ilp-validate-") as work:
             scratch = f"sqlite:///{Path(work) / 'scratch.sqlite3'}"
-            return _run(path, scratch, today, actor, True, progress, allow_case_variants, True)
+            return _run(
+                path, scratch, today, actor, True, progress, allow_case_variants, True, centers
+            )
     new_file = _new_sqlite_file(url)
-    if not dry_run and new_file is not None and new_file.parent.is_dir():
+    if not dry_run and new_file is not None and new_file.parent.is_dir() and centers is None:
         return _import_into_new_file(
             path, url, new_file, today, actor, progress, allow_case_variants
         )
-    return _run(path, url, today, actor, dry_run, progress, allow_case_variants, False)
+    return _run(path, url, today, actor, dry_run, progress, allow_case_variants, False, centers)
 
 
 def _new_sqlite_file(url: str) -> Path | None:
@@ -239,15 +258,16 @@ def _run(
     progress: ProgressCallback | None,
     allow_case_variants: bool,
     scratch: bool,
+    centers: Collection[str] | None = None,
 ) -> ImportReport:
     with open_registry_csv(path) as reader:
         total = max(1, reader.n_lines - 1)
         with UnitOfWork(url, migrate=scratch or not dry_run, require_registry=False) as uow:
             conn = uow.connection
             if not _has_schema(conn):  # a dry run against a database without tables
-                return _scratch_run(path, today, actor, progress, allow_case_variants)
+                return _scratch_run(path, today, actor, progress, allow_case_variants, centers)
             _check_schema_current(conn)
-            merger = _Merger(conn, today, actor, set(reader.columns), allow_case_variants)
+            merger = _Merger(conn, today, actor, set(reader.columns), allow_case_variants, centers)
             for chunk in _chunks(iter(reader), CHUNK_ROWS):
                 merger.add_chunk(chunk)
                 if progress is not None:
@@ -273,10 +293,11 @@ def _scratch_run(
     actor: str,
     progress: ProgressCallback | None,
     allow_case_variants: bool,
+    centers: Collection[str] | None = None,
 ) -> ImportReport:
     with tempfile.TemporaryDirectory(prefix="ilp-validate-") as work:
         scratch = f"sqlite:///{Path(work) / 'scratch.sqlite3'}"
-        return _run(path, scratch, today, actor, True, progress, allow_case_variants, True)
+        return _run(path, scratch, today, actor, True, progress, allow_case_variants, True, centers)
 
 
 def _chunks(rows: Iterator[CsvRow], size: int) -> Iterator[list[CsvRow]]:
@@ -335,8 +356,10 @@ class _Merger:
         actor: str,
         columns: set[str],
         allow_case_variants: bool,
+        centers: Collection[str] | None = None,
     ) -> None:
         self.conn = conn
+        self.centers = None if centers is None else frozenset(centers)
         self.today = today
         self.actor = actor
         self.allow_case_variants = allow_case_variants
@@ -348,7 +371,7 @@ class _Merger:
         self.n_changes = 0
         self.n_cleared = 0
         repo.refresh_statistics(conn)
-        self.stored_patients, self.stored_perfusions = repo.registry_size(conn)
+        self.stored_patients, self.stored_perfusions = repo.registry_size(conn, self.centers)
         self.registry_was_empty = self.stored_perfusions == 0
         # facts kept per patient and per perfusion of the file, for checks across chunks
         self.first_seen: dict[str, tuple[str, int]] = {}  # lower(id) -> (id, first line)
@@ -364,6 +387,8 @@ class _Merger:
         parsed: list[tuple[RegistryRecord, str | None]] = []
         for row in rows:
             self.counts.rows += 1
+            if self.centers is not None:
+                self._check_center(row)
             record, found = parse_record(row.cells, self.today, row.line)
             self.problems.extend(found)
             perfusion_id = self._perfusion_id(row)
@@ -373,6 +398,8 @@ class _Merger:
             return
         ids = {r.patient.patient_id for r, _ in parsed}
         like = repo.patients_like(self.conn, ids)
+        if self.centers is not None:
+            parsed, like = self._own_patients_only(parsed, like)
         stored_exact = {s.patient.patient_id: s for s in like}
         stored_lower: dict[str, list[str]] = defaultdict(list)
         for s in like:
@@ -388,11 +415,68 @@ class _Merger:
         if wanted:
             for sp in repo.perfusions_by_id(self.conn, wanted):
                 by_id[sp.perfusion_id or ""] = sp
+        if self.centers is not None:
+            parsed, by_id = self._own_perfusions_only(parsed, by_id)
         plan = _ChunkPlan()
         for record, perfusion_id in parsed:
             self._merge_row(record, perfusion_id, stored_exact, stored_lower, by_patient, by_id,
                             plan)  # fmt: skip
         self._write(plan, stored_exact)
+
+    # --- an import restricted to some centres -------------------------------------------
+
+    def _check_center(self, row: CsvRow) -> None:
+        """A row of a centre outside :attr:`centers` is an error."""
+        assert self.centers is not None
+        center = row.cells.get("center", "").strip()
+        if center and center not in self.centers:
+            mine = ", ".join(sorted(self.centers)) or "none"
+            self._error(
+                row.line,
+                "center",
+                center,
+                f"is not one of your centres ({mine}); only rows of your own centres can be "
+                "imported",
+            )
+
+    def _own_patients_only(
+        self, parsed: list[tuple[RegistryRecord, str | None]], like: list[repo.StoredPatient]
+    ) -> tuple[list[tuple[RegistryRecord, str | None]], list[repo.StoredPatient]]:
+        """Refuse rows whose patient id is another centre's patient's (in any case spelling,
+        unless it is exactly the id of a patient of the user's centres); drop such patients from
+        the stored ones, so that no message names them."""
+        assert self.centers is not None
+        own = [s for s in like if s.patient.center in self.centers]
+        foreign = {
+            s.patient.patient_id.lower() for s in like if s.patient.center not in self.centers
+        }
+        if not foreign:
+            return parsed, own
+        own_exact = {s.patient.patient_id for s in own}
+        kept = []
+        for record, perfusion_id in parsed:
+            pid = record.patient.patient_id
+            if pid not in own_exact and pid.lower() in foreign:
+                self._error(record.line, "patient_id", pid, NOT_AVAILABLE_PATIENT)
+            else:
+                kept.append((record, perfusion_id))
+        return kept, own
+
+    def _own_perfusions_only(
+        self,
+        parsed: list[tuple[RegistryRecord, str | None]],
+        by_id: dict[str, repo.StoredPerfusion],
+    ) -> tuple[list[tuple[RegistryRecord, str | None]], dict[str, repo.StoredPerfusion]]:
+        """Refuse rows whose perfusion_id is not that of a perfusion of the user's centres."""
+        assert self.centers is not None
+        own = {k: sp for k, sp in by_id.items() if sp.record.patient.center in self.centers}
+        kept = []
+        for record, perfusion_id in parsed:
+            if perfusion_id is not None and perfusion_id not in own:
+                self._error(record.line, PERFUSION_ID.name, perfusion_id, NOT_AVAILABLE_PERFUSION)
+            else:
+                kept.append((record, perfusion_id))
+        return kept, own
 
     def _perfusion_id(self, row: CsvRow) -> str | bool | None:
         """The row's perfusion_id; None when absent or empty, False when not valid."""

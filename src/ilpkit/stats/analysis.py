@@ -24,19 +24,25 @@ from ilpkit.stats import cohort
 from ilpkit.stats._survival_arrays import finite_or_none
 from ilpkit.stats.competing_risks import cif_confidence_interval, cumulative_incidence
 from ilpkit.stats.cox import CoxResult, cox_concordance, cox_zph, fit_cox
+from ilpkit.stats.fine_gray import fit_fine_gray
 from ilpkit.stats.kaplan_meier import KaplanMeierResult, kaplan_meier, median_follow_up
+from ilpkit.stats.landmark import LANDMARK_MONTHS_DEFAULT, POST_BASELINE, refusal_message
 from ilpkit.stats.logrank import logrank_test
 from ilpkit.stats.proportions import compare_groups, proportion
 from ilpkit.stats.results import (
     SCHEMA,
     AmputationFreeSurvival,
     AnalysisResults,
+    CauseSpecificCox,
     ChiSquaredTest,
     Cohort,
     ComparisonTest,
     CoxModel,
     CoxModelNotEstimable,
     CoxTerm,
+    FineGrayModel,
+    FineGrayModelNotEstimable,
+    FineGrayTerm,
     IncidenceAt,
     LimbSalvage,
     LocalRecurrence,
@@ -60,12 +66,12 @@ from ilpkit.stats.results import (
 )
 
 __all__ = ["SCHEMA", "AnalysisError", "AnalysisOptions", "AnalysisResults", "analyze"]
-ENDPOINTS = ("os", "lr", "response", "limb_salvage", "toxicity", "tnf_dose")
+ENDPOINTS = ("os", "lr", "response", "limb_salvage", "toxicity", "tnf_dose", "metastasis")
 DEFAULT_BY: tuple[str, ...] = (
     "multifocal",
     "prior_radiotherapy",
     "presentation",
-    "histology",
+    "histology_group",
     "leiomyosarcoma",
     "grade",
     "tumor_size_group",
@@ -94,6 +100,8 @@ CLINICAL_ORDER = {
     "sex": ("F", "M"),
     "limb": ("arm", "leg"),
     "presentation": ("primary", "recurrent"),
+    "necrosis_group": cohort.NECROSIS_GROUPS,
+    "histology_group": cohort.histology_groups().order,
 }
 """Levels shown in clinical order (best response first, R0 first...), not alphabetically;
 no test for trend is implied."""
@@ -120,7 +128,8 @@ class AnalysisOptions:
     Attributes
     ----------
     endpoints : tuple of str
-        Any of ``os``, ``lr``, ``response``, ``limb_salvage``, ``toxicity``, ``tnf_dose``.
+        Any of ``os``, ``lr``, ``response``, ``limb_salvage``, ``toxicity``, ``tnf_dose``,
+        ``metastasis``.
     by : tuple of str
         Subgroup variables (registry column names, ``leiomyosarcoma``, ``tumor_size_group``).
     cox : tuple of str
@@ -129,6 +138,13 @@ class AnalysisOptions:
     ties : {"efron", "breslow"}
     years : tuple of int
         Times (years) at which survival and incidence are reported.
+    fine_gray : tuple of str
+        Terms of a Fine-Gray model of local recurrence (death competing); empty: no model.
+    landmark_months : float, optional
+        Landmark for the post-baseline factors (``response``, ``resection_margin``,
+        ``adjuvant_radiotherapy``, ``necrosis_group``): required to name one in ``by`` or
+        ``cox`` (:mod:`ilpkit.stats.landmark`); the local-recurrence landmark analysis uses it,
+        or 3 months when None.
     """
 
     endpoints: tuple[str, ...] = ENDPOINTS
@@ -137,6 +153,8 @@ class AnalysisOptions:
     ties: Ties = "efron"
     years: tuple[int, ...] = AT_YEARS
     extra: dict[str, Any] = field(default_factory=dict)
+    fine_gray: tuple[str, ...] = ()
+    landmark_months: float | None = None
 
 
 _f = finite_or_none
@@ -155,8 +173,11 @@ def _prop(k: int, n: int) -> Proportion:
     )
 
 
-def check_variables(by: Sequence[str], cox: Sequence[str]) -> None:
-    """Raise :class:`AnalysisError` naming any unknown subgroup variable or Cox term."""
+def check_variables(
+    by: Sequence[str], cox: Sequence[str], landmark_months: float | None = None
+) -> None:
+    """Raise :class:`AnalysisError` naming any unknown subgroup variable or Cox term, or a
+    post-baseline factor (response, resection...) asked for without a landmark."""
     known_by = set(cohort.COVARIATES)
     bad = [v for v in by if v not in known_by]
     if bad:
@@ -168,6 +189,13 @@ def check_variables(by: Sequence[str], cox: Sequence[str]) -> None:
     if bad:
         raise AnalysisError(
             f"unknown --cox term(s) {', '.join(bad)}; choose from {', '.join(sorted(known_cox))}"
+        )
+    post = [v for v in dict.fromkeys([*by, *cox]) if v in POST_BASELINE]
+    if post and landmark_months is None:
+        raise AnalysisError(refusal_message(post))
+    if landmark_months is not None and not (0 < landmark_months < 120):
+        raise AnalysisError(
+            f"--landmark-months must be more than 0 and less than 120, not {landmark_months:g}"
         )
 
 
@@ -641,6 +669,110 @@ def _recurrence_comparison(
     )
 
 
+def fine_gray_section(
+    data: pd.DataFrame, terms: Sequence[str], ties: Ties = "efron"
+) -> FineGrayModel | FineGrayModelNotEstimable | None:
+    """Fine-Gray model of local recurrence (``status`` 1; death without it, 2, competing) on
+    ``terms``, with the cause-specific Cox model of the same terms (deaths censored).
+
+    A model that cannot be estimated has empty ``terms`` and a ``note`` saying why; no terms:
+    None."""
+    if not terms:
+        return None
+    keep = np.ones(len(data), dtype=bool)
+    for t in terms:
+        keep &= data[t].notna().to_numpy()
+    status = data["status"].to_numpy()
+    n_events = int((status[keep] == 1).sum())
+    n_competing = int((status[keep] == 2).sum())
+    reason: str | None = None
+    if not keep.any():
+        reason = "no perfusion has " + (
+            f"{terms[0]} recorded" if len(terms) == 1 else "every term recorded"
+        )
+    elif n_events == 0:
+        reason = "no local recurrence"
+    if reason is None:
+        try:
+            design = cox_design(data, terms)
+            sub = data[design.keep]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = fit_fine_gray(
+                    design.x,
+                    sub["time_years"].to_numpy(),
+                    sub["status"].to_numpy(),
+                    names=design.names,
+                )
+            if not np.all(np.isfinite(fit.se)):
+                raise ValueError("the variance is not finite (a term may not vary)")
+        except (ValueError, np.linalg.LinAlgError, AnalysisError) as exc:
+            reason = str(exc)
+        else:
+            return FineGrayModel(
+                n=fit.n,
+                events=fit.n_events,
+                competing_events=fit.n_competing,
+                n_excluded=design.n_excluded,
+                reference_levels=design.reference,
+                terms={
+                    name: FineGrayTerm(
+                        coef=_f(fit.coef[i]),
+                        se=_f(fit.se[i]),
+                        sdhr=_f(fit.sdhr[i]),
+                        ci95=(_f(fit.sdhr_lower[i]), _f(fit.sdhr_upper[i])),
+                        z=_f(fit.z[i]),
+                        p=_f(fit.p_value[i]),
+                    )
+                    for i, name in enumerate(fit.columns)
+                },
+                loglik=_f(fit.loglik),
+                loglik_null=_f(fit.loglik_null),
+                converged=bool(fit.converged),
+                cause_specific=_cause_specific(design, sub, ties),
+                note=None,
+            )
+    return FineGrayModelNotEstimable(
+        n=int(keep.sum()),
+        events=n_events,
+        competing_events=n_competing,
+        n_excluded=int((~keep).sum()),
+        terms={},
+        error=reason,
+        note=f"not estimable: {reason}",
+    )
+
+
+def _cause_specific(design: Design, sub: pd.DataFrame, ties: Ties) -> CauseSpecificCox | None:
+    """Cause-specific Cox model of local recurrence (deaths censored); None if not estimable."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = fit_cox(
+                design.x,
+                sub["time_years"].to_numpy(),
+                (sub["status"] == 1).to_numpy(),
+                names=design.names,
+                ties=ties,
+            )
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    return CauseSpecificCox(
+        ties=ties,
+        terms={
+            name: CoxTerm(
+                coef=_f(fit.coef[i]),
+                se=_f(fit.se[i]),
+                hr=_f(fit.hazard_ratio[i]),
+                ci95=(_f(fit.hr_lower[i]), _f(fit.hr_upper[i])),
+                z=_f(fit.z[i]),
+                p=_f(fit.p_value[i]),
+            )
+            for i, name in enumerate(fit.columns)
+        },
+    )
+
+
 # ------------------------------------------------------------------------ limb salvage
 
 
@@ -664,9 +796,35 @@ def limb_salvage_section(frame: pd.DataFrame, years: Sequence[int]) -> LimbSalva
 # ----------------------------------------------------------------------------- whole
 
 
-def _overall_survival(os_data: pd.DataFrame, opts: AnalysisOptions) -> OverallSurvival:
-    section = survival_section(os_data, opts.by, opts.years, unit="patient")
-    section.cox = cox_section(os_data, opts.cox, opts.ties)
+def _baseline(variables: Sequence[str]) -> tuple[str, ...]:
+    """The variables known at the perfusion (post-baseline ones go to landmark analyses)."""
+    return tuple(v for v in variables if v not in POST_BASELINE)
+
+
+def _overall_survival(
+    frame: pd.DataFrame, os_data: pd.DataFrame, opts: AnalysisOptions
+) -> OverallSurvival:
+    from ilpkit.stats.landmark_sections import landmark_survival_section
+
+    section = survival_section(os_data, _baseline(opts.by), opts.years, unit="patient")
+    post_cox = any(t in POST_BASELINE for t in opts.cox)
+    section.cox = cox_section(os_data, () if post_cox else opts.cox, opts.ties)
+    if opts.landmark_months is not None and (post_cox or len(_baseline(opts.by)) < len(opts.by)):
+        section.landmark = landmark_survival_section(
+            frame, opts.by, opts.cox, opts.years, opts.landmark_months, opts.ties
+        )
+    return section
+
+
+def _local_recurrence(frame: pd.DataFrame, opts: AnalysisOptions) -> LocalRecurrence:
+    from ilpkit.stats.landmark_sections import landmark_recurrence_section
+
+    data = cohort.local_recurrence(frame)
+    section = local_recurrence_section(data, _baseline(opts.by), opts.years)
+    if opts.fine_gray:
+        section.fine_gray = fine_gray_section(data, opts.fine_gray, opts.ties)
+    months = opts.landmark_months or LANDMARK_MONTHS_DEFAULT
+    section.landmark = landmark_recurrence_section(frame, opts.years, months, opts.ties)
     return section
 
 
@@ -702,25 +860,41 @@ def analyze(
         raise AnalysisError(
             f"unknown endpoint(s) {', '.join(bad)}; choose from {', '.join(ENDPOINTS)}"
         )
-    check_variables(opts.by, opts.cox)
+    check_variables(opts.by, opts.cox, opts.landmark_months)
+    bad_fg = [v for v in opts.fine_gray if v not in set(cohort.COVARIATES) | set(NUMERIC)]
+    if bad_fg:
+        known = sorted(set(cohort.COVARIATES) | set(NUMERIC))
+        raise AnalysisError(
+            f"unknown --fine-gray term(s) {', '.join(bad_fg)}; choose from {', '.join(known)}"
+        )
+    post_fg = [v for v in opts.fine_gray if v in POST_BASELINE]
+    if post_fg:
+        raise AnalysisError(
+            f"--fine-gray {', '.join(post_fg)}: known only after the perfusion, so it cannot be "
+            "a baseline term of a model timed from the perfusion (guarantee-time bias); "
+            "local recurrence by these factors is in the landmark analysis "
+            "(local_recurrence.landmark)"
+        )
+    from ilpkit.stats.metastasis import distant_metastasis_section
+
     os_data = cohort.overall_survival(frame)
     endpoints = opts.endpoints
+    baseline_by = _baseline(opts.by)
     return AnalysisResults(
         schema=SCHEMA,
         synthetic=bool(synthetic),
         cohort=cohort_section(frame, os_data),
-        response=response_section(frame, opts.by) if "response" in endpoints else None,
-        overall_survival=_overall_survival(os_data, opts) if "os" in endpoints else None,
-        local_recurrence=(
-            local_recurrence_section(cohort.local_recurrence(frame), opts.by, opts.years)
-            if "lr" in endpoints
-            else None
-        ),
+        response=response_section(frame, baseline_by) if "response" in endpoints else None,
+        overall_survival=_overall_survival(frame, os_data, opts) if "os" in endpoints else None,
+        local_recurrence=_local_recurrence(frame, opts) if "lr" in endpoints else None,
         limb_salvage=limb_salvage_section(frame, opts.years)
         if "limb_salvage" in endpoints
         else None,
         toxicity=_toxicity(frame, opts) if "toxicity" in endpoints else None,
         tnf_dose=_tnf_dose(frame, opts) if "tnf_dose" in endpoints else None,
+        distant_metastasis=distant_metastasis_section(frame, opts.years)
+        if "metastasis" in endpoints
+        else None,
     )
 
 

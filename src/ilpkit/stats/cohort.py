@@ -14,13 +14,21 @@ thing everywhere. The definitions are documented in docs/methods.md:
   had an amputation (per patient).
 - **response**, per perfusion: WHO category; NE (not evaluable) and missing responses are left out
   of the denominator and counted.
+- **distant metastasis (DM)**, per patient: from the first perfusion to the first distant
+  metastasis; death without distant metastasis is the competing event.
+- **sarcoma-specific survival (SSS)**, per patient: from the first perfusion to death from
+  sarcoma; deaths from other causes are censored at death; deaths of unknown (or unrecorded)
+  cause are left out (main analysis) or counted as sarcoma deaths (sensitivity analysis).
 
 Time is in days between dates; years = days / 365.25.
 """
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -64,8 +72,95 @@ COVARIATES: tuple[str, ...] = (
     "amputation_reason",
     "cause_of_death",
     "tnf_dose_group",
+    "histology_group",
+    "necrosis_group",
 )
-"""Categorical covariates carried into every analysis dataset, as registry text ('yes', '2')."""
+"""Categorical covariates carried into every analysis dataset, as registry text ('yes', '2').
+``response``, ``resection_margin``, ``adjuvant_radiotherapy`` and ``necrosis_group`` are known
+only after the perfusion (post-baseline: see :mod:`ilpkit.stats.landmark`)."""
+
+NECROSIS_THRESHOLD_PCT = 50.0
+"""Pathological necrosis groups: > 50% vs <= 50% of the resected tumour. Source: Deroose JP et
+al. 2010 (radiotherapy after TM-ILP and resection): no local recurrence after an R0 resection
+with > 50% necrosis; the threshold of that series."""
+
+NECROSIS_GROUPS = ("<=50%", ">50%")
+"""Labels of the pathological necrosis groups (``necrosis_group``)."""
+
+HISTOLOGY_GROUPS_FILE = "histology_groups.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class HistologyGroups:
+    """The histology grouping of the report (``ilpkit/data/histology_groups.toml``).
+
+    Attributes
+    ----------
+    order : tuple of str
+        Group keys in table order, ``other`` last.
+    labels : dict of str to str
+        Readable name of each group.
+    of_code : dict of str to str
+        Group of each registry histology code listed in the file (others: ``other``).
+    other : str
+        Key of the group of every code not listed.
+    source : str
+        Where the grouping comes from.
+    """
+
+    order: tuple[str, ...]
+    labels: dict[str, str]
+    of_code: dict[str, str]
+    other: str
+    source: str
+
+
+@cache
+def histology_groups() -> HistologyGroups:
+    """Read the shipped histology grouping (cached)."""
+    raw = (resources.files("ilpkit.data") / HISTOLOGY_GROUPS_FILE).read_text(encoding="utf-8")
+    data = tomllib.loads(raw)
+    other = str(data["other_key"])
+    order = [str(g["key"]) for g in data["groups"]] + [other]
+    labels = {str(g["key"]): str(g["label"]) for g in data["groups"]}
+    labels[other] = str(data["other_label"])
+    of_code = {str(c): str(g["key"]) for g in data["groups"] for c in g["codes"]}
+    return HistologyGroups(tuple(order), labels, of_code, other, str(data["source"]))
+
+
+def histology_group(histology: pd.Series) -> pd.Series:
+    """Group of each histology code (:func:`histology_groups`); missing stays None."""
+    groups = histology_groups()
+    mapped = histology.map(groups.of_code).astype(object)
+    mapped = mapped.where(mapped.notna(), groups.other)
+    return mapped.where(histology.notna(), None)
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A column of the registry frame, or all None when the registry has no such column."""
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+
+
+def _yes_no_text(values: pd.Series) -> pd.Series:
+    """yes/no text from booleans or text (``yes``/``no``); anything else is None."""
+    out = pd.Series([None] * len(values), index=values.index, dtype=object)
+    if values.notna().any():
+        is_bool = values.map(type).isin([bool, np.bool_]).to_numpy()
+        yes = (is_bool & (values == True)).to_numpy() | (values == "yes").to_numpy()  # noqa: E712
+        no = (is_bool & (values == False)).to_numpy() | (values == "no").to_numpy()  # noqa: E712
+        out[yes] = "yes"
+        out[no] = "no"
+    return out
+
+
+def necrosis_group(necrosis_pct: pd.Series) -> pd.Series:
+    """``>50%`` or ``<=50%`` of pathological necrosis (:data:`NECROSIS_THRESHOLD_PCT`)."""
+    pct = pd.to_numeric(necrosis_pct, errors="coerce").astype(float)
+    out = np.where(pct > NECROSIS_THRESHOLD_PCT, NECROSIS_GROUPS[1], NECROSIS_GROUPS[0])
+    return pd.Series(out, index=necrosis_pct.index, dtype=object).where(pct.notna(), None)
+
 
 NUMERIC_COVARIATES: tuple[str, ...] = (
     "age_years",
@@ -124,8 +219,11 @@ def covariates(frame: pd.DataFrame) -> pd.DataFrame:
     """Per-perfusion covariates as analyses use them.
 
     Categorical ones are the registry's text (``yes``/``no``, grade ``1``-``3``, histology name),
-    plus ``leiomyosarcoma`` (yes/no) and ``tumor_size_group``; numeric ones include
-    ``age_years`` at the perfusion and ``melphalan_mg_per_l``.
+    plus ``leiomyosarcoma`` (yes/no), ``tumor_size_group``, ``histology_group`` and
+    ``necrosis_group``; numeric ones include ``age_years`` at the perfusion and
+    ``melphalan_mg_per_l``; ``resection_days`` is the time from the perfusion to the resection
+    (NaN without one), for landmark analyses. Columns the registry lacks
+    (``adjuvant_radiotherapy``, ``pathological_necrosis_pct``) give None.
     """
     out = pd.DataFrame(index=frame.index)
     out["multifocal"] = _yes_no(frame["multifocal"])
@@ -140,6 +238,9 @@ def covariates(frame: pd.DataFrame) -> pd.DataFrame:
     out["limb"] = frame["limb"]
     out["response"] = frame["response"]
     out["resection_margin"] = frame["resection_margin"]
+    out["histology_group"] = histology_group(frame["histology"])
+    out["adjuvant_radiotherapy"] = _yes_no_text(_column(frame, "adjuvant_radiotherapy"))
+    out["necrosis_group"] = necrosis_group(_column(frame, "pathological_necrosis_pct"))
     out["age_years"] = (frame["ilp_date"] - frame["birth_date"]).dt.days / DAYS_PER_YEAR
     out["tumor_size_cm"] = frame["tumor_size_cm"].astype(float)
     out["limb_volume_l"] = frame["limb_volume_l"].astype(float)
@@ -165,6 +266,8 @@ def covariates(frame: pd.DataFrame) -> pd.DataFrame:
         "max_tissue_temp_c",
     ):
         out[name] = _optional_number(frame, name)
+    resection = pd.to_datetime(_column(frame, "resection_date"))
+    out["resection_days"] = (resection - frame["ilp_date"]).dt.days.astype(float)
     return out
 
 
@@ -224,6 +327,14 @@ def local_recurrence(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([out, covariates(frame).reset_index(drop=True)], axis=1)
 
 
+def _first_with_metastasis(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """First perfusion of each patient (indexed by patient) and the patient's first distant
+    metastasis date (NaT without one), over all of the patient's perfusions."""
+    first_dm = frame.groupby("patient_id")["distant_metastasis_date"].min()
+    first = _first_perfusions(frame).set_index("patient_id")
+    return first, first_dm.reindex(first.index)
+
+
 def distant_metastasis_free_survival(frame: pd.DataFrame) -> pd.DataFrame:
     """DMFS per patient: first perfusion to the first distant metastasis or death.
 
@@ -233,9 +344,7 @@ def distant_metastasis_free_survival(frame: pd.DataFrame) -> pd.DataFrame:
         One row per patient: ``patient_id``, ``time_days``, ``time_years``, ``event`` and the
         covariates of the first perfusion.
     """
-    first_dm = frame.groupby("patient_id")["distant_metastasis_date"].min()
-    first = _first_perfusions(frame).set_index("patient_id")
-    dm = first_dm.reindex(first.index)
+    first, dm = _first_with_metastasis(frame)
     died = first["death_date"].notna()
     event = dm.notna() | died
     end = dm.where(dm.notna(), first["last_followup_date"])
@@ -245,6 +354,57 @@ def distant_metastasis_free_survival(frame: pd.DataFrame) -> pd.DataFrame:
     )
     out["event"] = event.to_numpy().astype(int)
     return pd.concat([out, covariates(first.reset_index()).reset_index(drop=True)], axis=1)
+
+
+def distant_metastasis(frame: pd.DataFrame) -> pd.DataFrame:
+    """DM per patient with death as the competing risk (the same first metastasis as DMFS).
+
+    Returns
+    -------
+    DataFrame
+        One row per patient: ``patient_id``, ``time_days``, ``time_years``, ``status`` (1 distant
+        metastasis, 2 death without distant metastasis, 0 censored at last follow-up) and the
+        covariates of the first perfusion.
+    """
+    dmfs = distant_metastasis_free_survival(frame)
+    first, dm = _first_with_metastasis(frame)
+    has_dm = dm.notna().to_numpy()
+    died = first["death_date"].notna().to_numpy()
+    out = dmfs.drop(columns="event")
+    out.insert(3, "status", np.where(has_dm, 1, np.where(died, 2, 0)))
+    return out
+
+
+CAUSES_OF_DEATH = ("sarcoma", "other", "unknown")
+"""Recorded causes of death (``ilpkit.domain.outcome.CauseOfDeath``)."""
+
+
+def sarcoma_specific_survival(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sarcoma-specific survival per patient, from the overall-survival dataset.
+
+    Returns
+    -------
+    DataFrame
+        The rows of :func:`overall_survival` with ``cause`` (``sarcoma``, ``other``,
+        ``unknown``; ``unknown`` also for a death whose cause is not recorded; None while
+        alive), ``event`` (1 death from sarcoma, 0 otherwise: other causes are censored at
+        death) and ``event_unknown_as_sarcoma`` (1 for a death from sarcoma or of unknown
+        cause, the sensitivity analysis). The main analysis leaves out the deaths of unknown
+        cause (``cause == "unknown"``).
+    """
+    os_data = overall_survival(frame)
+    first = _first_perfusions(frame)
+    cause = _column(first, "cause_of_death").astype(object).to_numpy()
+    died = os_data["event"].to_numpy() == 1
+    known = np.isin(cause, CAUSES_OF_DEATH)
+    cause_text = np.where(died, np.where(known, cause, "unknown"), np.array(None, dtype=object))
+    out = os_data.drop(columns="event")
+    out.insert(3, "cause", cause_text)
+    out.insert(4, "event", (cause_text == "sarcoma").astype(int))
+    out.insert(
+        5, "event_unknown_as_sarcoma", np.isin(cause_text, ["sarcoma", "unknown"]).astype(int)
+    )
+    return out
 
 
 def amputation_free_survival(frame: pd.DataFrame) -> pd.DataFrame:

@@ -19,9 +19,10 @@ jackknife: with Somers' ``d = 2C - 1`` and ``N`` comparable pairs, each patient'
 concordant, discordant and predictor-tied pairs patient ``i`` belongs to (as the one who died
 or the one at risk), and ``var(C) = sum_i influence_i^2 / 4``.
 
-The pairs are counted in ``O(n log^2 n)`` with sorted arrays (no pair is formed): each
+The pairs are counted in ``O(n log K)`` (``K`` distinct times) without forming any pair: each
 comparable pair is counted once at the highest bit where the time ranks of its two members
-differ, with ``np.searchsorted`` over the risk-score ranks of the other half.
+differ, from running counts over rows kept sorted by risk-score rank within blocks of equal
+higher time bits (one sort, then a stable partition per bit).
 
 Not supported: case weights, strata, ``(start, stop]`` data, R's ``timefix`` merging of times
 that differ only by rounding noise, and ``timewt`` other than ``"n"``.
@@ -94,68 +95,111 @@ class ConcordanceResult:
         )
 
 
-def _dense_rank(values: npt.ArrayLike) -> IntArray:
-    """0-based dense ranks (equal values share a rank)."""
-    _, inv = np.unique(np.asarray(values), return_inverse=True)
-    out: IntArray = inv.astype(np.int64).ravel()
-    return out
-
-
-def _split_counts(
-    haystack: IntArray, needles: IntArray, needle_base: IntArray, k: np.int64
-) -> tuple[IntArray, IntArray, IntArray]:
-    """For each of the sorted ``needles``: how many ``haystack`` values (sorted) of its pair
-    (``[base, base + k)``) are below, equal to and above it.
-
-    Both arrays are sorted, which makes ``np.searchsorted`` several times faster than on
-    needles in random order."""
-    start = np.searchsorted(haystack, needle_base, "left")
-    below = np.searchsorted(haystack, needles, "left")
-    upto = np.searchsorted(haystack, needles, "right")
-    stop = np.searchsorted(haystack, needle_base + k, "left")
-    return below - start, upto - below, stop - upto
-
-
 def _pair_counts(
-    key: IntArray, rank: IntArray, death: npt.NDArray[np.bool_], n_rank: int
-) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
-    """Per patient: pairs with every death of lower ``key`` and every row of higher ``key``.
+    key: IntArray, risk: FloatArray, death: npt.NDArray[np.bool_]
+) -> tuple[IntArray, IntArray, int, int, IntArray]:
+    """Per row: concordant and discordant comparable pairs it belongs to, the totals, and the
+    dense rank of each row's risk score.
 
-    For each death ``i``: over rows ``j`` with ``key_j > key_i``, how many have a lower, higher
-    and equal ``rank`` (``lo, hi, eq``). For each row ``j``: over deaths ``i`` with
-    ``key_i < key_j``, how many have a higher, lower and equal ``rank`` (``up, down, same``).
+    A pair (death ``i``, row ``j``) with ``key_j > key_i`` is concordant when ``risk_i >
+    risk_j`` and discordant when lower. The pairs are counted by divide and conquer over the
+    bits of ``key`` (highest first): the rows stay sorted by (``key`` above the current bit,
+    risk rank); within each block the rows whose bit is 0 (lower keys; only their deaths count)
+    are compared with those whose bit is 1 through running counts, and a stable partition of
+    each block by the bit (``O(n)``, no sort) gives the order for the next bit. One sort in all,
+    ``O(n log K)`` for ``K`` distinct keys.
+
+    Ties in the risk score are broken so that the row with the lower key ranks higher: every
+    comparable pair tied on the score is then counted as concordant, and those pairs, counted
+    separately (within each group of equal scores), are taken off again.
     """
     n = key.shape[0]
-    lo = np.zeros(n, np.int64)
-    hi = np.zeros(n, np.int64)
-    eq = np.zeros(n, np.int64)
-    up = np.zeros(n, np.int64)
-    down = np.zeros(n, np.int64)
-    same = np.zeros(n, np.int64)
-    n_bits = max(1, int(key.max()).bit_length()) if n else 1
-    k = np.int64(n_rank)
-    for b in range(n_bits):
-        side = (key >> b) & 1
-        base = (key >> (b + 1)) * k
-        value = base + rank
-        rows_r = np.flatnonzero(side == 1)
-        rows_l = np.flatnonzero((side == 0) & death)
-        if not (rows_r.size and rows_l.size):
-            continue
-        rows_r = rows_r[np.argsort(value[rows_r], kind="stable")]
-        rows_l = rows_l[np.argsort(value[rows_l], kind="stable")]
-        v_right, v_left = value[rows_r], value[rows_l]
-        # deaths on the left against every row on the right (higher key) of the same pair
-        lt, eq_n, gt = _split_counts(v_right, v_left, base[rows_l], k)
-        lo[rows_l] += lt
-        eq[rows_l] += eq_n
-        hi[rows_l] += gt
-        # rows on the right against the deaths on the left of the same pair
-        lt, eq_n, gt = _split_counts(v_left, v_right, base[rows_r], k)
-        down[rows_r] += lt
-        same[rows_r] += eq_n
-        up[rows_r] += gt
-    return lo, hi, eq, up, down, same
+    order = np.argsort(risk)  # ties are resolved below
+    xs = risk[order]
+    new_x = np.empty(n, dtype=bool)
+    new_x[0] = True
+    np.not_equal(xs[1:], xs[:-1], out=new_x[1:])
+    ties = not bool(new_x.all())
+    if ties:  # equal scores: the lower key ranks higher
+        order = np.lexsort((-key, risk))
+        xs = risk[order]
+        np.not_equal(xs[1:], xs[:-1], out=new_x[1:])
+    k_bits = max(1, int(key.max()).bit_length())
+    shift = max(1, (n - 1).bit_length()) + 1
+    # one int64 per row: key | position in score order | death, carried through the partitions
+    packed = (
+        (key[order].astype(np.int64) << shift) | (np.arange(n, dtype=np.int64) << 1) | death[order]
+    )
+    cd = np.zeros(n, np.int64)  # concordant << 32 | discordant
+    idx = np.arange(n, dtype=np.int64)
+    low = np.int64((1 << 32) - 1)
+    cum = np.zeros(n + 1, np.int64)  # running counts: right rows << 32 | left deaths
+    flag = np.empty(n, dtype=bool)
+    flag[0] = True
+    end = np.array([n], dtype=np.int64)
+    total_c = total_d = 0
+    for b in range(k_bits - 1, -1, -1):
+        above = packed >> (shift + b)
+        right = (above & 1).astype(bool)
+        parent = above >> 1
+        left_death = (packed & 1).astype(bool)
+        left_death &= ~right
+        np.not_equal(parent[1:], parent[:-1], out=flag[1:])
+        np.cumsum((right.astype(np.int64) << 32) | left_death, out=cum[1:])
+        starts = np.flatnonzero(flag)
+        block = np.cumsum(flag) - 1
+        bs = starts[block]
+        be = np.concatenate((starts[1:], end))[block]
+        c_bs, c_be = cum[bs], cum[be]
+        less = cum[:-1] - c_bs  # within the block, rows of lower rank: (right, left deaths)
+        greater = c_be - cum[1:]  # rows of higher rank
+        # arithmetic rather than np.where: a random mask makes np.where several times slower
+        c_left = (less >> 32) * left_death
+        d_left = (greater >> 32) * left_death
+        total_c += int(c_left.sum())
+        total_d += int(d_left.sum())
+        c_left += (greater & low) * right
+        d_left += (less & low) * right
+        c_left <<= 32
+        c_left |= d_left
+        cd += c_left
+        # stable partition of every block: bit 0 first, then bit 1
+        r_before = cum[:-1] >> 32
+        new_pos = idx - r_before + (c_bs >> 32)
+        new_pos += (be - (c_be >> 32) + r_before - new_pos) * right
+        moved = np.empty_like(packed)
+        moved[new_pos] = packed
+        packed = moved
+        moved = np.empty_like(cd)
+        moved[new_pos] = cd
+        cd = moved
+    ids = order[(packed >> 1) & np.int64((1 << (shift - 1)) - 1)]
+    conc_i = np.empty(n, np.int64)
+    disc_i = np.empty(n, np.int64)
+    conc_i[ids] = cd >> 32
+    disc_i[ids] = cd & low
+    if ties:
+        # comparable pairs tied on the score, per row, in score order (key descending within)
+        ko = key[order]
+        do = death[order]
+        run = new_x.copy()
+        run[1:] |= ko[1:] != ko[:-1]
+        g_starts = np.flatnonzero(new_x)
+        g_id = np.cumsum(new_x) - 1
+        r_starts = np.flatnonzero(run)
+        r_id = np.cumsum(run) - 1
+        gs = g_starts[g_id]
+        ge = np.concatenate((g_starts[1:], end))[g_id]
+        rs = r_starts[r_id]
+        re = np.concatenate((r_starts[1:], end))[r_id]
+        deaths = np.concatenate(([0], np.cumsum(do)))
+        as_death = np.where(do, rs - gs, 0)  # rows of the group with a higher key
+        tied = as_death + (deaths[ge] - deaths[re])  # + deaths of the group with a lower key
+        conc_i[order] -= tied
+        total_c -= int(as_death.sum())
+    rank = np.empty(n, np.int64)
+    rank[order] = np.cumsum(new_x) - 1
+    return conc_i, disc_i, total_c, total_d, rank
 
 
 def concordance_index(
@@ -206,29 +250,30 @@ def concordance_index(
     if not np.all(np.isfinite(x)):
         raise ValueError("risk scores must be finite numbers")
     death = np.asarray(e, dtype=bool)
-    # time key: a censoring at a death time is later than the death ((t, censored) order)
-    order_key = np.lexsort((~death, t))
-    key = np.empty(n, np.int64)
-    tk = t[order_key]
-    ck = ~death[order_key]
-    new = np.ones(n, dtype=bool)
-    if n > 1:
-        new[1:] = (tk[1:] != tk[:-1]) | (ck[1:] != ck[:-1])
-    key[order_key] = np.cumsum(new) - 1
-    rank = _dense_rank(x)
-    n_rank = int(rank.max()) + 1 if n else 1
-    lo, hi, eq, up, down, same = _pair_counts(key, rank, death, n_rank)
-    # a comparable pair is concordant when the death has the higher score
-    conc_i = lo + up
-    disc_i = hi + down
-    tie_i = eq + same
-    concordant = int(lo.sum())
-    discordant = int(hi.sum())
-    tied_x = int(eq.sum())
-    # deaths tied on time: all pairs among them, and those also tied on the score
+    # time key: a censoring at a death time is later than the death: 2 * time rank + censored
+    if n > 1 and bool(np.all(t[1:] <= t[:-1])):  # already sorted (descending), as a Cox fit's
+        ascending = t[::-1]
+        new = np.empty(n, dtype=bool)
+        new[0] = True
+        np.not_equal(ascending[1:], ascending[:-1], out=new[1:])
+        time_rank = (np.cumsum(new) - 1)[::-1]
+    else:
+        time_rank = np.unique(t, return_inverse=True)[1].ravel()
+    key = 2 * time_rank.astype(np.int64) + ~death
+    conc_i, disc_i, concordant, discordant, rank = _pair_counts(key, x, death)
+    # comparable pairs of each row: as the death (rows of higher key) and as the row at risk
+    # (deaths of lower key); those not concordant or discordant are tied on the score
+    n_key = int(key.max()) + 1
+    per_key = np.bincount(key, minlength=n_key)
+    deaths_per_key = np.bincount(key[death], minlength=n_key)
+    higher = n - np.cumsum(per_key)
+    deaths_lower = np.cumsum(deaths_per_key) - deaths_per_key
+    comparable_i = np.where(death, higher[key], 0) + deaths_lower[key]
+    tie_i = comparable_i - conc_i - disc_i
+    tied_x = int(np.where(death, higher[key], 0).sum()) - concordant - discordant
     dk = key[death]
-    _, d_per_time = np.unique(dk, return_counts=True)
-    all_tied = int((d_per_time * (d_per_time - 1) // 2).sum())
+    all_tied = int((deaths_per_key * (deaths_per_key - 1) // 2).sum())
+    n_rank = int(rank.max()) + 1
     _, d_per_time_score = np.unique(dk * np.int64(n_rank) + rank[death], return_counts=True)
     tied_xy = int((d_per_time_score * (d_per_time_score - 1) // 2).sum())
     n_pairs = concordant + discordant + tied_x

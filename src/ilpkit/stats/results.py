@@ -349,6 +349,8 @@ class CoxModelNotEstimable(_CoxModelBase):
 class OverallSurvival(ResultsModel):
     """Overall survival per patient from the first perfusion (Kaplan-Meier, log-rank, Cox)."""
 
+    absent_when_none: ClassVar[tuple[str, ...]] = ("landmark",)
+
     unit: Literal["patient"] = Field(description="What is counted.")
     n: int = Field(description="Number of patients.")
     events: int = Field(description="Number of deaths.")
@@ -359,6 +361,11 @@ class OverallSurvival(ResultsModel):
         default=None,
         description="Multivariable Cox model with its univariable models; an empty object "
         "when no term was asked for.",
+    )
+    landmark: LandmarkSurvival | None = Field(
+        default=None,
+        description="Survival by the post-baseline factors asked for, as a landmark analysis "
+        "(absent unless one was asked for).",
     )
 
     @field_validator("cox", mode="before")
@@ -391,8 +398,67 @@ class RecurrenceComparison(ResultsModel):
     gray: ComparisonTest = Field(description="Gray's k-sample test (rho = 0).")
 
 
+class FineGrayTerm(ResultsModel):
+    """One coefficient of a Fine-Gray model (R ``cmprsk::crr``)."""
+
+    coef: float | None = Field(description="Log subdistribution hazard ratio.")
+    se: float | None = Field(description="Standard error (crr's sandwich variance).")
+    sdhr: float | None = Field(description="Subdistribution hazard ratio, exp(coef).")
+    ci95: CI95
+    z: float | None = Field(description="Wald z statistic.")
+    p: float | None = Field(description="Wald p-value, 2 (1 - Phi(|z|)).")
+
+
+class CauseSpecificCox(ResultsModel):
+    """Cause-specific Cox model of local recurrence (death without local recurrence censored;
+    R ``coxph``), the companion of the Fine-Gray model."""
+
+    ties: Literal["efron", "breslow"] = Field(description="Method for tied times.")
+    terms: dict[str, CoxTerm] = Field(description="Coefficients, named as the Fine-Gray terms.")
+
+
+class _FineGrayBase(ResultsModel):
+    """What every Fine-Gray model has, estimated or not."""
+
+    n: int = Field(description="Perfusions in the model.")
+    events: int = Field(description="Local recurrences (the event of interest).")
+    competing_events: int = Field(description="Deaths without local recurrence.")
+    n_excluded: int = Field(description="Perfusions left out for a missing value of a term.")
+
+
+class FineGrayModel(_FineGrayBase):
+    """Fine-Gray proportional subdistribution hazards model of local recurrence, death without
+    local recurrence competing, time from the perfusion (R ``cmprsk::crr``)."""
+
+    reference_levels: dict[str, str] = Field(
+        description="Reference level of each categorical term (treatment contrasts)."
+    )
+    terms: dict[str, FineGrayTerm] = Field(
+        description="Coefficients: numeric and yes/no terms by name, categorical ones as "
+        "``NAME[LEVEL]``."
+    )
+    loglik: float | None = Field(description="Log pseudo-likelihood of the model.")
+    loglik_null: float | None = Field(description="Log pseudo-likelihood with no terms.")
+    converged: bool = Field(description="Whether crr's Newton-Raphson converged.")
+    cause_specific: CauseSpecificCox | None = Field(
+        description="Cause-specific Cox model of the same terms; null when not estimable."
+    )
+    note: None = Field(description="Always null for an estimated model.")
+
+
+class FineGrayModelNotEstimable(_FineGrayBase):
+    """A Fine-Gray model that could not be estimated (no local recurrence, a constant term, a
+    term with one level, collinear terms, no perfusion with every term recorded)."""
+
+    terms: dict[str, FineGrayTerm] = Field(description="Always empty.")
+    error: str = Field(description="Why the model could not be estimated.")
+    note: str = Field(description="``not estimable: `` and the reason.")
+
+
 class LocalRecurrence(ResultsModel):
     """Local recurrence per perfusion, death without local recurrence competing."""
+
+    absent_when_none: ClassVar[tuple[str, ...]] = ("fine_gray", "landmark")
 
     unit: Literal["perfusion"] = Field(description="What is counted.")
     competing_risk: Literal["death"] = Field(description="The competing event.")
@@ -403,6 +469,146 @@ class LocalRecurrence(ResultsModel):
     )
     by: dict[str, RecurrenceComparison] = Field(
         description="Local recurrence by subgroup variable."
+    )
+    fine_gray: FineGrayModel | FineGrayModelNotEstimable | None = Field(
+        default=None,
+        description="Fine-Gray model of the terms asked for (``ilp analyze --fine-gray``); "
+        "absent when none was asked for.",
+    )
+    landmark: LandmarkRecurrence | None = Field(
+        default=None,
+        description="Local recurrence by the post-baseline factors (response, resection "
+        "margin, adjuvant radiotherapy, pathological necrosis), as a landmark analysis.",
+    )
+
+
+# ------------------------------------------------------------------------------ landmark
+
+Variance = Literal["model-based", "robust, clustered on patient"]
+
+
+class LandmarkRecurrence(ResultsModel):
+    """Local recurrence by factors known only after the perfusion, from a landmark: perfusions
+    still followed and free of local recurrence and death at the landmark, time measured from
+    the landmark, each factor as known then (docs/methods.md, Landmark analyses)."""
+
+    unit: Literal["perfusion"] = Field(description="What is counted.")
+    landmark_months: float = Field(description="The landmark, months after the perfusion.")
+    competing_risk: Literal["death"] = Field(description="The competing event.")
+    n: int = Field(description="Perfusions at risk at the landmark.")
+    n_excluded: int = Field(
+        description="Perfusions left out: local recurrence, death or end of follow-up on or "
+        "before the landmark."
+    )
+    variance: Variance = Field(
+        description="Variance of the Cox models: robust (Lin & Wei 1989, R ``coxph(cluster = "
+        "patient)``) when any patient has more than one perfusion in the analysis."
+    )
+    patients_with_repeat_perfusions: int = Field(
+        description="Patients with more than one perfusion in the analysis."
+    )
+    by: dict[str, RecurrenceComparison] = Field(
+        description="Cumulative incidence by each factor as known at the landmark, Gray's test."
+    )
+    cox: dict[str, CoxModel | CoxModelNotEstimable] = Field(
+        description="Cause-specific Cox model of local recurrence (death censored) of each "
+        "factor; ``n`` counts perfusions and ``events`` local recurrences."
+    )
+    not_recorded: dict[str, str] = Field(
+        description="Factors that cannot be analysed in this registry, with the reason."
+    )
+
+
+class LandmarkSurvival(ResultsModel):
+    """Overall survival by factors known only after the perfusion, from a landmark (asked for
+    with ``--by``/``--cox`` of a post-baseline factor and ``--landmark-months``)."""
+
+    unit: Literal["patient"] = Field(description="What is counted.")
+    landmark_months: float = Field(description="The landmark, months after the first perfusion.")
+    n: int = Field(description="Patients alive and followed at the landmark.")
+    n_excluded: int = Field(
+        description="Patients left out: death or end of follow-up on or before the landmark."
+    )
+    by: dict[str, SurvivalComparison] = Field(
+        description="Survival by each factor as known at the landmark (log-rank)."
+    )
+    cox: CoxModel | CoxModelNotEstimable | None = Field(
+        default=None,
+        description="Cox model of the requested terms from the landmark; an empty object when "
+        "no post-baseline term was asked for.",
+    )
+    not_recorded: dict[str, str] = Field(
+        description="Factors that cannot be analysed in this registry, with the reason."
+    )
+
+    @field_validator("cox", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == {} else value
+
+    @field_serializer("cox", mode="wrap")
+    def _none_is_empty(self, value: Any, handler: SerializerFunctionWrapHandler):
+        return {} if value is None else handler(value)
+
+
+# ---------------------------------------------------------------------- distant metastasis
+
+
+class MetastasisFreeSurvival(ResultsModel):
+    """Metastasis-free survival per patient (Kaplan-Meier): distant metastasis or death."""
+
+    unit: Literal["patient"] = Field(description="What is counted.")
+    n: int = Field(description="Number of patients.")
+    events: int = Field(description="Distant metastases or deaths.")
+    at_years: dict[str, SurvivalAt] = Field(description="Survival at each reported year.")
+    median_years: MedianTime = Field(description="Median metastasis-free survival in years.")
+
+
+class SarcomaSpecificSurvival(ResultsModel):
+    """Sarcoma-specific survival per patient (Kaplan-Meier): death from sarcoma is the event,
+    deaths from other causes are censored at death."""
+
+    unit: Literal["patient"] = Field(description="What is counted.")
+    n: int = Field(description="Patients in the main analysis.")
+    events: int = Field(description="Deaths from sarcoma.")
+    deaths_other_cause: int = Field(description="Deaths from other causes (censored).")
+    deaths_unknown_cause: int = Field(
+        description="Deaths of unknown or unrecorded cause: left out of the main analysis."
+    )
+    unknown_cause: Literal["excluded"] = Field(
+        description="Handling of deaths of unknown cause in the main analysis."
+    )
+    at_years: dict[str, SurvivalAt] = Field(description="Survival at each reported year.")
+    median_years: MedianTime = Field(description="Median in years.")
+    sensitivity_unknown_as_sarcoma: SurvivalGroup = Field(
+        description="Sensitivity analysis: every patient, deaths of unknown cause counted as "
+        "deaths from sarcoma."
+    )
+
+
+class NotRecorded(ResultsModel):
+    """An analysis the registry cannot support, with the reason."""
+
+    not_recorded: str = Field(description="Why (e.g. no cause of death recorded).")
+
+
+class DistantMetastasis(ResultsModel):
+    """Distant metastasis per patient from the first perfusion: cumulative incidence with death
+    competing, metastasis-free survival and sarcoma-specific survival."""
+
+    unit: Literal["patient"] = Field(description="What is counted.")
+    competing_risk: Literal["death"] = Field(description="The competing event.")
+    n: int = Field(description="Number of patients.")
+    crude: Proportion = Field(description="Patients with a distant metastasis.")
+    deaths_without_metastasis: int = Field(description="Deaths without distant metastasis.")
+    at_years: dict[str, IncidenceAt] = Field(
+        description="Cumulative incidence of distant metastasis at each reported year."
+    )
+    metastasis_free_survival: MetastasisFreeSurvival = Field(
+        description="Metastasis-free survival."
+    )
+    sarcoma_specific_survival: SarcomaSpecificSurvival | NotRecorded = Field(
+        description="Sarcoma-specific survival, or why it cannot be estimated."
     )
 
 
@@ -596,6 +802,7 @@ class AnalysisResults(ResultsModel):
         "limb_salvage",
         "toxicity",
         "tnf_dose",
+        "distant_metastasis",
     )
 
     schema_: Literal["ilpkit.results/1"] = Field(
@@ -613,6 +820,10 @@ class AnalysisResults(ResultsModel):
         default=None, description="Regional and systemic toxicity and complications."
     )
     tnf_dose: TnfDose | None = Field(default=None, description="Outcomes by TNF dose group.")
+    distant_metastasis: DistantMetastasis | None = Field(
+        default=None,
+        description="Distant metastasis, metastasis-free and sarcoma-specific survival.",
+    )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
@@ -620,3 +831,131 @@ class AnalysisResults(ResultsModel):
         """The object as JSON types (what ``results.json`` and ``ilp analyze --json`` hold)."""
         data: dict[str, Any] = self.model_dump(mode="json")
         return data
+
+
+# -------------------------------------------------------------------- prognostic calculator
+
+PREDICTION_SCHEMA: Final = "ilpkit.prediction/1"
+
+
+class PredictedSurvivalAt(ResultsModel):
+    """Predicted overall survival at one time for the given covariates (R
+    ``summary(survfit(coxph, newdata), times)``, log-type 95% interval)."""
+
+    estimate: float | None = Field(
+        description="Predicted survival (0-1); null after the last follow-up of the registry."
+    )
+    ci95: CI95
+
+
+class PredictedIncidenceAt(ResultsModel):
+    """Predicted cumulative incidence at one time (R ``predict.crr``: the step value at or
+    before the time)."""
+
+    estimate: float | None = Field(
+        description="Predicted cumulative incidence (0-1); null after the last follow-up."
+    )
+
+
+class PredictedOverallSurvival(ResultsModel):
+    """Overall survival predicted by a Cox model (Efron ties) of the registry's patients."""
+
+    unit: Literal["patient"] = Field(description="What the model counts.")
+    at_years: dict[str, PredictedSurvivalAt] = Field(description="Prediction at each year.")
+    note: str | None = Field(description="Why there is no prediction; null when there is one.")
+
+
+class PredictedLocalRecurrence(ResultsModel):
+    """Cumulative incidence of local recurrence predicted by a Fine-Gray model (death without
+    local recurrence competing) of the registry's perfusions."""
+
+    unit: Literal["perfusion"] = Field(description="What the model counts.")
+    competing_risk: Literal["death"] = Field(description="The competing event.")
+    n: int = Field(description="Perfusions in the Fine-Gray model.")
+    events: int = Field(description="Local recurrences in the model.")
+    competing_events: int = Field(description="Deaths without local recurrence in the model.")
+    at_years: dict[str, PredictedIncidenceAt] = Field(description="Prediction at each year.")
+    note: str | None = Field(description="Why there is no prediction; null when there is one.")
+
+
+class CovariateSeen(ResultsModel):
+    """What the registry's model data hold for one input: the value given and the range or
+    levels seen (a prediction outside them is refused)."""
+
+    value: float | str = Field(description="The value given.")
+    minimum: float | None = Field(description="Smallest value seen (numeric inputs).")
+    maximum: float | None = Field(description="Largest value seen (numeric inputs).")
+    levels: list[str] | None = Field(description="Levels seen (categorical inputs).")
+
+
+class PredictionModel(ResultsModel):
+    """The Cox model of overall survival behind the prediction."""
+
+    n: int = Field(description="Patients in the Cox model (every term recorded).")
+    events: int = Field(description="Deaths in the Cox model.")
+    terms: list[str] = Field(description="Model terms.")
+    columns: list[str] = Field(description="Design-matrix columns (a factor's dummies).")
+    ties: Literal["efron"] = Field(description="Method for tied death times.")
+    concordance: float | None = Field(
+        description="Harrell's C of the Cox model (R ``concordance(coxph)``), in-sample."
+    )
+    concordance_se: float | None = Field(description="Standard error of ``concordance``.")
+
+
+class CalibrationGroup(ResultsModel):
+    """One group of patients by predicted 5-year risk."""
+
+    n: int = Field(description="Patients in the group.")
+    events: int = Field(description="Deaths in the group.")
+    predicted: float | None = Field(description="Mean predicted 5-year survival.")
+    observed: float | None = Field(
+        description="Kaplan-Meier 5-year survival; null when the group's follow-up is shorter."
+    )
+    observed_ci95: CI95
+
+
+class Calibration(ResultsModel):
+    """Apparent (in-sample) calibration of the predicted 5-year survival."""
+
+    years: int = Field(description="The time calibrated (years).")
+    grouping: Literal["quintiles", "tertiles"] = Field(
+        description="Groups of predicted risk: quintiles with at least 50 deaths, else tertiles."
+    )
+    groups: list[CalibrationGroup] = Field(description="From lowest to highest predicted risk.")
+
+
+class Prognosis(ResultsModel):
+    """``ilp predict``: overall survival and local recurrence predicted for one patient
+    (schema ``ilpkit.prediction/1``)."""
+
+    absent_when_none: ClassVar[tuple[str, ...]] = ("calibration",)
+
+    schema_: Literal["ilpkit.prediction/1"] = Field(
+        alias="schema", description="Schema name and version."
+    )
+    synthetic: bool = Field(description="True for a registry made by ``ilp synth``.")
+    covariates: dict[str, CovariateSeen] = Field(
+        description="Each input with the range or levels seen in the registry."
+    )
+    overall_survival: PredictedOverallSurvival = Field(description="Predicted survival.")
+    local_recurrence: PredictedLocalRecurrence = Field(
+        description="Predicted cumulative incidence of local recurrence."
+    )
+    model: PredictionModel | None = Field(
+        description="The Cox model; null when it could not be estimated."
+    )
+    limits: list[str] = Field(description="What the prediction does not account for.")
+    calibration: Calibration | None = Field(
+        default=None, description="Calibration of 5-year survival (with --calibration-plot)."
+    )
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The object as JSON types (what ``ilp predict --json`` prints)."""
+        data: dict[str, Any] = self.model_dump(mode="json")
+        return data
+
+
+LocalRecurrence.model_rebuild()
+OverallSurvival.model_rebuild()

@@ -29,12 +29,22 @@ from ilpkit.adapters.db.engine import check_schema, make_engine, translated_erro
 from ilpkit.adapters.db.errors import RegistryDatabaseError
 from ilpkit.services import accounts
 from ilpkit.web.context import LoginRequired, Web, package_dir
-from ilpkit.web.routes import api, api_records, auth, leakage, patients, planner, records
+from ilpkit.web.routes import (
+    api,
+    api_records,
+    auth,
+    dashboard,
+    files,
+    leakage,
+    patients,
+    planner,
+    records,
+)
 
 URL_ENV = "ILP_WEB_DATABASE_URL"
 """Environment variable through which ``ilp serve`` hands the database URL to its workers."""
 
-ROUTE_MODULES = (auth, records, planner, leakage, patients, api_records, api)
+ROUTE_MODULES = (auth, dashboard, files, records, planner, leakage, patients, api_records, api)
 """The parts of the application, registered in this order. ``patients`` and ``api`` end with
 catch-all routes (``/patients/{patient_id:path}``), so modules with more specific routes under
 ``/patients/`` or ``/api/v1/patients/`` come before them."""

@@ -63,3 +63,22 @@ def test_no_comparable_pair_is_nan_and_bad_input_is_an_error() -> None:
         concordance_index([1, 2], [1, 0], [1])
     with pytest.raises(ValueError, match="finite"):
         concordance_index([1, 2], [1, 0], [1, float("nan")])
+
+
+@pytest.mark.parametrize("tied_scores", [True, False])
+@pytest.mark.parametrize("sort_times", [True, False])
+def test_matches_pairwise_definition_sorted_times_and_distinct_scores(
+    tied_scores: bool, sort_times: bool
+) -> None:
+    rng = np.random.default_rng(7)
+    n = 150
+    time = rng.integers(1, 25, n).astype(float)
+    if sort_times:  # time-descending rows, as a Cox fit keeps them
+        time = np.sort(time)[::-1]
+    event = rng.random(n) < 0.5
+    risk = rng.integers(0, 5, n).astype(float) if tied_scores else rng.normal(size=n)
+    c, var, counts = brute_force(time, event, risk)
+    res = concordance_index(time, event, risk)
+    assert res.concordance == pytest.approx(c, rel=1e-12)
+    assert res.var == pytest.approx(var, rel=1e-12)
+    assert (res.concordant, res.discordant, res.tied_x, res.tied_y, res.tied_xy) == counts

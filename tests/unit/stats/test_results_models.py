@@ -51,6 +51,7 @@ def test_json_schema_lists_the_sections_with_descriptions():
         "limb_salvage",
         "toxicity",
         "tnf_dose",
+        "distant_metastasis",
     ]
     assert schema["required"] == ["schema", "synthetic", "cohort"]
     comparison = schema["$defs"]["ResponseComparison"]

@@ -12,13 +12,16 @@ read with one pandas ``read_sql`` query; the frame is the same either way.
 from __future__ import annotations
 
 import io
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ilpkit.adapters.db.registry_repository import select_records
+from ilpkit.adapters.db.tables import patients
 from ilpkit.domain.fields import FIELDS
 
 if TYPE_CHECKING:
@@ -40,7 +43,7 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 """How long a read waits for another process's write to finish (as Python's sqlite3 does)."""
 
 
-def load_registry_frame(conn: Connection) -> pd.DataFrame:
+def load_registry_frame(conn: Connection, centers: Collection[str] | None = None) -> pd.DataFrame:
     """Every stored perfusion with its patient's data, one row each, ordered by patient and date.
 
     Columns are the Registry CSV v1 columns; dates are ``datetime64[ns]`` (NaT when empty),
@@ -54,14 +57,20 @@ def load_registry_frame(conn: Connection) -> pd.DataFrame:
     ----------
     conn : Connection
         An open connection to the registry (SQLite, PostgreSQL or another SQLAlchemy database).
+    centers : collection of str, optional
+        Only the patients of these centres (filtered in the query itself, so no row of another
+        centre is read); None reads every centre.
     """
+    query = select_records()
+    if centers is not None:
+        query = query.where(patients.c.center.in_(sorted(centers)) if centers else sa.false())
     dialect = conn.dialect.name
     sqlite_file = _sqlite_file(conn) if dialect == "sqlite" else None
     if sqlite_file is not None:
-        return arrow_to_frame(_read_sqlite_arrow(conn, sqlite_file))
+        return arrow_to_frame(_read_sqlite_arrow(conn, sqlite_file, query))
     if dialect == "postgresql" and _is_psycopg(conn.connection.driver_connection):
-        return arrow_to_frame(_read_postgresql_arrow(conn))
-    return _read_sql(conn)
+        return arrow_to_frame(_read_postgresql_arrow(conn, query))
+    return _read_sql(conn, query=query)
 
 
 def _is_psycopg(driver: object) -> bool:
@@ -88,7 +97,9 @@ def _sqlite_file(conn: Connection) -> str | None:
     return database
 
 
-def _read_sqlite_arrow(conn: Connection, database: str) -> pa.Table:
+def _read_sqlite_arrow(
+    conn: Connection, database: str, query: sa.Select[Any] | None = None
+) -> pa.Table:
     """The registry query on SQLite, read by the ADBC SQLite driver into one Arrow table.
 
     The driver opens the same file read-only next to ``conn``.
@@ -98,7 +109,8 @@ def _read_sqlite_arrow(conn: Connection, database: str) -> pa.Table:
     import adbc_driver_manager
     import adbc_driver_sqlite
 
-    sql = str(select_records().compile(conn, compile_kwargs={"literal_binds": True}))
+    query = select_records() if query is None else query
+    sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
     uri = Path(database).resolve().as_uri() + "?mode=ro"
     with (
         adbc_driver_sqlite.connect(uri) as db,
@@ -122,7 +134,7 @@ def _adbc_query(adbc_conn: Any, sql: str, options: dict[str, str] | None = None)
         return pa.RecordBatchReader.from_stream(stream).read_all()
 
 
-def _read_postgresql_arrow(conn: Connection) -> pa.Table:
+def _read_postgresql_arrow(conn: Connection, query: sa.Select[Any] | None = None) -> pa.Table:
     """The registry query on PostgreSQL, as CSV from ``COPY ... TO STDOUT`` parsed by Arrow.
 
     Runs on ``conn`` itself (same transaction and connection settings). Dates are written as
@@ -130,9 +142,8 @@ def _read_postgresql_arrow(conn: Connection) -> pa.Table:
     """
     import pyarrow as pa
     import pyarrow.csv as pcsv
-    import sqlalchemy as sa
 
-    query = select_records()
+    query = select_records() if query is None else query
     cols = [
         sa.func.to_char(c, "YYYY-MM-DD").label(c.name) if c.name in DATE_COLUMNS else c
         for c in query.selected_columns
@@ -221,18 +232,21 @@ def _typed(col: pa.Array, target: pa.DataType, n: int) -> pa.Array:
 # ----------------------------------------------------------------------- any other database
 
 
-def _read_sql(conn: Connection, chunksize: int = 200_000) -> pd.DataFrame:
+def _read_sql(
+    conn: Connection, chunksize: int = 200_000, query: sa.Select[Any] | None = None
+) -> pd.DataFrame:
     """The registry frame through pandas ``read_sql`` (databases without a columnar reader).
 
     Read in chunks, each converted before the next is fetched, so that peak memory stays near
     the size of the final frame.
     """
+    query = select_records() if query is None else query
     sqlite = conn.dialect.name == "sqlite"
     if sqlite:
-        sql = str(select_records().compile(conn, compile_kwargs={"literal_binds": True}))
+        sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
         source: object = conn.connection.driver_connection
     else:
-        sql, source = select_records(), conn  # type: ignore[assignment]
+        sql, source = query, conn  # type: ignore[assignment]
     parts = []
     for chunk in pd.read_sql_query(sql, source, chunksize=chunksize):
         for name in DATE_COLUMNS:
@@ -245,7 +259,7 @@ def _read_sql(conn: Connection, chunksize: int = 200_000) -> pd.DataFrame:
             chunk[name] = chunk[name].astype(float)
         parts.append(chunk)
     if not parts:
-        frame = pd.DataFrame(columns=[c.name for c in select_records().selected_columns])
+        frame = pd.DataFrame(columns=[c.name for c in query.selected_columns])
         for name in DATE_COLUMNS:
             frame[name] = pd.to_datetime(frame[name])
         for name in BOOL_COLUMNS:

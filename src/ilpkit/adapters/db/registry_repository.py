@@ -217,8 +217,17 @@ def refresh_statistics(conn: Connection) -> None:
         conn.exec_driver_sql("ANALYZE patients, perfusions")
 
 
-def registry_size(conn: Connection) -> tuple[int, int]:
-    """Stored (patients, perfusions)."""
+def registry_size(conn: Connection, centers: Collection[str] | None = None) -> tuple[int, int]:
+    """Stored (patients, perfusions), of the given centres only when ``centers`` is given."""
+    if centers is not None:
+        where = patients.c.center.in_(sorted(centers))
+        n_patients = conn.execute(sa.select(sa.func.count()).where(where)).scalar_one()
+        n_perfusions = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(perfusions.join(patients, perfusions.c.patient_pk == patients.c.id))
+            .where(where)
+        ).scalar_one()
+        return int(n_patients), int(n_perfusions)
     n_patients = conn.execute(sa.select(sa.func.count()).select_from(patients)).scalar_one()
     n_perfusions = conn.execute(sa.select(sa.func.count()).select_from(perfusions)).scalar_one()
     return int(n_patients), int(n_perfusions)

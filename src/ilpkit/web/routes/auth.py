@@ -13,13 +13,16 @@ from ilpkit.services import accounts
 from ilpkit.web.api_models import TokenRequest, TokenResponse
 from ilpkit.web.context import LOGIN_CSRF_COOKIE, SESSION_COOKIE, Web
 
+LANDING_PAGE = "/dashboard"
+"""Where ``/`` and a successful login lead."""
+
 
 def register(app: FastAPI, web: Web) -> None:
     """Add the login, logout and token routes to ``app``."""
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
-        return RedirectResponse("/patients", status_code=303)
+        return RedirectResponse(LANDING_PAGE, status_code=303)
 
     def login_form(
         request: Request, error: str = "", username: str = "", status: int = 200
@@ -76,7 +79,7 @@ def register(app: FastAPI, web: Web) -> None:
             )
         if not result.ok:
             return login_form(request, "Wrong user name or password.", username, 401)
-        response = RedirectResponse("/patients", status_code=303)
+        response = RedirectResponse(LANDING_PAGE, status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
             token,
