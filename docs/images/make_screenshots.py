@@ -5,7 +5,9 @@ loopback port, reads a demo account's password from its output, logs in with Deb
 driven by Playwright (``/usr/bin/chromium``; Playwright's own browser download is never used)
 and saves:
 
-- ``web-patients.png``: the patient list as the data manager sees it.
+- ``web-patients.png``: the patient list as the data manager sees it;
+- ``dashboard.png``: the dashboard (the whole page, with its figures) as the data manager sees
+  it.
 
 Usage (from the repository root, with the test extra installed)::
 
@@ -33,6 +35,8 @@ from ilpkit.reporting.pdf import CHROMIUM, FLAGS
 HERE = Path(__file__).resolve().parent
 ROLE = "data_manager"
 VIEWPORT = {"width": 1280, "height": 800}
+SHOTS = (("/patients", "web-patients.png"), ("/dashboard", "dashboard.png"))
+"""(page, file): the patient list, and the dashboard (whole page, its figures loaded)."""
 
 
 def _free_port() -> int:
@@ -100,12 +104,18 @@ def main() -> None:
                 page.fill("input[name=username]", username)
                 page.fill("input[name=password]", password)
                 page.click("button[type=submit]")
-                page.wait_for_url(f"{base}/patients")
+                page.wait_for_url(lambda url: not url.endswith("/login"))
                 args.out.mkdir(parents=True, exist_ok=True)
-                target = args.out / "web-patients.png"
-                page.screenshot(path=str(target))
+                written = []
+                for path, name in SHOTS:
+                    page.goto(f"{base}{path}")
+                    page.wait_for_load_state("networkidle")
+                    target = args.out / name
+                    page.screenshot(path=str(target), full_page=name == "dashboard.png")
+                    written.append(target)
                 browser.close()
-            print(f"Wrote {target}")
+            for target in written:
+                print(f"Wrote {target}")
         finally:
             proc.terminate()
             proc.wait(timeout=20)
