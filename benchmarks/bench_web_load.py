@@ -82,6 +82,10 @@ KINDS = {
     "dashboard": "dashboard",
     "dashboard figure": "dashboard",
 }
+DASHBOARD_SHARE = 0.02
+"""Share of a user's actions that open the dashboard (then its figures load), set by
+``--dashboard-share``: every view recomputes the statistics of all the user's patients, so it
+costs as much as dozens of page views."""
 PSEUDONYMISED = " (statistician)"
 """Suffix of the classes of statisticians' requests, which see keyed pseudonyms (own code path)."""
 OUT = Path(__file__).parent / "out" / "web_load.json"
@@ -337,6 +341,7 @@ class SimulatedUser:
         self.budget = budget
         self.features = features
         self.think_s = think_s
+        self.dashboard_share = DASHBOARD_SHARE
         self.rng = random.Random(seed)
         # idle connections are dropped after 2 s, before the server's keep-alive timeout (5 s),
         # so that a request is never sent on a connection the server is just closing
@@ -386,9 +391,9 @@ class SimulatedUser:
         if self.features.edit_path and self.user.role in ("data_manager", "clinician", "admin"):
             actions.append("edit")
             weights.append(2)
-        if self.features.dashboard_paths:
+        if self.features.dashboard_paths and self.dashboard_share > 0:
             actions.append("dashboard")
-            weights.append(1)
+            weights.append(sum(weights) * self.dashboard_share / (1 - self.dashboard_share))
         action = self.rng.choices(actions, weights)[0]
         if action in ("patient", "api_detail", "edit") and not self.ids:
             action = "list"
@@ -634,6 +639,8 @@ def run_load(
             )
             for i, u in enumerate(users)
         ]
+        for sim in sims:
+            sim.dashboard_share = args.dashboard_share
         threads = [threading.Thread(target=s.run) for s in sims]
         start = time.perf_counter()
         load_before = os.getloadavg()[0]
@@ -703,7 +710,15 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--seed", type=int, default=20261201)
+    parser.add_argument(
+        "--dashboard-share",
+        type=float,
+        default=DASHBOARD_SHARE,
+        help="share of the actions that open the dashboard (when it exists)",
+    )
     args = parser.parse_args()
+    if not 0 <= args.dashboard_share < 1:
+        parser.error("--dashboard-share is a fraction: at least 0, below 1")
 
     url = build_registry(args.database, args.patients, args.reuse)
     users = add_accounts(url, args.users)
@@ -725,6 +740,7 @@ def main() -> None:
         "duration_s": args.duration,
         "ramp_s": args.ramp_s,
         "think_ms": args.think_ms,
+        "dashboard_share": args.dashboard_share,
         "runs": runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
