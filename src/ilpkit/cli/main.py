@@ -65,6 +65,9 @@ def build_app() -> typer.Typer:
     from ilpkit.cli import serve_command
 
     serve_command.register(app)
+    from ilpkit.cli import redcap_commands
+
+    redcap_commands.register(app)
     # --- end of command registration ---
     return app
 
