@@ -1,0 +1,255 @@
+"""``ilp import-redcap``: a hand-made REDCap project into SQLite and PostgreSQL, and each
+rejection with its REDCap record id, instrument, instance, field, value and reason."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ilpkit.adapters.db import registry_repository as repo
+from ilpkit.adapters.db.engine import make_engine
+from ilpkit.domain.validation import record_values
+from ilpkit.services.redcap_import import RedcapImportError, import_redcap
+from ilpkit.services.unit_of_work import UnitOfWork
+
+from .conftest import MAPPING, ilp, patient_row, perfusion_row
+
+TODAY = date(2026, 11, 27)
+
+
+def run(project, url, records=None, mapping=MAPPING, dry_run=False, fields=None):
+    dictionary, data, path = project(records, mapping, fields)
+    return import_redcap(dictionary, data, path, url, TODAY, "tester", dry_run=dry_run)
+
+
+def problems(project, url, records=None, mapping=MAPPING, fields=None):
+    with pytest.raises(RedcapImportError) as info:
+        run(project, url, records, mapping, fields=fields)
+    return info.value.problems
+
+
+def stored(url: str) -> list[dict[str, object]]:
+    with UnitOfWork(url) as uow:
+        return [record_values(r) for r in repo.iter_records(uow.connection)]
+
+
+def counts(url: str) -> tuple[int, int, int]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            insp = sa.inspect(conn)
+            if not insp.has_table("patients"):
+                return 0, 0, 0
+            return tuple(  # type: ignore[return-value]
+                conn.execute(sa.text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+                for t in ("patients", "perfusions", "audit_log")
+            )
+    finally:
+        engine.dispose()
+
+
+def test_values_are_mapped_and_dates_converted_by_validation_type(project, db_url):
+    records = [
+        patient_row("101"),
+        perfusion_row("101", "1"),
+        perfusion_row("101", "2", ilp_dt="2003-02-01", resp="1", side="2", histo="99"),
+        patient_row("102", gender="2", dob="01-12-1961", dod="2005-07-09", lfu="07-09-2005"),
+        perfusion_row("102", "1", ilp_dt="2002-05-06", side="1", level="4", vol="3",
+                      tnf="1", mel="39", multi="1", prior_rt="1", pres="2", resp="4"),
+    ]  # fmt: skip
+    report = run(project, db_url, records)
+    assert (report.records, report.perfusions) == (2, 3)
+    rows = stored(db_url)
+    by_key = {(r["patient_id"], r["ilp_date"]): r for r in rows}
+    first = by_key[("101", date(2001, 3, 14))]
+    assert first["center"] == "CA"  # [values]
+    assert first["sex"].value == "M"  # type: ignore[attr-defined]
+    assert first["birth_date"] == date(1950, 3, 17)  # 17-03-1950, date_dmy
+    assert first["last_followup_date"] == date(2008, 6, 30)  # 06-30-2008, date_mdy
+    assert first["death_date"] is None
+    assert first["limb"].value == "leg" and first["perfusion_level"].value == "femoral"  # type: ignore[attr-defined]
+    assert (first["limb_volume_l"], first["tnf_mg"], first["melphalan_mg"]) == (8.0, 3.0, 80.0)
+    assert first["response"].value == "NC"  # type: ignore[attr-defined]  # 3 = SD, stored NC
+    assert first["multifocal"] is False and first["prior_radiotherapy"] is False
+    assert by_key[("101", date(2003, 2, 1))]["histology"].value == "other"  # type: ignore[attr-defined]
+    second = by_key[("102", date(2002, 5, 6))]
+    assert second["sex"].value == "F"  # type: ignore[attr-defined]
+    assert second["birth_date"] == date(1961, 12, 1)
+    assert second["death_date"] == date(2005, 7, 9)  # date_ymd
+    assert second["limb"].value == "arm" and second["perfusion_level"].value == "axillary"  # type: ignore[attr-defined]
+    assert second["multifocal"] is True and second["prior_radiotherapy"] is True
+    assert second["presentation"].value == "recurrent"  # type: ignore[attr-defined]
+
+
+def test_unknown_choice_code_in_the_records_is_refused(project, db_url):
+    found = problems(project, db_url, [patient_row("101"), perfusion_row("101", "1", side="7")])
+    assert len(found) == 1
+    p = found[0]
+    assert (p.record_id, p.instrument, p.instance, p.field, p.value) == ("101", "ilp", "1", "side", "7")
+    assert "unknown choice code" in p.reason and "1, 2" in p.reason
+    assert counts(db_url)[:2] == (0, 0)
+
+
+def test_dictionary_code_without_registry_value_is_refused(project, db_url):
+    mapping = MAPPING.replace('"99" = "other"\n', "")
+    records = [patient_row("101"), perfusion_row("101", "1", histo="99")]
+    found = problems(project, db_url, records, mapping)
+    assert [(p.record_id, p.instance, p.field, p.value) for p in found] == [
+        ("101", "1", "histo", "99")
+    ]
+    assert "'99' ('Other') has no registry value in [choices.histology]" in found[0].reason
+
+
+def test_mapping_code_the_dictionary_does_not_define_is_refused(project, db_url):
+    mapping = MAPPING.replace('"2" = "leg"', '"2" = "leg"\n"3" = "leg"')
+    found = problems(project, db_url, mapping=mapping)
+    assert [(p.field, p.value) for p in found] == [("side", "3")]
+    assert "unknown choice code '3' in [choices.limb]" in found[0].reason
+
+
+def test_mapped_field_absent_from_the_dictionary_is_refused(project, db_url):
+    found = problems(project, db_url, mapping=MAPPING.replace('"ilp_dt"', '"ilp_datum"'))
+    assert [(p.field, p.registry_field) for p in found] == [("ilp_datum", "ilp_date")]
+    assert "not a field of the data dictionary" in found[0].reason
+
+
+def test_required_registry_field_without_mapping_is_refused(project, db_url):
+    found = problems(project, db_url, mapping=MAPPING.replace('tnf_mg = "tnf"\n', ""))
+    assert [p.field for p in found] == ["tnf_mg"]
+    assert "required registry field has no mapping" in found[0].reason
+
+
+def test_unknown_registry_field_and_checkbox_are_refused(project, db_url):
+    mapping = MAPPING.replace("[fields]\n", '[fields]\nlimb_colour = "side"\ngrade = "meds"\n')
+    found = problems(project, db_url, mapping=mapping)
+    reasons = {p.field: p.reason for p in found}
+    assert "is not a registry field" in reasons["limb_colour"]
+    assert "is a checkbox field" in reasons["meds"]
+
+
+def test_repeat_instance_without_its_parent_record_is_refused(project, db_url):
+    records = [patient_row("101"), perfusion_row("101", "1"), perfusion_row("102", "1")]
+    found = problems(project, db_url, records)
+    assert [(p.record_id, p.instrument, p.instance, p.line) for p in found] == [
+        ("102", "ilp", "1", 4)
+    ]
+    assert "repeat instance without its parent record" in found[0].reason
+    assert counts(db_url)[:2] == (0, 0)
+
+
+def test_record_without_perfusion_is_refused(project, db_url):
+    found = problems(project, db_url, [patient_row("101"), perfusion_row("101", "1"),
+                                       patient_row("103")])  # fmt: skip
+    assert [(p.record_id, p.instrument) for p in found] == [("103", "ilp")]
+    assert "has no perfusion" in found[0].reason
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        # date_ymd in the dictionary, written day-month-year (REDCap's date_dmy)
+        ("dod", "09-07-2005", "year last"),
+        ("ilp_dt", "14/03/2001", "year last"),
+        # date_dmy in the dictionary, written year-month-day
+        ("dob", "1950-03-17", "is written year-month-day (2004-03-17), but day-month-year"),
+        # date_mdy in the dictionary, written day-month-year: 30 is no month
+        ("lfu", "30-06-2008", "it would be one read day-month-year"),
+        ("ilp_dt", "2001-02-30", "not a real calendar date"),
+        ("ilp_dt", "14 March 2001", "is not a date written year-month-day"),
+    ],
+)
+def test_dates_in_another_format_are_refused(project, db_url, field, value, reason):
+    patient = patient_row("101", **({field: value} if field in ("dod", "dob", "lfu") else {}))
+    perfusion = perfusion_row("101", "1", **({field: value} if field == "ilp_dt" else {}))
+    if field == "dod":
+        patient["lfu"] = "07-09-2005"
+    found = problems(project, db_url, [patient, perfusion])
+    assert [(p.record_id, p.field, p.value) for p in found] == [("101", field, value)]
+    assert reason in found[0].reason
+    instrument = "ilp" if field == "ilp_dt" else "baseline"
+    assert found[0].instrument == instrument
+
+
+def test_date_format_ymd_refuses_the_display_order_of_date_dmy(project, db_url):
+    mapping = MAPPING.replace('date_format = "validation"', 'date_format = "YMD"')
+    found = problems(project, db_url, mapping=mapping)
+    # every date of the default records is YYYY-MM-DD except dob (D-M-Y) and lfu (M-D-Y)
+    assert sorted(p.field for p in found) == ["dob", "lfu"]
+
+
+def test_registry_validation_problems_are_told_in_redcap_terms(project, db_url):
+    records = [patient_row("101"), perfusion_row("101", "1"), perfusion_row("101", "2", tnf="9",
+               ilp_dt="2003-01-01")]  # fmt: skip
+    found = problems(project, db_url, records)
+    errors = [p for p in found if p.is_error]
+    assert [(p.record_id, p.instrument, p.instance, p.field, p.registry_field, p.value)
+            for p in errors] == [("101", "ilp", "2", "tnf", "tnf_mg", "9")]  # fmt: skip
+    assert "0 to 4 mg" in errors[0].reason
+    assert errors[0].line == 4
+    assert counts(db_url)[:2] == (0, 0)
+
+
+def test_patient_level_problem_names_the_patient_instrument(project, db_url):
+    records = [patient_row("101", dob="01-01-1850"), perfusion_row("101", "1")]
+    found = [p for p in problems(project, db_url, records) if p.is_error]
+    assert found and all(p.record_id == "101" for p in found)
+    assert ("baseline", "", "dob") in {(p.instrument, p.instance, p.field) for p in found}
+
+
+def test_dry_run_writes_nothing(project, db_url):
+    run(project, db_url)  # one patient stored, then a dry run of a second one
+    before = counts(db_url)
+    records = [patient_row("105"), perfusion_row("105", "1", ilp_dt="2004-04-04")]
+    report = run(project, db_url, records, dry_run=True)
+    assert report.registry.written is False and report.registry.patients_created == 1
+    assert counts(db_url) == before
+
+
+def test_dry_run_without_a_registry_creates_no_file(project, tmp_path):
+    dictionary, data, mapping = project()
+    target = tmp_path / "new.sqlite3"
+    result = ilp(
+        "import-redcap", "--dictionary", str(dictionary), "--records", str(data),
+        "--mapping", str(mapping), "--dry-run", "--db", f"sqlite:///{target}",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Nothing was saved" in result.stdout
+    assert not target.exists()
+
+
+def test_cli_lists_every_problem_as_json_and_in_a_file(project, tmp_path):
+    records = [patient_row("101"), perfusion_row("101", "1", side="7"), perfusion_row("102", "1")]
+    dictionary, data, mapping = project(records)
+    target = tmp_path / "reg.sqlite3"
+    problems_file = tmp_path / "problems.csv"
+    result = ilp(
+        "import-redcap", "--dictionary", str(dictionary), "--records", str(data),
+        "--mapping", str(mapping), "--db", f"sqlite:///{target}", "--json",
+        "--problems", str(problems_file),
+    )  # fmt: skip
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is False
+    assert {(p["record_id"], p["instrument"], p["instance"], p["field"]) for p in payload["problems"]} == {
+        ("101", "ilp", "1", "side"),
+        ("102", "ilp", "1", ""),
+    }  # fmt: skip
+    assert "nothing was saved" in result.stderr
+    text = problems_file.read_text(encoding="utf-8")
+    assert text.startswith("record_id,instrument,instance,field,registry_field,value,reason")
+    assert "repeat instance without its parent record" in text
+    assert not target.exists()
+
+
+def test_unreadable_mapping_is_a_clear_error(project, tmp_path):
+    dictionary, data, mapping = project(mapping="[project\n")
+    result = ilp(
+        "import-redcap", "--dictionary", str(dictionary), "--records", str(data),
+        "--mapping", str(mapping), "--db", f"sqlite:///{tmp_path / 'r.sqlite3'}",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "is not valid TOML" in result.stderr and "Traceback" not in result.output
