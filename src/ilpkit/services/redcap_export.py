@@ -274,9 +274,9 @@ def export_redcap(url: str, folder: Path, actor: str, *, replace: bool = False) 
     with UnitOfWork(url, write=True, migrate=False) as uow:
         conn = uow.connection
         repo.assign_missing_perfusion_ids(conn)  # only registries synthesized by older versions
-        frame = load_registry_frame(conn)
-        if frame.empty:
+        if repo.registry_size(conn)[1] == 0:  # checked first: nothing to load
             raise RedcapExportError("the registry has no perfusions; nothing was written")
+        frame = load_registry_frame(conn)
         synthetic = registry_info.is_synthetic(conn)
         ids = _perfusion_ids(conn)
         dictionary = redcap_dictionary(synthetic)
