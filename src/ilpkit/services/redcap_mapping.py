@@ -92,12 +92,30 @@ def _norm(text: str) -> str:
     return " ".join("".join(c if c.isalnum() else " " for c in text.casefold()).split())
 
 
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "sex": ("gender",),
+    "center": ("centre", "site", "hospital", "institution"),
+    "ilp_date": ("date of ilp", "perfusion date", "ilp date"),
+}
+"""Other words for a registry field that REDCap projects commonly use."""
+
+CONTAINED_SCORE = 0.8
+"""Score of a REDCap label whose every word is in the registry field's name or label (``Level``
+for ``perfusion_level``; ``TNF dose (mg)`` for ``tnf_mg``)."""
+
+
 def _similarity(spec: FieldSpec, f: DictionaryField) -> float:
-    ours = [_norm(spec.name), _norm(short_label(spec))]
+    ours = [_norm(spec.name), _norm(short_label(spec)), *SYNONYMS.get(spec.name, ())]
     theirs = [_norm(f.name), _norm(f.label)]
-    return max(
+    score = max(
         difflib.SequenceMatcher(None, a, b).ratio() for a in ours for b in theirs if a and b
     )
+    our_words = set(" ".join(ours).split())
+    for text in theirs:
+        words = set(text.split()) - {"of", "in", "the", "a"}
+        if words and words <= our_words:
+            score = max(score, CONTAINED_SCORE)
+    return score
 
 
 def match_fields(dictionary: list[DictionaryField]) -> tuple[dict[str, str], dict[str, str]]:
@@ -170,6 +188,9 @@ def match_codes(spec: FieldSpec, f: DictionaryField) -> tuple[list[Entry], list[
         value = names.get(_norm(label)) or names.get(_norm(code))
         if value is None and ":" in label:
             value = names.get(_norm(label.split(":", 1)[0]))
+        if value is None:  # "Recurrence" for "recurrent"
+            close = difflib.get_close_matches(_norm(label), list(names), n=1, cutoff=0.8)
+            value = names[close[0]] if close else None
         if value is None:
             entries.append(Entry(code, None, f"'{label}': no registry value matched"))
             missing.append(code)
