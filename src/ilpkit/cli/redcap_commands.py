@@ -17,7 +17,6 @@ from ilpkit.adapters.csv.registry_csv import neutralise
 from ilpkit.cli.console import DbOption, JsonOption, fail, plain, safe, stderr, stdout
 from ilpkit.cli.registry_commands import (
     MAX_PROBLEMS_SHOWN,
-    _print_warnings,
     _require_existing_sqlite,
     database_errors,
 )
@@ -91,8 +90,10 @@ def import_redcap(
     from ilpkit.adapters.redcap.mapping_file import MappingFileError
     from ilpkit.services.redcap_import import (
         RedcapImportError,
-        import_redcap as run_import,
         problems_sorted,
+    )
+    from ilpkit.services.redcap_import import (
+        import_redcap as run_import,
     )
 
     if problems is not None and (problems.is_dir() or (problems.exists() and not replace)):
@@ -114,9 +115,7 @@ def import_redcap(
     except RedcapImportError as exc:
         found = problems_sorted(exc.problems)
         if json_output:
-            stdout().print_json(
-                json.dumps({"ok": False, "problems": [p.to_dict() for p in found]})
-            )
+            stdout().print_json(json.dumps({"ok": False, "problems": [p.to_dict() for p in found]}))
         _print_problems(found)
         if problems is not None:
             _write_problems(found, problems)
@@ -164,7 +163,9 @@ def _print_problems(found: list) -> None:
         reason = Text(plain(p.reason))
         if not p.is_error:
             reason = Text.assemble(("warning:", "yellow"), " ", reason)
-        field = p.field + (f" ({p.registry_field})" if p.registry_field and p.registry_field != p.field else "")
+        field = p.field + (
+            f" ({p.registry_field})" if p.registry_field and p.registry_field != p.field else ""
+        )
         table.add_row(
             Text(plain(p.record_id)),
             Text(plain(p.instrument)),
@@ -185,15 +186,28 @@ def _write_problems(found: list, path: Path) -> None:
     try:
         with path.open("w", encoding="utf-8", newline="") as out:
             writer = csv.writer(out)
-            columns = ["record_id", "instrument", "instance", "field", "registry_field", "value",
-                       "reason", "line", "severity"]
+            columns = [
+                "record_id",
+                "instrument",
+                "instance",
+                "field",
+                "registry_field",
+                "value",
+                "reason",
+                "line",
+                "severity",
+            ]
             writer.writerow(columns)
             for p in found:
                 d = p.to_dict()
-                writer.writerow([neutralise(str(d[c] if d[c] is not None else "")) for c in columns])
+                writer.writerow(
+                    [neutralise(str(d[c] if d[c] is not None else "")) for c in columns]
+                )
     except OSError as exc:
-        fail(f"the problems could not be written to {path} ({exc.strerror or exc}). Nothing was "
-             "imported.")
+        fail(
+            f"the problems could not be written to {path} ({exc.strerror or exc}). Nothing was "
+            "imported."
+        )
 
 
 def redcap_mapping(
@@ -270,7 +284,8 @@ def export_redcap(
 
       ilp export-redcap redcap-export/
     """
-    from ilpkit.services.redcap_export import RedcapExportError, export_redcap as run_export
+    from ilpkit.services.redcap_export import RedcapExportError
+    from ilpkit.services.redcap_export import export_redcap as run_export
 
     url = config.database_url(db)
     _require_existing_sqlite(url)

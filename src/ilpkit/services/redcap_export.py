@@ -33,6 +33,7 @@ audit row, move the files into place, commit; on any failure neither file nor au
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -108,10 +109,7 @@ def redcap_name(spec: FieldSpec) -> str:
 def choice_codes(spec: FieldSpec) -> list[tuple[str, str, str]]:
     """(REDCap code, registry value, label) of each value of a choice field: codes 1, 2, 3 ...
     in the order of the data dictionary."""
-    return [
-        (str(i), value, label)
-        for i, (value, label) in enumerate(choice_labels(spec), start=1)
-    ]
+    return [(str(i), value, label) for i, (value, label) in enumerate(choice_labels(spec), start=1)]
 
 
 def _number(value: float | None) -> str:
@@ -233,7 +231,9 @@ def _record_rows(
         yield [pid, FORM_PERFUSION, str(instance), *blank_patient, *values]
 
 
-def export_redcap(url: str, folder: Path, actor: str, *, replace: bool = False) -> RedcapExportReport:
+def export_redcap(
+    url: str, folder: Path, actor: str, *, replace: bool = False
+) -> RedcapExportReport:
     """Write ``folder/data_dictionary.csv`` and ``folder/records.csv`` for REDCap.
 
     Parameters
@@ -300,13 +300,13 @@ def export_redcap(url: str, folder: Path, actor: str, *, replace: bool = False) 
         published: list[tuple[Path, Path | None]] = []
         try:
             for target in targets:
-                fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=folder)
+                fd, name = tempfile.mkstemp(
+                    prefix=f".{target.name}.", suffix=".partial", dir=folder
+                )
                 os.close(fd)
                 temps.append(Path(name))
             with temps[0].open("w", encoding="utf-8", newline="") as out:
-                n_fields = write_dictionary(
-                    (_neutralised(f) for f in dictionary), out
-                )
+                n_fields = write_dictionary((_neutralised(f) for f in dictionary), out)
             with temps[1].open("w", encoding="utf-8", newline="") as out:
                 n_rows = write_records(
                     columns,
@@ -354,10 +354,8 @@ def export_redcap(url: str, folder: Path, actor: str, *, replace: bool = False) 
             if created_folder:
                 for tmp in temps:
                     tmp.unlink(missing_ok=True)
-                try:
+                with contextlib.suppress(OSError):
                     folder.rmdir()
-                except OSError:
-                    pass
             raise
         finally:
             for tmp in temps:

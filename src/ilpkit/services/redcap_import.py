@@ -162,7 +162,9 @@ class _Record:
     repeats: list[RecordRow] = field(default_factory=list)
 
 
-def _mapping_problem(field_name: str, reason: str, registry: str = "", value: str = "") -> RedcapProblem:
+def _mapping_problem(
+    field_name: str, reason: str, registry: str = "", value: str = ""
+) -> RedcapProblem:
     return RedcapProblem("", "", "", field_name, value, reason, registry)
 
 
@@ -205,7 +207,9 @@ def plan_columns(
     for name in mapping.choices:
         if name in FIELDS_BY_NAME and name not in mapping.fields:
             problems.append(
-                _mapping_problem(name, f"[choices.{name}] is given but [fields] has no {name}", name)
+                _mapping_problem(
+                    name, f"[choices.{name}] is given but [fields] has no {name}", name
+                )
             )
     columns: list[_Column] = []
     for spec in FILE_FIELDS:
@@ -243,7 +247,12 @@ def plan_columns(
         problems.extend(found)
         if column is None:
             continue
-        if instrument and spec.level == "perfusion" and f.form != instrument and spec.name != "patient_id":
+        if (
+            instrument
+            and spec.level == "perfusion"
+            and f.form != instrument
+            and spec.name != "patient_id"
+        ):
             problems.append(
                 _mapping_problem(
                     redcap,
@@ -304,9 +313,7 @@ def _column(
             try:
                 spec.parse(value)
             except CellError as exc:
-                problems.append(
-                    _mapping_problem(f"[choices.{name}] {code}", str(exc), name, value)
-                )
+                problems.append(_mapping_problem(f"[choices.{name}] {code}", str(exc), name, value))
         return _Column(spec, f.name, f.form, _coded(f, name, codes, table)), problems
     if spec.kind == "date":
         if f.validation and f.validation not in DATE_ORDERS:
@@ -436,8 +443,15 @@ def import_redcap(
         rid = row.record_id
         if rid == "":
             problems.append(
-                RedcapProblem("", row.instrument, row.instance, mapping.record_id, "",
-                              "the record id is empty", line=row.line)
+                RedcapProblem(
+                    "",
+                    row.instrument,
+                    row.instance,
+                    mapping.record_id,
+                    "",
+                    "the record id is empty",
+                    line=row.line,
+                )
             )
             continue
         record = records.get(rid)
@@ -502,15 +516,24 @@ def _registry_rows(
                 continue
             seen: dict[str, RecordRow] = {}
             for r in record.base:
-                raw = rid if c.redcap not in r.cells else r.cells[c.redcap]
+                raw = r.cells.get(c.redcap, rid)
                 if raw.strip():
                     seen.setdefault(raw.strip(), r)
             if len(seen) > 1:
-                values = ", ".join(f"'{v}' ({r.event or 'row'} line {r.line})" for v, r in seen.items())
+                values = ", ".join(
+                    f"'{v}' ({r.event or 'row'} line {r.line})" for v, r in seen.items()
+                )
                 problems.append(
-                    RedcapProblem(rid, c.form, "", c.redcap, "",
-                                  f"has different values on the rows of this record: {values}",
-                                  c.spec.name, record.line)
+                    RedcapProblem(
+                        rid,
+                        c.form,
+                        "",
+                        c.redcap,
+                        "",
+                        f"has different values on the rows of this record: {values}",
+                        c.spec.name,
+                        record.line,
+                    )
                 )
                 continue
             raw, where = next(iter(seen.items()), ("", record.base[0]))
@@ -524,15 +547,23 @@ def _registry_rows(
             perfusion_rows = record.repeats
         else:
             perfusion_rows = [
-                r for r in record.base if any(r.cells.get(c.redcap, "").strip() for c in perfusion_cols if c.redcap)
+                r
+                for r in record.base
+                if any(r.cells.get(c.redcap, "").strip() for c in perfusion_cols if c.redcap)
             ] + record.repeats
         if not perfusion_rows:
             problems.append(
-                RedcapProblem(rid, label, "", "", "",
-                              "this record has no perfusion"
-                              + (f" (no instance of the instrument '{instrument}')" if instrument else "")
-                              + "; the registry holds patients through their perfusions",
-                              line=record.line)
+                RedcapProblem(
+                    rid,
+                    label,
+                    "",
+                    "",
+                    "",
+                    "this record has no perfusion"
+                    + (f" (no instance of the instrument '{instrument}')" if instrument else "")
+                    + "; the registry holds patients through their perfusions",
+                    line=record.line,
+                )
             )
             continue
         seen_instances: dict[tuple[str, str], int] = {}
@@ -541,15 +572,29 @@ def _registry_rows(
             if instrument:
                 if not (r.instance.isascii() and r.instance.isdigit() and int(r.instance) > 0):
                     problems.append(
-                        RedcapProblem(rid, r.instrument, r.instance, "redcap_repeat_instance",
-                                      r.instance, "must be a whole number 1, 2, 3 ...", line=r.line)
+                        RedcapProblem(
+                            rid,
+                            r.instrument,
+                            r.instance,
+                            "redcap_repeat_instance",
+                            r.instance,
+                            "must be a whole number 1, 2, 3 ...",
+                            line=r.line,
+                        )
                     )
                     continue
                 if key in seen_instances:
                     problems.append(
-                        RedcapProblem(rid, r.instrument, r.instance, "redcap_repeat_instance",
-                                      r.instance, f"this instance appears twice (line "
-                                      f"{seen_instances[key]} and this line {r.line})", line=r.line)
+                        RedcapProblem(
+                            rid,
+                            r.instrument,
+                            r.instance,
+                            "redcap_repeat_instance",
+                            r.instance,
+                            f"this instance appears twice (line "
+                            f"{seen_instances[key]} and this line {r.line})",
+                            line=r.line,
+                        )
                     )
                     continue
                 seen_instances[key] = r.line
@@ -564,8 +609,16 @@ def _registry_rows(
                     row[c.spec.name] = c.convert(raw)
                 except ValueError as exc:
                     problems.append(
-                        RedcapProblem(rid, r.instrument or label, instance, c.redcap, raw,
-                                      str(exc), c.spec.name, r.line)
+                        RedcapProblem(
+                            rid,
+                            r.instrument or label,
+                            instance,
+                            c.redcap,
+                            raw,
+                            str(exc),
+                            c.spec.name,
+                            r.line,
+                        )
                     )
             rows.append(row)
             origins.append((rid, r.instrument or label, instance, r.line))
@@ -591,4 +644,3 @@ def _located(
 def problems_sorted(problems: list[RedcapProblem]) -> list[RedcapProblem]:
     """Problems in file order (mapping problems first)."""
     return sorted(problems, key=lambda p: (p.line is not None, p.line or 0))
-

@@ -226,7 +226,9 @@ def suggest_mapping(
     matched, unmatched = match_fields(dictionary)
     record_id = dictionary[0].name
     perfusion_forms = Counter(
-        by_name[matched[s.name]].form for s in FIELDS if s.level == "perfusion" and s.name in matched
+        by_name[matched[s.name]].form
+        for s in FIELDS
+        if s.level == "perfusion" and s.name in matched
     )
     instrument = ""
     if perfusion_forms:
@@ -270,7 +272,9 @@ def suggest_mapping(
         entries,
         choices,
     )
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.absolute().parent)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{out.name}.", suffix=".partial", dir=out.absolute().parent
+    )
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -89,7 +88,13 @@ def test_unknown_choice_code_in_the_records_is_refused(project, db_url):
     found = problems(project, db_url, [patient_row("101"), perfusion_row("101", "1", side="7")])
     assert len(found) == 1
     p = found[0]
-    assert (p.record_id, p.instrument, p.instance, p.field, p.value) == ("101", "ilp", "1", "side", "7")
+    assert (p.record_id, p.instrument, p.instance, p.field, p.value) == (
+        "101",
+        "ilp",
+        "1",
+        "side",
+        "7",
+    )
     assert "unknown choice code" in p.reason and "1, 2" in p.reason
     assert counts(db_url)[:2] == (0, 0)
 
@@ -234,7 +239,8 @@ def test_cli_lists_every_problem_as_json_and_in_a_file(project, tmp_path):
     assert result.exit_code == 1
     payload = json.loads(result.stdout)
     assert payload["ok"] is False
-    assert {(p["record_id"], p["instrument"], p["instance"], p["field"]) for p in payload["problems"]} == {
+    found = payload["problems"]
+    assert {(p["record_id"], p["instrument"], p["instance"], p["field"]) for p in found} == {
         ("101", "ilp", "1", "side"),
         ("102", "ilp", "1", ""),
     }  # fmt: skip

@@ -58,9 +58,7 @@ def test_suggested_mapping_matches_by_name_label_and_choice_labels(project, tmp_
         "[values]\n", '[values]\ncenter = "CA"\n'
     )
     out.write_text(completed, encoding="utf-8")
-    report = import_redcap(
-        dictionary, data, out, None, date(2026, 11, 27), "tester", dry_run=True
-    )
+    report = import_redcap(dictionary, data, out, None, date(2026, 11, 27), "tester", dry_run=True)
     assert (report.records, report.perfusions) == (1, 1)
     assert report.registry.perfusions_created == 1
 

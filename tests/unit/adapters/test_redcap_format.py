@@ -100,7 +100,7 @@ def test_dictionary_is_read_with_designer_or_api_column_names(tmp_path):
         tmp_path / "m.csv",
         "field_name,form_name,section_header,field_type,field_label,"
         "select_choices_or_calculations,field_note,text_validation_type_or_show_slider_number\n"
-        "record_id,f,,text,ID,,,\nsex,f,,dropdown,Sex,\"1, M | 2, F\",,\n",
+        'record_id,f,,text,ID,,,\nsex,f,,dropdown,Sex,"1, M | 2, F",,\n',
     )
     assert read_dictionary(api)[1].codes == {"1": "M", "2": "F"}
 
@@ -116,7 +116,7 @@ def test_broken_dictionaries_are_refused_with_every_problem(tmp_path):
             "Text Validation Type OR Show Slider Number",
         )
     )  # fmt: skip
-    bad = _write(tmp_path / "y.csv", header + "\na,f,,radio,A,\"1 One\",,\na,f,,text,A,,,\n")
+    bad = _write(tmp_path / "y.csv", header + '\na,f,,radio,A,"1 One",,\na,f,,text,A,,,\n')
     with pytest.raises(RedcapFileError) as info:
         read_dictionary(bad)
     assert [line for line, _ in info.value.problems] == [2, 3]
@@ -145,16 +145,14 @@ def test_records_keep_the_wanted_columns_and_the_repeat_columns(tmp_path):
 
 @given(st.text())
 def test_toml_strings_read_back_as_written(text):
-    assert tomllib.loads(f"{toml_key(text or 'k')} = {toml_string(text)}") == {
-        (text or "k"): text
-    }
+    assert tomllib.loads(f"{toml_key(text or 'k')} = {toml_string(text)}") == {(text or "k"): text}
 
 
 def test_written_mapping_reads_back(tmp_path):
     text = render_mapping(
         ["a comment\nwith a line break and \x00 a NUL"],
         RedcapMapping("record_id", "ilp", "DMY"),
-        [Entry("sex", "gen\"der", "note\nbreak"), Entry("grade", None, "not matched")],
+        [Entry("sex", 'gen"der', "note\nbreak"), Entry("grade", None, "not matched")],
         {"sex": [Entry("1", "M"), Entry("x y", "F"), Entry("9", None, "unknown")]},
     )
     path = _write(tmp_path / "m.toml", text)

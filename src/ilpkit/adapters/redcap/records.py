@@ -127,9 +127,7 @@ def _rows(
         csv.field_size_limit(old_limit)
 
 
-def write_records(
-    columns: Sequence[str], rows: Iterable[Sequence[str]], out: io.TextIOBase
-) -> int:
+def write_records(columns: Sequence[str], rows: Iterable[Sequence[str]], out: io.TextIOBase) -> int:
     """Write a records CSV (header, then rows); return the number of rows written.
 
     Cells are written as they are: REDCap's import stores every character, so an apostrophe
