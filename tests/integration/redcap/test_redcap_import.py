@@ -259,3 +259,46 @@ def test_unreadable_mapping_is_a_clear_error(project, tmp_path):
     )  # fmt: skip
     assert result.exit_code == 1
     assert "is not valid TOML" in result.stderr and "Traceback" not in result.output
+
+
+def _longitudinal(data_path, gender_second_event: str) -> None:
+    """Rewrite the records as a longitudinal project: record 101 has a row in each of two
+    events, and its perfusion instance in the second event."""
+    columns = ["study_id", "redcap_event_name", "redcap_repeat_instrument",
+               "redcap_repeat_instance", "gender", "dob", "dod", "lfu", "ilp_dt", "side", "level",
+               "vol", "tnf", "mel", "histo", "multi", "pres", "prior_rt", "resp"]  # fmt: skip
+    first = patient_row("101", redcap_event_name="baseline_arm_1")
+    second = {"study_id": "101", "redcap_event_name": "ilp_arm_1",
+              "gender": gender_second_event}  # fmt: skip
+    perfusion = perfusion_row("101", "1", redcap_event_name="ilp_arm_1")
+    with data_path.open("w", encoding="utf-8", newline="") as out:
+        import csv
+
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for r in (first, second, perfusion):
+            writer.writerow([r.get(c, "") for c in columns])
+
+
+def test_longitudinal_events_are_read_and_conflicts_refused(project, db_url):
+    dictionary, data, mapping = project()
+    _longitudinal(data, "")
+    report = import_redcap(dictionary, data, mapping, db_url, TODAY, "tester")
+    assert (report.records, report.perfusions) == (1, 1)
+    assert stored(db_url)[0]["sex"].value == "M"  # type: ignore[attr-defined]
+    _longitudinal(data, "2")
+    with pytest.raises(RedcapImportError) as info:
+        import_redcap(dictionary, data, mapping, db_url, TODAY, "tester")
+    found = info.value.problems
+    assert [(p.record_id, p.field) for p in found] == [("101", "gender")]
+    assert "different values on the rows of this record" in found[0].reason
+
+
+def test_importing_the_same_project_again_changes_nothing(project, db_url):
+    records = [patient_row("101"), perfusion_row("101", "1"),
+               perfusion_row("101", "2", ilp_dt="2003-02-01")]  # fmt: skip
+    run(project, db_url, records)
+    again = run(project, db_url, records)
+    assert again.registry.perfusions_created == 0
+    assert again.registry.perfusions_unchanged == 2
+    assert counts(db_url)[:2] == (1, 2)
