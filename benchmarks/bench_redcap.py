@@ -16,6 +16,8 @@ With ``--postgres`` the same runs are made on PostgreSQL (temporary databases on
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -39,10 +41,15 @@ def _ilp() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("ilp") or "ilp")
 
 
-def _timed(args: list[str]) -> float:
+def _timed(args: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system) of one ``ilp`` process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(args, check=True, capture_output=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 @contextmanager
@@ -102,11 +109,13 @@ def run(kind: str, patients: int, admin: str | None) -> None:
             same = roundtrip.read_bytes() == original.read_bytes()
             size = (out / "records.csv").stat().st_size
             print(f"records.csv: {size / 1e6:.1f} MB; round trip identical: {same}")
-            for name, seconds in rows:
+            print(f"  load average before: {os.getloadavg()[0]:.1f}")
+            print(f"  {'command':<58} {'wall s':>7} {'CPU s':>7}")
+            for name, (wall, cpu) in rows:
                 met = ""
                 if "redcap" in name and "mapping" not in name:
-                    met = "  (target met)" if seconds <= TARGET_S else "  (TARGET MISSED)"
-                print(f"  {name:<58} {seconds:6.1f} s{met}")
+                    met = "  (target met)" if wall <= TARGET_S else "  (target missed)"
+                print(f"  {name:<58} {wall:7.1f} {cpu:7.1f}{met}")
             if not same:
                 raise SystemExit("the round trip changed the registry")
     finally:

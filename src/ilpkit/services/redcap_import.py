@@ -271,7 +271,26 @@ def plan_columns(
                 )
             )
         columns.append(column)
-    return columns, problems
+    return [_Column(c.spec, c.redcap, c.form, _memo(c.convert), c.fixed) for c in columns], problems
+
+
+MEMO_VALUES = 50_000
+"""Distinct REDCap texts remembered per column: converting a text is a pure function of it,
+and dates and codes repeat across records."""
+
+
+def _memo(convert: Converter) -> Converter:
+    known: dict[str, str] = {}
+
+    def cached(raw: str) -> str:
+        value = known.get(raw)
+        if value is None:
+            value = convert(raw)  # raises for text that is refused: never remembered
+            if len(known) < MEMO_VALUES:
+                known[raw] = value
+        return value
+
+    return cached
 
 
 def _column(
@@ -461,7 +480,7 @@ def import_redcap(
             record.base.append(row)
         elif row.instrument == instrument or (row.instrument == "" and not instrument):
             record.repeats.append(row)
-    registry_rows, origins = _registry_rows(records, columns, instrument, problems)
+    registry_rows, origins = _registry_rows(records, columns, mapping, problems)
     if any(p.is_error for p in problems):
         raise RedcapImportError(problems)
     with tempfile.TemporaryDirectory(prefix="ilp-redcap-") as work:
@@ -485,9 +504,10 @@ _Origin = tuple[str, str, str, int]
 def _registry_rows(
     records: dict[str, _Record],
     columns: list[_Column],
-    instrument: str,
+    mapping: RedcapMapping,
     problems: list[RedcapProblem],
 ) -> tuple[list[dict[str, str]], list[_Origin]]:
+    instrument = mapping.perfusion_instrument
     patient_cols = [c for c in columns if c.spec.level == "patient"]
     perfusion_cols = [c for c in columns if c.spec.level == "perfusion"]
     rows: list[dict[str, str]] = []
@@ -516,7 +536,7 @@ def _registry_rows(
                 continue
             seen: dict[str, RecordRow] = {}
             for r in record.base:
-                raw = r.cells.get(c.redcap, rid)
+                raw = rid if c.redcap == mapping.record_id else r.cells.get(c.redcap, "")
                 if raw.strip():
                     seen.setdefault(raw.strip(), r)
             if len(seen) > 1:
@@ -604,7 +624,7 @@ def _registry_rows(
                 if not c.redcap:
                     row[c.spec.name] = c.fixed
                     continue
-                raw = r.cells.get(c.redcap, "")
+                raw = rid if c.redcap == mapping.record_id else r.cells.get(c.redcap, "")
                 try:
                     row[c.spec.name] = c.convert(raw)
                 except ValueError as exc:

@@ -302,3 +302,18 @@ def test_importing_the_same_project_again_changes_nothing(project, db_url):
     assert again.registry.perfusions_created == 0
     assert again.registry.perfusions_unchanged == 2
     assert counts(db_url)[:2] == (1, 2)
+
+
+def test_hostile_values_are_shown_literally(project, tmp_path):
+    value = "[bold red]7[/bold red]\x1b[2J"
+    records = [patient_row("101"), perfusion_row("101", "1", side=value)]
+    dictionary, data, mapping = project(records)
+    result = ilp(
+        "import-redcap", "--dictionary", str(dictionary), "--records", str(data),
+        "--mapping", str(mapping), "--db", f"sqlite:///{tmp_path / 'r.sqlite3'}",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    rows = [line.split("│") for line in result.stderr.splitlines() if "│" in line]
+    shown = "".join(cells[5].strip() for cells in rows)  # the value column, folded
+    assert shown.replace(" ", "") == "[boldred]7[/boldred]"  # markup shown as written
+    assert "\x1b" not in result.stderr

@@ -28,7 +28,8 @@ MAX_CELL_CHARS = 16 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class RecordRow:
-    """One row of a records file: where it starts and the cells that were asked for."""
+    """One row of a records file: where it starts and the non-empty cells that were asked for
+    (a missing cell is an empty one)."""
 
     line: int
     record_id: str
@@ -117,7 +118,7 @@ def _rows(
                     event,
                     instrument,
                     instance,
-                    {name: cells[i] for name, i in keep},
+                    {name: cells[i] for name, i in keep if cells[i]},
                 )
     except UnicodeDecodeError:
         raise RedcapFileError(path, [(line + 1, "the file is not UTF-8 text")]) from None
