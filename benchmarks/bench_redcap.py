@@ -109,7 +109,7 @@ def run(kind: str, patients: int, admin: str | None) -> None:
             same = roundtrip.read_bytes() == original.read_bytes()
             size = (out / "records.csv").stat().st_size
             print(f"records.csv: {size / 1e6:.1f} MB; round trip identical: {same}")
-            print(f"  load average before: {os.getloadavg()[0]:.1f}")
+            print(f"  load average (1 min) after the runs: {os.getloadavg()[0]:.1f}")
             print(f"  {'command':<58} {'wall s':>7} {'CPU s':>7}")
             for name, (wall, cpu) in rows:
                 met = ""

@@ -115,7 +115,8 @@ def choice_codes(spec: FieldSpec) -> list[tuple[str, str, str]]:
 def _number(value: float | None) -> str:
     if value is None:
         return ""
-    return np.format_float_positional(float(value), trim="-")
+    # + 0.0 turns a stored -0.0 into 0.0: no number is written with a leading '-'
+    return np.format_float_positional(float(value) + 0.0, trim="-")
 
 
 def _dictionary_field(spec: FieldSpec) -> DictionaryField:
