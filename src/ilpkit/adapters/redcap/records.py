@@ -96,8 +96,8 @@ def _rows(
         with handle:
             for cells in reader:
                 start, line = line + 1, reader.line_num
-                if not cells or all(c.strip() == "" for c in cells):
-                    continue
+                if not cells or (not cells[0].strip() and all(not c.strip() for c in cells)):
+                    continue  # an empty row (a row with a record id is never empty)
                 if len(cells) != len(header):
                     raise RedcapFileError(
                         path,
