@@ -317,3 +317,29 @@ def test_hostile_values_are_shown_literally(project, tmp_path):
     shown = "".join(cells[5].strip() for cells in rows)  # the value column, folded
     assert shown.replace(" ", "") == "[boldred]7[/boldred]"  # markup shown as written
     assert "\x1b" not in result.stderr
+
+
+def test_project_without_repeating_instrument_has_one_perfusion_per_record(project, db_url):
+    from .conftest import FIELDS
+
+    flat_fields = [(f[0], "baseline", *f[2:]) for f in FIELDS]
+    mapping = MAPPING.replace('perfusion_instrument = "ilp"', 'perfusion_instrument = ""')
+    one = {**patient_row("201"), **perfusion_row("201", "")}
+    one["redcap_repeat_instrument"] = ""
+    two = {**patient_row("202", gender="2"), **perfusion_row("202", "", ilp_dt="2004-04-04")}
+    two["redcap_repeat_instrument"] = ""
+    report = run(project, db_url, [one, two], mapping, fields=flat_fields)
+    assert (report.records, report.perfusions) == (2, 2)
+    got = {(r["patient_id"], r["ilp_date"]) for r in stored(db_url)}
+    assert got == {("201", date(2001, 3, 14)), ("202", date(2004, 4, 4))}
+
+
+def test_fields_on_the_wrong_instrument_are_refused(project, db_url):
+    mapping = MAPPING.replace('tnf_mg = "tnf"', 'tnf_mg = "dob"').replace(
+        'sex = "gender"', 'sex = "side"'
+    )
+    found = problems(project, db_url, mapping=mapping)
+    reasons = {p.field: p.reason for p in found}
+    assert set(reasons) == {"dob", "side"}
+    assert "tnf_mg is a perfusion field" in reasons["dob"] and "'baseline'" in reasons["dob"]
+    assert "sex is a patient field" in reasons["side"]
