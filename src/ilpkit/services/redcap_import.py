@@ -483,6 +483,8 @@ def import_redcap(
         elif row.instrument == instrument or (row.instrument == "" and not instrument):
             record.repeats.append(row)
     registry_rows, origins = _registry_rows(records, columns, mapping, problems)
+    if not records and not problems:
+        problems.append(_mapping_problem("", "the records file holds no record; nothing to import"))
     if any(p.is_error for p in problems):
         raise RedcapImportError(problems)
     with tempfile.TemporaryDirectory(prefix="ilp-redcap-") as work:

@@ -343,3 +343,8 @@ def test_fields_on_the_wrong_instrument_are_refused(project, db_url):
     assert set(reasons) == {"dob", "side"}
     assert "tnf_mg is a perfusion field" in reasons["dob"] and "'baseline'" in reasons["dob"]
     assert "sex is a patient field" in reasons["side"]
+
+
+def test_records_file_without_records_is_refused(project, db_url):
+    found = problems(project, db_url, [])
+    assert [p.reason for p in found] == ["the records file holds no record; nothing to import"]
