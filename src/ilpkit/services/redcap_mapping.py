@@ -278,6 +278,9 @@ def suggest_mapping(
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(name, 0o666 & ~mask)  # as an ordinary new file, not mkstemp's 0600
         if out.exists() and not replace:
             raise MappingExistsError(
                 f"{out} already exists; nothing was written (add --replace to overwrite it)"
