@@ -45,6 +45,11 @@ from ilpkit.domain.fields import FIELDS_BY_NAME, FILE_FIELDS, CellError, FieldSp
 from ilpkit.errors import IlpkitError
 from ilpkit.services.registry_import import ImportReport, import_registry
 
+DATA_ACCESS_GROUP = "redcap_data_access_group"
+"""REDCap's column of the record's data access group (exported with "export data access
+groups"): not a dictionary field, but a patient-level field may be mapped to it (typically
+``center``, with a ``[choices.center]`` table from group names to centre codes)."""
+
 UNMAPPABLE_TYPES = ("checkbox", "file", "descriptive", "sql", "slider")
 """REDCap field types that cannot fill a registry field (several values, files, no value)."""
 
@@ -238,6 +243,8 @@ def plan_columns(
                 )
             continue
         f = by_name.get(redcap)
+        if f is None and redcap == DATA_ACCESS_GROUP and spec.level == "patient" and dictionary:
+            f = DictionaryField(DATA_ACCESS_GROUP, dictionary[0].form, "text", "Data access group")
         if f is None:
             problems.append(
                 _mapping_problem(
@@ -352,8 +359,8 @@ def _column(
             order = f.date_order or "YMD"
             declared = f" (the data dictionary declares {f.validation or 'no date validation'})"
         return _Column(spec, f.name, f.form, _dated(order, declared)), problems
-    if table is not None:
-        return _Column(spec, f.name, f.form, lambda raw: table.get(raw.strip(), raw.strip())), []
+    if table is not None:  # a text field recoded: every value must be in the table
+        return _Column(spec, f.name, f.form, _recoded(name, table)), []
     if spec.kind == "number" and "comma_decimal" in f.validation:
         return _Column(spec, f.name, f.form, lambda raw: raw.strip().replace(",", ".")), []
     return _Column(spec, f.name, f.form, _plain), []
@@ -363,6 +370,16 @@ def _plain(raw: str) -> str:
     if "\n" in raw or "\r" in raw:
         raise ValueError("contains a line break, which no registry field allows")
     return raw.strip()
+
+
+def _recoded(name: str, table: dict[str, str]) -> Converter:
+    def convert(raw: str) -> str:
+        text = raw.strip()
+        if text == "" or text in table:
+            return table.get(text, "")
+        raise ValueError(f"has no registry value in [choices.{name}] of the mapping")
+
+    return convert
 
 
 def _coded(

@@ -348,3 +348,38 @@ def test_fields_on_the_wrong_instrument_are_refused(project, db_url):
 def test_records_file_without_records_is_refused(project, db_url):
     found = problems(project, db_url, [])
     assert [p.reason for p in found] == ["the records file holds no record; nothing to import"]
+
+
+def test_centre_from_the_data_access_group(project, db_url):
+    import csv
+
+    mapping = (
+        MAPPING.replace('[values]\ncenter = "CA"\n', "").replace(
+            "[fields]\n", '[fields]\ncenter = "redcap_data_access_group"\n'
+        )
+        + '\n[choices.center]\n"amsterdam_umc" = "AMS"\n'
+    )
+    dictionary, data, path = project(mapping=mapping)
+    rows = [{**patient_row("101"), "redcap_data_access_group": "amsterdam_umc"},
+            {**perfusion_row("101", "1"), "redcap_data_access_group": "amsterdam_umc"},
+            {**patient_row("102"), "redcap_data_access_group": "rotterdam"},
+            {**perfusion_row("102", "1"), "redcap_data_access_group": "rotterdam"}]  # fmt: skip
+    columns = ["study_id", "redcap_repeat_instrument", "redcap_repeat_instance",
+               "redcap_data_access_group", "gender", "dob", "dod", "lfu", "ilp_dt", "side",
+               "level", "vol", "tnf", "mel", "histo", "multi", "pres", "prior_rt",
+               "resp"]  # fmt: skip
+    with data.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for r in rows:
+            writer.writerow([r.get(c, "") for c in columns])
+    with pytest.raises(RedcapImportError) as info:  # a group without a centre code
+        import_redcap(dictionary, data, path, db_url, TODAY, "tester")
+    assert [(p.record_id, p.field, p.value, p.registry_field) for p in info.value.problems] == [
+        ("102", "redcap_data_access_group", "rotterdam", "center")
+    ]
+    assert "has no registry value in [choices.center]" in info.value.problems[0].reason
+    path.write_text(mapping + '"rotterdam" = "RTM"\n', encoding="utf-8")
+    import_redcap(dictionary, data, path, db_url, TODAY, "tester")
+    centres = {r["patient_id"]: r["center"] for r in stored(db_url)}
+    assert centres == {"101": "AMS", "102": "RTM"}
