@@ -383,3 +383,16 @@ def test_centre_from_the_data_access_group(project, db_url):
     import_redcap(dictionary, data, path, db_url, TODAY, "tester")
     centres = {r["patient_id"]: r["center"] for r in stored(db_url)}
     assert centres == {"101": "AMS", "102": "RTM"}
+
+
+def test_the_import_is_audited_under_the_records_file_name(project, db_url):
+    run(project, db_url)
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            keys = conn.execute(
+                sa.text("SELECT entity_key FROM audit_log WHERE entity = 'import'")
+            ).scalars()
+            assert list(keys) == ["redcap-records.csv"]
+    finally:
+        engine.dispose()
