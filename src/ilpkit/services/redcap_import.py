@@ -283,12 +283,6 @@ def plan_columns(
     return columns, problems
 
 
-MEMO_VALUES = 50_000
-"""Distinct REDCap texts remembered per column: converting a text is a pure function of it,
-and dates and codes repeat across records (the look-up is inlined in the row loop: a function
-call per cell was most of this import's own time at 100,000 rows)."""
-
-
 def _column(
     spec: FieldSpec, f: DictionaryField, mapping: RedcapMapping
 ) -> tuple[_Column | None, list[RedcapProblem]]:
@@ -486,7 +480,7 @@ def import_redcap(
             record.base.append(row)
         elif row.instrument == instrument or (row.instrument == "" and not instrument):
             record.repeats.append(row)
-    registry_rows, origins = _registry_rows(records, columns, mapping, problems)
+    table, origins = _registry_rows(records, columns, mapping, problems)
     if not records and not problems:
         problems.append(_mapping_problem("", "the records file holds no record; nothing to import"))
     if any(p.is_error for p in problems):
@@ -494,7 +488,7 @@ def import_redcap(
     with tempfile.TemporaryDirectory(prefix="ilp-redcap-") as work:
         path = Path(work) / f"redcap-{records_path.name}"
         with path.open("w", encoding="utf-8", newline="") as out:
-            _write_registry_rows(registry_rows, [c.spec.name for c in columns], out)
+            _write_registry_columns(table, [c.spec.name for c in columns], out)
         try:
             report = import_registry(path, url, today, actor, dry_run=dry_run)
         except RegistryValidationError as exc:
@@ -502,22 +496,44 @@ def import_redcap(
                 [_located(p, origins, columns, instrument) for p in exc.problems]
             ) from None
     warnings = [_located(w, origins, columns, instrument) for w in report.warnings]
-    return RedcapImportReport(len(records), len(registry_rows), report, warnings)
+    return RedcapImportReport(len(records), len(origins), report, warnings)
+
+
+MEMO_VALUES = 50_000
+"""Distinct REDCap texts remembered per patient column (converting a text is a pure function
+of it, and birth dates, sexes and centres repeat across records)."""
+
+
+def _memo(convert: Converter) -> Converter:
+    known: dict[str, str] = {}
+
+    def cached(raw: str) -> str:
+        value = known.get(raw)
+        if value is None:
+            value = convert(raw)  # raises for text that is refused: never remembered
+            if len(known) < MEMO_VALUES:
+                known[raw] = value
+        return value
+
+    return cached
 
 
 _FORMULA_FIRST = frozenset(FORMULA_STARTS)
 
 
-def _write_registry_rows(rows: list[dict[str, str]], names: list[str], out: TextIO) -> None:
+def _write_registry_columns(table: dict[str, list[str]], names: list[str], out: TextIO) -> None:
     """Registry CSV v1 as :func:`ilpkit.adapters.csv.registry_csv.write_registry_csv` writes it
-    (formula cells neutralised, which the import undoes), with the check inlined: a function
-    call per cell was a third of this import's own time at 100,000 rows."""
+    (formula cells neutralised, which the import undoes), column by column: each distinct text
+    is neutralised once."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(names)
     first = _FORMULA_FIRST
-    for row in rows:
-        cells = [row.get(n, "") for n in names]
-        writer.writerow([("'" + v) if v and v[0] in first else v for v in cells])
+    columns = []
+    for name in names:
+        values = table[name]
+        shown = {v: ("'" + v) if v and v[0] in first else v for v in set(values)}
+        columns.append([shown[v] for v in values])
+    writer.writerows(zip(*columns, strict=True))
 
 
 _Origin = tuple[str, str, str, int]
@@ -529,18 +545,21 @@ def _registry_rows(
     columns: list[_Column],
     mapping: RedcapMapping,
     problems: list[RedcapProblem],
-) -> tuple[list[dict[str, str]], list[_Origin]]:
+) -> tuple[dict[str, list[str]], list[_Origin]]:
+    """The Registry CSV v1 rows as columns (column name -> one text per perfusion) and where
+    each row comes from. Patient values are read per record; perfusion values column by column,
+    each distinct REDCap text converted once (a Python call per cell was most of this import's
+    own time at 100,000 perfusions)."""
     instrument = mapping.perfusion_instrument
     patient_cols = [c for c in columns if c.spec.level == "patient"]
     perfusion_cols = [c for c in columns if c.spec.level == "perfusion"]
-    rows: list[dict[str, str]] = []
+    patients_of_rows: list[dict[str, str]] = []
+    perfusion_rows_all: list[RecordRow] = []
     origins: list[_Origin] = []
     label = instrument or "(record row)"
     record_id = mapping.record_id
-    plan: list[tuple[str, str, Converter, dict[str, str]]] = [
-        (c.spec.name, c.redcap, c.convert, {}) for c in perfusion_cols if c.redcap
-    ]
     fixed = {c.spec.name: c.fixed for c in perfusion_cols if not c.redcap}
+    patient_plan = [(c, _memo(c.convert)) for c in patient_cols]
     for rid, record in records.items():
         if not record.base:
             for r in record.repeats:
@@ -558,35 +577,40 @@ def _registry_rows(
                 )
             continue
         patient: dict[str, str] = dict(fixed)
-        for c in patient_cols:
+        base = record.base
+        for c, convert in patient_plan:
             if not c.redcap:
                 patient[c.spec.name] = c.fixed
                 continue
-            seen: dict[str, RecordRow] = {}
-            for r in record.base:
-                raw = rid if c.redcap == mapping.record_id else r.cells.get(c.redcap, "")
-                if raw.strip():
-                    seen.setdefault(raw.strip(), r)
-            if len(seen) > 1:
-                values = ", ".join(
-                    f"'{v}' ({r.event or 'row'} line {r.line})" for v, r in seen.items()
-                )
-                problems.append(
-                    RedcapProblem(
-                        rid,
-                        c.form,
-                        "",
-                        c.redcap,
-                        "",
-                        f"has different values on the rows of this record: {values}",
-                        c.spec.name,
-                        record.line,
+            where = base[0]
+            if len(base) == 1:  # the usual case: one row of the record's own
+                raw = rid if c.redcap == record_id else where.cells.get(c.redcap, "")
+            else:  # one row per event: the field's value is on one of them, or the same on all
+                seen: dict[str, RecordRow] = {}
+                for r in base:
+                    text = rid if c.redcap == record_id else r.cells.get(c.redcap, "")
+                    if text.strip():
+                        seen.setdefault(text.strip(), r)
+                if len(seen) > 1:
+                    values = ", ".join(
+                        f"'{v}' ({r.event or 'row'} line {r.line})" for v, r in seen.items()
                     )
-                )
-                continue
-            raw, where = next(iter(seen.items()), ("", record.base[0]))
+                    problems.append(
+                        RedcapProblem(
+                            rid,
+                            c.form,
+                            "",
+                            c.redcap,
+                            "",
+                            f"has different values on the rows of this record: {values}",
+                            c.spec.name,
+                            record.line,
+                        )
+                    )
+                    continue
+                raw, where = next(iter(seen.items()), ("", base[0]))
             try:
-                patient[c.spec.name] = c.convert(raw)
+                patient[c.spec.name] = convert(raw)
             except ValueError as exc:
                 problems.append(
                     RedcapProblem(rid, c.form, "", c.redcap, raw, str(exc), c.spec.name, where.line)
@@ -646,36 +670,42 @@ def _registry_rows(
                     )
                     continue
                 seen_instances[key] = r.line
-            row = dict(patient)
-            instance = r.instance or r.event
-            cells = r.cells
-            for name, redcap, convert, known in plan:
-                raw = rid if redcap == record_id else cells.get(redcap, "")
-                value = known.get(raw)
-                if value is not None:
-                    row[name] = value
-                    continue
-                try:
-                    value = row[name] = convert(raw)
-                except ValueError as exc:
-                    problems.append(
+            patients_of_rows.append(patient)
+            perfusion_rows_all.append(r)
+            origins.append((rid, r.instrument or label, r.instance or r.event, r.line))
+    table: dict[str, list[str]] = {}
+    for c in patient_cols:
+        name = c.spec.name
+        table[name] = [p.get(name, "") for p in patients_of_rows]
+    for name, value in fixed.items():
+        table[name] = [value] * len(perfusion_rows_all)
+    found: list[RedcapProblem] = []
+    for c in perfusion_cols:
+        if not c.redcap:
+            continue
+        if c.redcap == record_id:
+            raws = [o[0] for o in origins]
+        else:
+            raws = [r.cells.get(c.redcap, "") for r in perfusion_rows_all]
+        converted: dict[str, str] = {}
+        refused: dict[str, str] = {}
+        for raw in set(raws):
+            try:
+                converted[raw] = c.convert(raw)
+            except ValueError as exc:
+                refused[raw] = str(exc)
+        if refused:
+            for k, raw in enumerate(raws):
+                if raw in refused:
+                    rid, form, instance, line = origins[k]
+                    found.append(
                         RedcapProblem(
-                            rid,
-                            r.instrument or label,
-                            instance,
-                            redcap,
-                            raw,
-                            str(exc),
-                            name,
-                            r.line,
+                            rid, form, instance, c.redcap, raw, refused[raw], c.spec.name, line
                         )
                     )
-                    continue
-                if len(known) < MEMO_VALUES:
-                    known[raw] = value
-            rows.append(row)
-            origins.append((rid, r.instrument or label, instance, r.line))
-    return rows, origins
+        table[c.spec.name] = [converted.get(raw, "") for raw in raws]
+    problems.extend(sorted(found, key=lambda p: p.line or 0))
+    return table, origins
 
 
 def _located(
