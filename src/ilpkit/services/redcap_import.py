@@ -23,8 +23,10 @@ Refused, each with its own message:
 from __future__ import annotations
 
 import csv
+import gc
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -39,7 +41,7 @@ from ilpkit.adapters.redcap.dictionary import (
     read_dictionary,
 )
 from ilpkit.adapters.redcap.mapping_file import RedcapMapping, read_mapping
-from ilpkit.adapters.redcap.records import RecordRow, open_records
+from ilpkit.adapters.redcap.records import RecordRow, RecordsFile, open_records
 from ilpkit.domain.errors import Problem, RegistryValidationError, Severity, shorten
 from ilpkit.domain.fields import FIELDS_BY_NAME, FILE_FIELDS, CellError, FieldSpec
 from ilpkit.errors import IlpkitError
@@ -456,6 +458,49 @@ def import_redcap(
             )
     if problems:
         raise RedcapImportError(problems)
+    instrument = mapping.perfusion_instrument
+    with _without_cyclic_gc():
+        records, table, origins = _read_records(records_file, columns, mapping, problems)
+    if any(p.is_error for p in problems):
+        raise RedcapImportError(problems)
+    n_records = len(records)
+    del records  # only the rows to import are needed from here on
+    with tempfile.TemporaryDirectory(prefix="ilp-redcap-") as work:
+        path = Path(work) / f"redcap-{records_path.name}"
+        with path.open("w", encoding="utf-8", newline="") as out:
+            _write_registry_columns(table, [c.spec.name for c in columns], out)
+        del table
+        try:
+            report = import_registry(path, url, today, actor, dry_run=dry_run)
+        except RegistryValidationError as exc:
+            raise RedcapImportError(
+                [_located(p, origins, columns, instrument) for p in exc.problems]
+            ) from None
+    warnings = [_located(w, origins, columns, instrument) for w in report.warnings]
+    return RedcapImportReport(n_records, len(origins), report, warnings)
+
+
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the records are read and converted: they
+    are hundreds of thousands of small objects without reference cycles, and the collector's
+    repeated passes over them cost about 0.7 s of 3.6 s at 100,000 perfusions (measured)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read_records(
+    records_file: RecordsFile,
+    columns: list[_Column],
+    mapping: RedcapMapping,
+    problems: list[RedcapProblem],
+) -> tuple[dict[str, _Record], dict[str, list[str]], list[_Origin]]:
+    """Group the rows by record and build the registry columns (see :func:`_registry_rows`)."""
     records: dict[str, _Record] = {}
     instrument = mapping.perfusion_instrument
     for row in records_file.rows:
@@ -483,20 +528,7 @@ def import_redcap(
     table, origins = _registry_rows(records, columns, mapping, problems)
     if not records and not problems:
         problems.append(_mapping_problem("", "the records file holds no record; nothing to import"))
-    if any(p.is_error for p in problems):
-        raise RedcapImportError(problems)
-    with tempfile.TemporaryDirectory(prefix="ilp-redcap-") as work:
-        path = Path(work) / f"redcap-{records_path.name}"
-        with path.open("w", encoding="utf-8", newline="") as out:
-            _write_registry_columns(table, [c.spec.name for c in columns], out)
-        try:
-            report = import_registry(path, url, today, actor, dry_run=dry_run)
-        except RegistryValidationError as exc:
-            raise RedcapImportError(
-                [_located(p, origins, columns, instrument) for p in exc.problems]
-            ) from None
-    warnings = [_located(w, origins, columns, instrument) for w in report.warnings]
-    return RedcapImportReport(len(records), len(origins), report, warnings)
+    return records, table, origins
 
 
 MEMO_VALUES = 50_000
