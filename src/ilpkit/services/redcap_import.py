@@ -499,7 +499,7 @@ def _read_records(
     columns: list[_Column],
     mapping: RedcapMapping,
     problems: list[RedcapProblem],
-) -> tuple[dict[str, _Record], dict[str, list[str]], list[_Origin]]:
+) -> tuple[dict[str, _Record], dict[str, list[str]], _Origins]:
     """Group the rows by record and build the registry columns (see :func:`_registry_rows`)."""
     records: dict[str, _Record] = {}
     instrument = mapping.perfusion_instrument
@@ -572,20 +572,32 @@ _Origin = tuple[str, str, str, int]
 """(record id, instrument, instance, line in the records file) of a Registry CSV row."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Origins:
+    """Where each Registry CSV row comes from, and each mapped value as it was in REDCap."""
+
+    rows: list[_Origin]
+    raw: dict[str, list[str]]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
 def _registry_rows(
     records: dict[str, _Record],
     columns: list[_Column],
     mapping: RedcapMapping,
     problems: list[RedcapProblem],
-) -> tuple[dict[str, list[str]], list[_Origin]]:
+) -> tuple[dict[str, list[str]], _Origins]:
     """The Registry CSV v1 rows as columns (column name -> one text per perfusion) and where
-    each row comes from. Patient values are read per record; perfusion values column by column,
-    each distinct REDCap text converted once (a Python call per cell was most of this import's
-    own time at 100,000 perfusions)."""
+    each row and value comes from. Patient values are read per record; perfusion values column
+    by column, each distinct REDCap text converted once (a Python call per cell was most of this
+    import's own time at 100,000 perfusions)."""
     instrument = mapping.perfusion_instrument
     patient_cols = [c for c in columns if c.spec.level == "patient"]
     perfusion_cols = [c for c in columns if c.spec.level == "perfusion"]
     patients_of_rows: list[dict[str, str]] = []
+    raw_patients_of_rows: list[dict[str, str]] = []
     perfusion_rows_all: list[RecordRow] = []
     origins: list[_Origin] = []
     label = instrument or "(record row)"
@@ -609,6 +621,7 @@ def _registry_rows(
                 )
             continue
         patient: dict[str, str] = dict(fixed)
+        patient_raw: dict[str, str] = {}
         base = record.base
         for c, convert in patient_plan:
             if not c.redcap:
@@ -641,6 +654,7 @@ def _registry_rows(
                     )
                     continue
                 raw, where = next(iter(seen.items()), ("", base[0]))
+            patient_raw[c.spec.name] = raw
             try:
                 patient[c.spec.name] = convert(raw)
             except ValueError as exc:
@@ -703,12 +717,15 @@ def _registry_rows(
                     continue
                 seen_instances[key] = r.line
             patients_of_rows.append(patient)
+            raw_patients_of_rows.append(patient_raw)
             perfusion_rows_all.append(r)
             origins.append((rid, r.instrument or label, r.instance or r.event, r.line))
     table: dict[str, list[str]] = {}
+    raw_table: dict[str, list[str]] = {}
     for c in patient_cols:
         name = c.spec.name
         table[name] = [p.get(name, "") for p in patients_of_rows]
+        raw_table[name] = [p.get(name, "") for p in raw_patients_of_rows]
     for name, value in fixed.items():
         table[name] = [value] * len(perfusion_rows_all)
     found: list[RedcapProblem] = []
@@ -736,24 +753,33 @@ def _registry_rows(
                         )
                     )
         table[c.spec.name] = [converted.get(raw, "") for raw in raws]
+        raw_table[c.spec.name] = raws
     problems.extend(sorted(found, key=lambda p: p.line or 0))
-    return table, origins
+    return table, _Origins(origins, raw_table)
 
 
 def _located(
-    p: Problem, origins: list[_Origin], columns: list[_Column], instrument: str
+    p: Problem, origins: _Origins, columns: list[_Column], instrument: str
 ) -> RedcapProblem:
-    """A problem of the registry's validation, told in REDCap's terms."""
+    """A problem of the registry's validation, told in REDCap's terms: the record, instrument,
+    instance and field it comes from, and the value as REDCap holds it (with the registry value
+    it was mapped to, when that differs)."""
     column = next((c for c in columns if c.spec.name == p.field), None)
     redcap = p.field
     if column is not None:
         redcap = column.redcap or f"[values] {p.field}"
     if p.line is None or p.line < 2 or p.line - 2 >= len(origins):
         return RedcapProblem("", "", "", redcap, p.value, p.reason, p.field, None, p.severity)
-    rid, form, instance, line = origins[p.line - 2]
+    index = p.line - 2
+    rid, form, instance, line = origins.rows[index]
+    value, reason = p.value, p.reason
+    raw = origins.raw.get(p.field)
+    if raw is not None and raw[index].strip() != p.value:
+        value = raw[index]
+        reason = f"{reason} (registry value '{p.value}')" if p.value else reason
     if column is not None and column.spec.level == "patient":
         form, instance = column.form or form, ""
-    return RedcapProblem(rid, form, instance, redcap, p.value, p.reason, p.field, line, p.severity)
+    return RedcapProblem(rid, form, instance, redcap, value, reason, p.field, line, p.severity)
 
 
 def problems_sorted(problems: list[RedcapProblem]) -> list[RedcapProblem]:

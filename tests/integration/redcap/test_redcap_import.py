@@ -198,6 +198,16 @@ def test_registry_validation_problems_are_told_in_redcap_terms(project, db_url):
     assert counts(db_url)[:2] == (0, 0)
 
 
+def test_registry_problems_show_the_value_as_redcap_holds_it(project, db_url):
+    # born 1 January 1850 (D-M-Y): before 1900; arm (1) perfused at femoral level (2)
+    records = [patient_row("101", dob="01-01-1850"), perfusion_row("101", "1", side="1")]
+    found = {p.field: p for p in problems(project, db_url, records) if p.is_error}
+    assert found["dob"].value == "01-01-1850"
+    assert "(registry value '1850-01-01')" in found["dob"].reason
+    assert (found["level"].instance, found["level"].value) == ("1", "2")
+    assert "(registry value 'femoral')" in found["level"].reason
+
+
 def test_patient_level_problem_names_the_patient_instrument(project, db_url):
     records = [patient_row("101", dob="01-01-1850"), perfusion_row("101", "1")]
     found = [p for p in problems(project, db_url, records) if p.is_error]
