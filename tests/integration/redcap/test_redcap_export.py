@@ -9,13 +9,12 @@ from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
+from tests.integration.redcap.conftest import HEADER, ilp
 
 from ilpkit.adapters.db import bulk
 from ilpkit.adapters.db.engine import make_engine
 from ilpkit.services.registry_import import import_registry
 from ilpkit.services.unit_of_work import UnitOfWork
-
-from .conftest import HEADER, ilp
 
 TODAY = date(2026, 11, 27)
 

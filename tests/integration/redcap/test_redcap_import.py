@@ -8,14 +8,13 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from tests.integration.redcap.conftest import MAPPING, ilp, patient_row, perfusion_row
 
 from ilpkit.adapters.db import registry_repository as repo
 from ilpkit.adapters.db.engine import make_engine
 from ilpkit.domain.validation import record_values
 from ilpkit.services.redcap_import import RedcapImportError, import_redcap
 from ilpkit.services.unit_of_work import UnitOfWork
-
-from .conftest import MAPPING, ilp, patient_row, perfusion_row
 
 TODAY = date(2026, 11, 27)
 
@@ -330,7 +329,7 @@ def test_hostile_values_are_shown_literally(project, tmp_path):
 
 
 def test_project_without_repeating_instrument_has_one_perfusion_per_record(project, db_url):
-    from .conftest import FIELDS
+    from tests.integration.redcap.conftest import FIELDS
 
     flat_fields = [(f[0], "baseline", *f[2:]) for f in FIELDS]
     mapping = MAPPING.replace('perfusion_instrument = "ilp"', 'perfusion_instrument = ""')

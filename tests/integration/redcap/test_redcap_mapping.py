@@ -6,9 +6,9 @@ from __future__ import annotations
 import tomllib
 from datetime import date
 
-from ilpkit.services.redcap_import import import_redcap
+from tests.integration.redcap.conftest import ilp, patient_row, perfusion_row
 
-from .conftest import ilp, patient_row, perfusion_row
+from ilpkit.services.redcap_import import import_redcap
 
 EXPECTED = {  # judged by hand from the labels in conftest.FIELDS
     "patient_id": "study_id",
@@ -64,7 +64,7 @@ def test_suggested_mapping_matches_by_name_label_and_choice_labels(project, tmp_
 
 
 def test_choice_code_without_a_matching_label_is_commented(project, tmp_path):
-    from .conftest import FIELDS
+    from tests.integration.redcap.conftest import FIELDS
 
     fields = [f if f[0] != "resp" else ("resp", "ilp", "radio", "Response",
               "1, CR | 2, PR | 3, SD | 4, PD | 9, Unknown", "") for f in FIELDS]  # fmt: skip
