@@ -161,9 +161,9 @@ def height(plot: CurvePlot) -> float:
 
 
 def _num(v: float) -> str:
-    """A coordinate rounded to 0.01, without trailing zeros."""
-    r = round(float(v), 2)
-    return f"{r:.2f}".rstrip("0").rstrip(".") if r != int(r) else str(int(r))
+    """A coordinate rounded to 0.01, without trailing zeros (view-box values have at most 3
+    digits before the point, so ``g`` keeps both decimals)."""
+    return f"{round(float(v), 2):g}"
 
 
 class _Axes:
@@ -224,23 +224,18 @@ def _segments(c: Curve, x_end: float, columns: int) -> tuple[np.ndarray, ...]:
 
 
 def step_path(xs: np.ndarray, ys: np.ndarray) -> str:
-    """SVG path data of a step function: ``xs`` the n + 2 corner x (view-box units), ``ys``
-    the y of the n + 1 segments: ``M x0,y0 H x1 V y1 H x2 ... H x_last``."""
-    parts = [f"M{_num(xs[0])},{_num(ys[0])}"]
-    for i in range(1, ys.shape[0]):
-        parts.append(f"H{_num(xs[i])}V{_num(ys[i])}")
-    parts.append(f"H{_num(xs[-1])}")
-    return "".join(parts)
+    """SVG path data of a step function: ``xs`` the n + 2 corner x (view-box units, rounded to
+    0.01), ``ys`` the y of the n + 1 segments: ``M x0,y0 H x1 V y1 H x2 ... H x_last``."""
+    x, y = xs.tolist(), ys.tolist()
+    inner = "".join([f"H{a:g}V{b:g}" for a, b in zip(x[1:-1], y[1:], strict=True)])
+    return f"M{x[0]:g},{y[0]:g}{inner}H{x[-1]:g}"
 
 
 def band_path(xs: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> str:
     """SVG path data of a step-shaped band: along the upper limit, back along the lower one."""
-    forward = step_path(xs, upper)
-    back = [f"V{_num(lower[-1])}"]
-    for i in range(lower.shape[0] - 1, 0, -1):
-        back.append(f"H{_num(xs[i])}V{_num(lower[i - 1])}")
-    back.append(f"H{_num(xs[0])}Z")
-    return forward + "".join(back)
+    x, lo = xs.tolist(), lower.tolist()
+    back = "".join([f"H{x[i]:g}V{lo[i - 1]:g}" for i in range(len(lo) - 1, 0, -1)])
+    return f"{step_path(xs, upper)}V{lo[-1]:g}{back}H{x[0]:g}Z"
 
 
 def value_at(c: Curve, years: float) -> float:
@@ -362,7 +357,9 @@ def _censor_marks(c: Curve, ax: _Axes) -> str:
     bins = (ct / ax.x_end * MAX_CENSOR_MARKS).astype(np.int64)
     first = np.flatnonzero(np.diff(bins, prepend=-1) != 0)
     xs, ys = ax.x(ct[first]), ax.y(cv[first])
-    return "".join(f"M{_num(x)},{_num(y - 4)}v8" for x, y in zip(xs, ys, strict=True))
+    return "".join(
+        [f"M{x:g},{round(y - 4, 2):g}v8" for x, y in zip(xs.tolist(), ys.tolist(), strict=True)]
+    )
 
 
 def _legend(plot: CurvePlot, ax: _Axes) -> list[str]:

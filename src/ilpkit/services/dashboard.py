@@ -62,7 +62,8 @@ FIGURES: dict[str, str] = {
     "overall-survival": "Overall survival (Kaplan-Meier)",
     "local-recurrence": "Cumulative incidence of local recurrence (death competing)",
 }
-"""The dashboard's figures (name: id of the SVG element on the page -> title)."""
+"""The dashboard's figures, name -> title (the SVG element's id on the page is
+``{name}-curves``)."""
 
 MIN_AT_RISK = 10
 """Curves stop where fewer than this many remain at risk (as in the report)."""
@@ -344,7 +345,7 @@ def _plot(
         totals = [sum(int(n[i]) for n in counts if n is not None) for i in range(len(ticks))]
         ticks = svg_curves.trim_ticks(ticks, totals, MIN_AT_RISK)
     return svg_curves.CurvePlot(
-        key=name,
+        key=f"{name}-curves",
         title=FIGURES[name],
         kind=kind,
         ylabel=ylabel,
