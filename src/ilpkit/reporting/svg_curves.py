@@ -50,9 +50,9 @@ COLOURS = 7
 Okabe-Ito palette, in the style sheet)."""
 MAX_CENSOR_MARKS = 150
 """At most one censor mark per 1/150 of the time axis (denser marks merge into a band)."""
-LABEL_CHARS = 26
-"""Row labels of the at-risk table longer than this are shortened (the legend has them in
-full)."""
+LABEL_CHARS = 21
+"""Row labels of the at-risk table longer than this are shortened to fit the left margin (the
+legend has them in full)."""
 CHAR_WIDTH = 6.6
 """Estimated width of one character of legend text (12 px sans-serif), for the legend box."""
 
@@ -79,6 +79,9 @@ class Curve:
         Where to put censor marks (may be empty).
     at_risk : tuple of int or None
         Numbers at risk at the plot's tick years (None: no row in the table).
+    row_label : str or None
+        Name of the at-risk row (default: ``label``), e.g. the group without the legend's note
+        that its curve is not drawn.
     """
 
     label: str
@@ -91,6 +94,7 @@ class Curve:
     censor_years: np.ndarray = field(default_factory=lambda: np.empty(0))
     censor_value: np.ndarray = field(default_factory=lambda: np.empty(0))
     at_risk: tuple[int, ...] | None = None
+    row_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -410,7 +414,7 @@ def _at_risk_table(plot: CurvePlot, xs_ticks: np.ndarray, ax: _Axes) -> list[str
         ys = _num(y)
         out.append(
             f'<text class="label f{i % COLOURS}" x="{label_x}" y="{ys}" '
-            f'text-anchor="end">{text(_short(c.label))}</text>'
+            f'text-anchor="end">{text(_short(c.row_label or c.label))}</text>'
         )
         if c.at_risk is None:
             continue

@@ -264,9 +264,11 @@ def _os_figure(
     if comparison is None:
         km = kaplan_meier(t, e, conf_type="log-log")
         curves = [figs.stop_at_risk(figs.km_curve(km, "All patients"), MIN_AT_RISK)]
+        names = ["All patients"]
     else:
         text = np.array([str(v) for v in os_data[var].astype(object).to_numpy()], dtype=object)
         curves = []
+        names = [level_text(var, level) for level in comparison.groups]
         for level in comparison.groups:
             sel = text == level
             km = kaplan_meier(t[sel], e[sel], conf_type="log-log")
@@ -275,7 +277,7 @@ def _os_figure(
         if comparison.logrank.p is not None:
             notes.append(f"Log-rank {p_equals(comparison.logrank.p)}")
     name = "overall-survival"
-    plot = _plot(name, "survival", "Overall survival", curves, [], notes, synthetic)
+    plot = _plot(name, "survival", "Overall survival", curves, names, [], notes, synthetic)
     return DashboardFigure(name, FIGURES[name], svg_curves.render(plot))
 
 
@@ -307,6 +309,7 @@ def _lr_figure(
             )
             extra.append(figs.stop_at_risk(death, MIN_AT_RISK, t))
         curves = [figs.stop_at_risk(main, MIN_AT_RISK, t)]
+        names = ["Local recurrence"]
     else:
         values = np.array([str(v) for v in lr_data[var].astype(object).to_numpy()], dtype=object)
         levels = list(comparison.groups)
@@ -315,6 +318,7 @@ def _lr_figure(
             return none
         res = cumulative_incidence(t[keep], s[keep], values[keep])
         curves = []
+        names = [level_text(var, level) for level in levels]
         for level in levels:
             times = t[keep][values[keep] == level]
             risk = partial(number_at_risk, times)
@@ -323,7 +327,7 @@ def _lr_figure(
         if comparison.gray.p is not None:
             notes.append(f"Gray's test {p_equals(comparison.gray.p)}")
     ylabel = "Cumulative incidence of local recurrence"
-    plot = _plot(name, "incidence", ylabel, curves, extra, notes, synthetic)
+    plot = _plot(name, "incidence", ylabel, curves, names, extra, notes, synthetic)
     return DashboardFigure(name, FIGURES[name], svg_curves.render(plot))
 
 
@@ -332,12 +336,14 @@ def _plot(
     kind: svg_curves.Kind,
     ylabel: str,
     curves: Sequence[StepCurve],
+    names: Sequence[str],
     extra: Sequence[StepCurve],
     notes: Sequence[str],
     synthetic: bool,
 ) -> svg_curves.CurvePlot:
     """The SVG plot of the curves: ticks every 1, 2 or 5 years up to the last one with at least
-    :data:`MIN_AT_RISK` at risk over all groups (the report's rule), numbers at risk there."""
+    :data:`MIN_AT_RISK` at risk over all groups (the report's rule), numbers at risk there.
+    ``names``: the groups, naming the rows of the at-risk table."""
     end = max((c.end_time for c in curves), default=1.0) or 1.0
     ticks = svg_curves.tick_years(end)
     counts = [_at_risk(c, ticks) for c in curves]
@@ -349,7 +355,10 @@ def _plot(
         title=FIGURES[name],
         kind=kind,
         ylabel=ylabel,
-        curves=[_svg_curve(c, n, len(ticks)) for c, n in zip(curves, counts, strict=True)],
+        curves=[
+            _svg_curve(c, n, len(ticks), row)
+            for c, n, row in zip(curves, counts, names, strict=True)
+        ],
         ticks_years=ticks,
         extra=[_svg_curve(c, None, 0) for c in extra],
         notes=notes,
@@ -363,7 +372,9 @@ def _at_risk(curve: StepCurve, ticks: Sequence[float]) -> tuple[int, ...] | None
     return tuple(int(n) for n in np.asarray(curve.at_risk(np.asarray(ticks, dtype=float))))
 
 
-def _svg_curve(c: StepCurve, at_risk: tuple[int, ...] | None, n_ticks: int) -> svg_curves.Curve:
+def _svg_curve(
+    c: StepCurve, at_risk: tuple[int, ...] | None, n_ticks: int, row_label: str | None = None
+) -> svg_curves.Curve:
     return svg_curves.Curve(
         label=c.label,
         time_years=c.time,
@@ -375,6 +386,7 @@ def _svg_curve(c: StepCurve, at_risk: tuple[int, ...] | None, n_ticks: int) -> s
         censor_years=c.censor_time,
         censor_value=c.censor_value,
         at_risk=None if at_risk is None else at_risk[:n_ticks],
+        row_label=row_label,
     )
 
 
