@@ -145,7 +145,7 @@ def tick_years(end_years: float) -> tuple[float, ...]:
     ``end_years`` (as the report's figures; at least two ticks)."""
     end = end_years if end_years > 0 else 1.0
     step = next((s for s in TICK_STEPS_YEARS if end / s <= MAX_TICKS), TICK_STEPS_YEARS[-1])
-    n = int(math.floor(end / step + 1e-9))
+    n = math.floor(end / step + 1e-9)
     return tuple(i * step for i in range(max(n, 1) + 1))
 
 
