@@ -205,6 +205,10 @@ def test_dashboard_subgroups_and_unknown_filters(client):
     assert all('role="img"' in c and "<title" in c and "<desc" in c for c in curves)
     assert "style=" not in limb.text and "<script>" not in limb.text
     assert limb.headers["content-security-policy"].startswith("default-src 'self'")
+    # no level of the subgroup recorded (no grade in this registry): no curve, said so
+    grade = client.get("/dashboard", params={"by": "grade"}).text
+    assert not _curves(grade)
+    assert grade.count("No curve: no FNCLCC grade is recorded in this selection.") == 2
     # the former figure requests are gone: the page is the complete view
     assert client.get("/dashboard/figure/overall-survival.svg").status_code == 404
 

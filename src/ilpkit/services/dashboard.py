@@ -239,9 +239,9 @@ def view(data: DashboardData, years: Sequence[int] = AT_YEARS) -> DashboardView:
         os_data = cohort.overall_survival(frame)
         lr_data = cohort.local_recurrence(frame)
         stats = _compute(frame, [var] if var else [], years, os_data, lr_data)
-        assert stats.overall_survival is not None and stats.local_recurrence is not None
-        os_cmp = stats.overall_survival.by.get(var) if var else None
-        lr_cmp = stats.local_recurrence.by.get(var) if var else None
+        os_section, lr_section = stats.overall_survival, stats.local_recurrence
+        os_cmp = os_section.by.get(var) if var and os_section is not None else None
+        lr_cmp = lr_section.by.get(var) if var and lr_section is not None else None
         figures = {
             "overall-survival": _os_figure(os_data, var, os_cmp, data.synthetic),
             "local-recurrence": _lr_figure(lr_data, var, lr_cmp, data.synthetic),
@@ -258,6 +258,9 @@ def _os_figure(
     from ilpkit.reporting.formatting import p_equals
     from ilpkit.stats.kaplan_meier import kaplan_meier
 
+    name = "overall-survival"
+    if comparison is not None and not comparison.groups:
+        return DashboardFigure(name, FIGURES[name], None, _no_levels(var))
     t = os_data["time_years"].to_numpy()
     e = os_data["event"].to_numpy()
     notes: list[str] = []
@@ -276,7 +279,6 @@ def _os_figure(
             curves.append(figs.stop_at_risk(curve, MIN_AT_RISK))
         if comparison.logrank.p is not None:
             notes.append(f"Log-rank {p_equals(comparison.logrank.p)}")
-    name = "overall-survival"
     plot = _plot(name, "survival", "Overall survival", curves, names, [], notes, synthetic)
     return DashboardFigure(name, FIGURES[name], svg_curves.render(plot))
 
@@ -293,6 +295,8 @@ def _lr_figure(
 
     name = "local-recurrence"
     none = DashboardFigure(name, FIGURES[name], None, "No local recurrence in this selection.")
+    if comparison is not None and not comparison.groups:
+        return DashboardFigure(name, FIGURES[name], None, _no_levels(var))
     t = lr_data["time_years"].to_numpy()
     s = lr_data["status"].to_numpy()
     if not (s == 1).any():
@@ -329,6 +333,10 @@ def _lr_figure(
     ylabel = "Cumulative incidence of local recurrence"
     plot = _plot(name, "incidence", ylabel, curves, names, extra, notes, synthetic)
     return DashboardFigure(name, FIGURES[name], svg_curves.render(plot))
+
+
+def _no_levels(var: str) -> str:
+    return f"No curve: no {SUBGROUPS[var]} is recorded in this selection."
 
 
 def _plot(
