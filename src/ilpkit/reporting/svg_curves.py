@@ -251,7 +251,7 @@ def value_at(c: Curve, years: float) -> float:
 def description(plot: CurvePlot) -> str:
     """Plain-text summary for ``<desc>``: each curve's estimate at the tick years it reaches,
     the curves without data, and the test lines."""
-    parts = [f"{plot.title}, {_number_of(len(plot.curves), 'curve')}."]
+    parts = [f"{plot.title}, {_number_of(len(plot.curves) + len(plot.extra), 'curve')}."]
     for c in (*plot.curves, *plot.extra):
         years = [t for t in plot.ticks_years if 0 < t <= c.end_years + 1e-9]
         if not years:

@@ -128,8 +128,14 @@ def test_accessible_title_and_description():
 
 
 def test_curve_not_drawn_is_named_but_has_no_path():
-    gone = _curve(label="T1 (< 10: not drawn)", time_years=np.empty(0), value=np.empty(0),
-                  lower=np.empty(0), upper=np.empty(0), end_years=0.0)  # fmt: skip
+    gone = _curve(
+        label="T1 (< 10: not drawn)",
+        time_years=np.empty(0),
+        value=np.empty(0),
+        lower=np.empty(0),
+        upper=np.empty(0),
+        end_years=0.0,
+    )
     svg = sc.render(_plot(_curve(), gone))
     assert not _paths(svg, "step s1") and not _paths(svg, "band f1")
     assert "T1 (&lt; 10: not drawn): not drawn." in svg
@@ -167,3 +173,22 @@ def test_tick_years(end, ticks):
 def test_trim_ticks_at_the_last_with_enough_at_risk():
     assert sc.trim_ticks((0.0, 1.0, 2.0, 3.0), (100, 50, 9, 3), 10) == (0.0, 1.0)
     assert sc.trim_ticks((0.0, 1.0, 2.0), (5, 3, 1), 10) == (0.0, 1.0, 2.0)  # too few: all
+
+
+def test_competing_event_dashed_without_band_or_at_risk_row():
+    lr = _curve(label="Local recurrence", value=np.array([0.25]), lower=None, upper=None, start=0.0)
+    death = _curve(
+        label="Death without local recurrence",
+        time_years=np.array([0.5]),
+        value=np.array([0.5]),
+        lower=None,
+        upper=None,
+        start=0.0,
+        at_risk=None,
+    )
+    svg = sc.render(_plot(lr, extra=[death], kind="incidence"))
+    # F = 0.5 from t = 0.5: x 170 + 530 / 4 = 302.5, y 16 + 0.5 * 300 = 166
+    assert _paths(svg, "step extra") == ["M170,316H302.5V166H700"]
+    assert svg.count('class="label ') == 1  # one at-risk row: the extra curve has none
+    assert "Death without local recurrence: 50.0% at 1 year, 50.0% at 2 years." in svg
+    assert "2 curves." in svg
