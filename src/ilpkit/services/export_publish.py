@@ -67,6 +67,7 @@ def publish(
     outputs: Sequence[tuple[Path, Path]],
     *,
     replace: bool,
+    audit_name: str | None = None,
 ) -> None:
     """Record the export of ``path`` in the audit log, move the staged outputs into place and
     commit, all or nothing.
@@ -85,13 +86,15 @@ def publish(
         (staged file or folder, destination), moved in this order.
     replace : bool
         An existing destination is replaced (a folder by a folder); without it, it is an error.
+    audit_name : str, optional
+        The audit record key (default: the name of ``path``).
 
     Raises
     ------
     ExportFileExistsError
         A destination exists and ``replace`` is False (nothing is kept).
     """
-    entry = ("export", audit_key(path.name), dict(details))
+    entry = ("export", audit_key(audit_name or path.name), dict(details))
     repo.add_audit(uow.connection, actor, "export", [entry])
     moved: list[tuple[Path, Path | None]] = []  # (destination, the previous one set aside)
     try:

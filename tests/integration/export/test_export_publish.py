@@ -79,3 +79,42 @@ def test_replace_publishes_and_audits_once(registry, out_dir):
     assert target.read_text(encoding="utf-8").startswith("patient_id,")
     assert [p.name for p in out_dir.iterdir()] == ["registry.csv"]
     assert audit_count(registry) == before + 2
+
+
+def test_redcap_failed_commit_puts_both_files_back(registry, out_dir, failing_commit):
+    from ilpkit.services.redcap_export import DICTIONARY_FILE, RECORDS_FILE, export_redcap
+
+    (out_dir / DICTIONARY_FILE).write_text("old dictionary")
+    (out_dir / RECORDS_FILE).write_text("old records")
+    before = audit_count(registry)
+    with pytest.raises(sa.exc.OperationalError):
+        export_redcap(registry, out_dir, "tester", replace=True)
+    assert (out_dir / DICTIONARY_FILE).read_text() == "old dictionary"
+    assert (out_dir / RECORDS_FILE).read_text() == "old records"
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted([DICTIONARY_FILE, RECORDS_FILE])
+    assert audit_count(registry) == before
+
+
+def test_redcap_failed_commit_removes_the_folder_it_made(registry, out_dir, failing_commit):
+    from ilpkit.services.redcap_export import export_redcap
+
+    with pytest.raises(sa.exc.OperationalError):
+        export_redcap(registry, out_dir / "redcap", "tester")
+    assert list(out_dir.iterdir()) == []
+
+
+def test_redcap_export_is_audited_under_the_folder_name(registry, out_dir):
+    from ilpkit.services.redcap_export import export_redcap
+
+    export_redcap(registry, out_dir / "for-redcap", "tester")
+    engine = sa.create_engine(registry)
+    with engine.connect() as conn:
+        key = conn.execute(
+            sa.text("SELECT entity_key FROM audit_log ORDER BY id DESC LIMIT 1")
+        ).scalar_one()
+    engine.dispose()
+    assert key == "for-redcap"
+    assert sorted(p.name for p in (out_dir / "for-redcap").iterdir()) == [
+        "data_dictionary.csv",
+        "records.csv",
+    ]
