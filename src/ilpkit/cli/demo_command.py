@@ -137,6 +137,11 @@ def _ensure_pseudonym_key() -> None:
         )
 
 
+DEMO_FINE_GRAY_TERMS = ("tumor_size_cm", "multifocal", "prior_radiotherapy")
+"""Terms of the demo report's Fine-Gray model of local recurrence: the seed study's factors for
+local recurrence (multifocal tumours, previous radiotherapy; Deroose 2011) with tumour size."""
+
+
 def demo(
     directory: Annotated[
         Path, typer.Option("--dir", help="Folder for the demo registry and its report.")
@@ -192,6 +197,7 @@ def demo(
     from ilpkit.reporting.published import seed_series
     from ilpkit.services.build_report import build_report
     from ilpkit.services.synthesize import synthesize
+    from ilpkit.stats.analysis import AnalysisOptions
     from ilpkit.synthetic import DEFAULT_SEED
 
     serve_host, serve_port = _check_serve_options(serve, host, port, allow_remote)
@@ -217,7 +223,13 @@ def demo(
         )
         try:
             with report_progress() as progress:
-                files = build_report(url, directory / REPORT_DIR, progress=progress, png=False)
+                files = build_report(
+                    url,
+                    directory / REPORT_DIR,
+                    progress=progress,
+                    png=False,
+                    options=AnalysisOptions(fine_gray=DEMO_FINE_GRAY_TERMS),
+                )
         except OSError as exc:
             fail(f"cannot write the report to {directory / REPORT_DIR}: {exc.strerror or exc}")
     seed = seed_series()
