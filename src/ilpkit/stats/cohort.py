@@ -276,8 +276,13 @@ def _days(later: pd.Series, earlier: pd.Series) -> np.ndarray:
 
 
 def _first_perfusions(frame: pd.DataFrame) -> pd.DataFrame:
-    ordered = frame.sort_values(["patient_id", "ilp_date"], kind="stable")
-    return ordered.drop_duplicates("patient_id", keep="first")
+    # Sort and de-duplicate the two key columns only, then take the rows once: the same rows
+    # in the same order (and index) as sorting the whole frame, without moving every column
+    # twice.
+    keys = frame[["patient_id", "ilp_date"]].reset_index(drop=True)
+    ordered = keys.sort_values(["patient_id", "ilp_date"], kind="stable")
+    first = ordered.drop_duplicates("patient_id", keep="first")
+    return frame.take(first.index.to_numpy())
 
 
 def _with_time(out: pd.DataFrame, days: np.ndarray) -> pd.DataFrame:
@@ -286,8 +291,10 @@ def _with_time(out: pd.DataFrame, days: np.ndarray) -> pd.DataFrame:
     return out
 
 
-def overall_survival(frame: pd.DataFrame) -> pd.DataFrame:
+def overall_survival(frame: pd.DataFrame, with_covariates: bool = True) -> pd.DataFrame:
     """OS per patient: time from the first perfusion to death or last follow-up.
+
+    ``with_covariates=False`` leaves the covariates out (for analyses that use none).
 
     Returns
     -------
@@ -300,6 +307,8 @@ def overall_survival(frame: pd.DataFrame) -> pd.DataFrame:
     days = _days(first["last_followup_date"], first["ilp_date"])
     out = _with_time(out, days)
     out["event"] = first["death_date"].notna().to_numpy().astype(int)
+    if not with_covariates:
+        return out
     cov = covariates(first).reset_index(drop=True)
     return pd.concat([out, cov], axis=1)
 
@@ -335,8 +344,12 @@ def _first_with_metastasis(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series
     return first, first_dm.reindex(first.index)
 
 
-def distant_metastasis_free_survival(frame: pd.DataFrame) -> pd.DataFrame:
+def distant_metastasis_free_survival(
+    frame: pd.DataFrame, with_covariates: bool = True
+) -> pd.DataFrame:
     """DMFS per patient: first perfusion to the first distant metastasis or death.
+
+    ``with_covariates=False`` leaves the covariates out (for analyses that use none).
 
     Returns
     -------
@@ -353,11 +366,15 @@ def distant_metastasis_free_survival(frame: pd.DataFrame) -> pd.DataFrame:
         out, _days(end.reset_index(drop=True), first["ilp_date"].reset_index(drop=True))
     )
     out["event"] = event.to_numpy().astype(int)
+    if not with_covariates:
+        return out
     return pd.concat([out, covariates(first.reset_index()).reset_index(drop=True)], axis=1)
 
 
-def distant_metastasis(frame: pd.DataFrame) -> pd.DataFrame:
+def distant_metastasis(frame: pd.DataFrame, with_covariates: bool = True) -> pd.DataFrame:
     """DM per patient with death as the competing risk (the same first metastasis as DMFS).
+
+    ``with_covariates=False`` leaves the covariates out (for analyses that use none).
 
     Returns
     -------
@@ -366,7 +383,7 @@ def distant_metastasis(frame: pd.DataFrame) -> pd.DataFrame:
         metastasis, 2 death without distant metastasis, 0 censored at last follow-up) and the
         covariates of the first perfusion.
     """
-    dmfs = distant_metastasis_free_survival(frame)
+    dmfs = distant_metastasis_free_survival(frame, with_covariates)
     first, dm = _first_with_metastasis(frame)
     has_dm = dm.notna().to_numpy()
     died = first["death_date"].notna().to_numpy()
@@ -379,8 +396,10 @@ CAUSES_OF_DEATH = ("sarcoma", "other", "unknown")
 """Recorded causes of death (``ilpkit.domain.outcome.CauseOfDeath``)."""
 
 
-def sarcoma_specific_survival(frame: pd.DataFrame) -> pd.DataFrame:
+def sarcoma_specific_survival(frame: pd.DataFrame, with_covariates: bool = True) -> pd.DataFrame:
     """Sarcoma-specific survival per patient, from the overall-survival dataset.
+
+    ``with_covariates=False`` leaves the covariates out (for analyses that use none).
 
     Returns
     -------
@@ -392,7 +411,7 @@ def sarcoma_specific_survival(frame: pd.DataFrame) -> pd.DataFrame:
         cause, the sensitivity analysis). The main analysis leaves out the deaths of unknown
         cause (``cause == "unknown"``).
     """
-    os_data = overall_survival(frame)
+    os_data = overall_survival(frame, with_covariates)
     first = _first_perfusions(frame)
     cause = _column(first, "cause_of_death").astype(object).to_numpy()
     died = os_data["event"].to_numpy() == 1
