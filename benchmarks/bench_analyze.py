@@ -8,7 +8,14 @@ test where expected counts are small) by 8 subgroup variables; overall survival 
 Kaplan-Meier (log-log CIs) overall and per level, reverse Kaplan-Meier follow-up, log-rank per
 variable; Cox models (6 terms together and one by one, each with cox.zph); local recurrence
 cumulative incidence with Gray's test overall and by the 8 variables; limb salvage per perfusion
-and per patient, amputation-free survival. ilpkit does all of that plus log-rank tests for trend.
+and per patient, amputation-free survival; and the sections added since: regional toxicity
+(Wieberdink, systemic CTCAE and Clavien-Dindo distributions, severe toxicity by TNF dose,
+melphalan per litre, leakage, temperature and limb with chi-squared/Fisher and
+``prop.trend.test``, ``glm(binomial)`` with 5 terms), response, toxicity and local recurrence by
+TNF dose group, distant metastasis (``cuminc``), metastasis-free and sarcoma-specific survival,
+and the 3-month landmark analysis of local recurrence by the 4 post-baseline factors
+(``cuminc`` and ``coxph`` with ``cluster(patient_id)``). ilpkit does all of that plus log-rank
+tests for trend.
 
 Each command runs in a fresh process (start-up included); the figure is the median of
 ``--repeat`` runs, taken in turns (every command once per round, R included) so that a noisy
@@ -103,6 +110,68 @@ pp <- tapply(amp, d$patient_id, any); binom.test(sum(!pp), length(pp))
 at <- (ifelse(amp, as.numeric(dt(d$amputation_date)), as.numeric(lfu)) - as.numeric(ilp)) / 365.25
 summary(survfit(Surv(at, as.integer(amp | !is.na(d$death_date))) ~ 1, conf.type = "log-log"),
         times = yrs)
+# --- the sections added since (toxicity, TNF dose, distant metastasis, landmark) ---
+grp <- function(x, cuts, labs, left = FALSE) as.character(cut(x, c(-Inf, cuts, Inf), labs,
+  right = !left))
+test2 <- function(g, y) { k <- !is.na(g) & !is.na(y); tab <- table(g[k], y[k])
+  if (nrow(tab) < 2 || ncol(tab) < 2) return(NULL)
+  ex <- suppressWarnings(chisq.test(tab, correct = FALSE))
+  if (any(ex$expected < 5)) try(fisher.test(tab, simulate.p.value = nrow(tab) > 2)) else ex }
+trend <- function(g, y, levs) { k <- !is.na(g) & !is.na(y)
+  x <- tapply(y[k], factor(g[k], levs), sum); n <- tapply(y[k], factor(g[k], levs), length)
+  ok <- !is.na(n) & n > 0; if (sum(ok) > 1) prop.trend.test(x[ok], n[ok], which(ok)) }
+d$severe <- ifelse(is.na(d$wieberdink_grade), NA, as.integer(d$wieberdink_grade >= 4))
+d$tnf_group <- ifelse(is.na(d$tnf_mg), NA, ifelse(d$tnf_mg <= 2, "low", "high"))
+d$melph_l <- d$melphalan_mg / d$limb_volume_l
+d$melph_group <- grp(d$melph_l, c(10, 13), c("a", "b", "c"))
+d$leak_group <- grp(d$max_leakage_pct, c(2, 10), c("a", "b", "c"), left = TRUE)
+d$temp_group <- grp(d$max_tissue_temp_c, c(39, 40), c("a", "b", "c"), left = TRUE)
+for (v in c("wieberdink_grade", "systemic_toxicity_grade", "complication_clavien_dindo")) {
+  tab <- table(d[[v]]); for (k in names(tab)) binom.test(tab[[k]], sum(tab)) }
+binom.test(sum(d$severe, na.rm = TRUE), sum(!is.na(d$severe)))
+test2(d$tnf_group, d$severe); trend(d$tnf_group, d$severe, c("low", "high"))
+for (v in c("melph_group", "leak_group", "temp_group")) {
+  test2(d[[v]], d$severe); trend(d[[v]], d$severe, c("a", "b", "c")) }
+test2(d$limb, d$severe)
+summary(glm(severe ~ tnf_group + melph_l + max_leakage_pct + max_tissue_temp_c + limb,
+            family = binomial, data = d))
+# TNF dose: response, severe toxicity and local recurrence by dose group
+test2(d$tnf_group, ifelse(is.na(d$response) | d$response == "NE", NA,
+                          as.integer(d$response %in% c("CR", "PR"))))
+test2(d$tnf_group, ifelse(is.na(d$response) | d$response == "NE", NA,
+                          as.integer(d$response == "CR")))
+k <- !is.na(d$tnf_group); timepoints(cuminc(lt[k], ls[k], d$tnf_group[k]), yrs)
+# distant metastasis (per patient, first metastasis over all perfusions, death competing),
+# metastasis-free and sarcoma-specific survival
+first_dm <- tapply(as.numeric(dt(d$distant_metastasis_date)), d$patient_id, min, na.rm = TRUE)
+first_dm[!is.finite(first_dm)] <- NA
+o$dm <- first_dm[o$patient_id]
+o$dmt <- (ifelse(is.na(o$dm), as.numeric(dt(o$last_followup_date)), o$dm) -
+  as.numeric(dt(o$ilp_date))) / 365.25
+o$dms <- ifelse(!is.na(o$dm), 1, ifelse(o$e == 1, 2, 0))
+timepoints(cuminc(o$dmt, o$dms), yrs)
+summary(survfit(Surv(o$dmt, o$dms != 0) ~ 1, conf.type = "log-log"), times = yrs)
+cause <- ifelse(o$e == 1, ifelse(o$cause_of_death %in% c("sarcoma", "other"),
+  o$cause_of_death, "unknown"), NA)
+keep <- is.na(cause) | cause != "unknown"
+print(survfit(Surv(o$t[keep], cause[keep] %in% "sarcoma") ~ 1, conf.type = "log-log"))
+print(survfit(Surv(o$t, cause %in% c("sarcoma", "unknown")) ~ 1, conf.type = "log-log"))
+# landmark at 3 months: local recurrence by the post-baseline factors (CIF + Gray, Cox with
+# the variance clustered on the patient)
+cut_y <- 3 * 365.25 / 12 / 365.25
+lm <- d[lt > cut_y, ]; lm$lt <- lt[lt > cut_y] - cut_y; lm$ls <- ls[lt > cut_y]
+res <- (as.numeric(dt(lm$resection_date)) - as.numeric(dt(lm$ilp_date))) <= 3 * 365.25 / 12
+res[is.na(res)] <- FALSE
+lm$necrosis_group <- ifelse(is.na(lm$pathological_necrosis_pct), NA,
+  ifelse(lm$pathological_necrosis_pct > 50, "high", "low"))
+for (v in c("resection_margin", "adjuvant_radiotherapy", "necrosis_group"))
+  lm[[v]][!res] <- NA
+for (v in c("response", "resection_margin", "adjuvant_radiotherapy", "necrosis_group")) {
+  k <- !is.na(lm[[v]]) & lm[[v]] != ""
+  if (length(unique(lm[[v]][k])) < 2) next
+  timepoints(cuminc(lm$lt[k], lm$ls[k], lm[[v]][k]), yrs)
+  summary(coxph(Surv(lt, ls == 1) ~ get(v) + cluster(patient_id), data = lm[k, ]))
+}
 """
 
 
