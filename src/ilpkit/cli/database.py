@@ -14,6 +14,13 @@ from ilpkit import config
 from ilpkit.cli.console import fail
 
 
+def safe_url(url: str) -> str:
+    """``url`` for messages, the password hidden (the database driver is imported on use)."""
+    from ilpkit.adapters.db.engine import safe_url as engine_safe_url
+
+    return engine_safe_url(url)
+
+
 def require_existing_sqlite(url: str) -> None:
     """Stop with a clear message when ``url`` names a SQLite file that does not exist."""
     path = config.sqlite_path(url)
@@ -33,7 +40,6 @@ def database_errors(url: str) -> Iterator[None]:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from ilpkit.adapters.db.engine import safe_url
     from ilpkit.adapters.db.errors import RegistryDatabaseError
 
     try:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
-
-import typer
+from typing import TYPE_CHECKING
 
 from ilpkit import __version__
+
+if TYPE_CHECKING:
+    import typer
+
+_startup_gc_paused = False
+"""True while :func:`run` keeps the cyclic garbage collector paused for the start-up."""
 
 COMMAND_MODULES: dict[str, str] = {
     "init": "registry_commands",
@@ -64,6 +70,8 @@ def build_app(argv: Sequence[str] | None = None) -> typer.Typer:
         command's module is imported and registered (faster start-up); without it every
         command is registered.
     """
+    import typer
+
     app = typer.Typer(
         name="ilp",
         help=(
@@ -82,6 +90,10 @@ def build_app(argv: Sequence[str] | None = None) -> typer.Typer:
     def _root(
         version: bool = typer.Option(False, "--version", help="Print the version and exit."),
     ) -> None:
+        global _startup_gc_paused
+        if _startup_gc_paused:  # the start-up is over: the command runs with the collector on
+            _startup_gc_paused = False
+            gc.enable()
         if version:
             typer.echo(f"ilpkit {__version__}")
             raise typer.Exit(0)
@@ -109,6 +121,12 @@ def run() -> None:
 
     from ilpkit.errors import IlpkitError
 
+    # Start-up (imports, building the command line) makes many objects and no garbage cycles:
+    # the cyclic collector is paused until the root callback, just before the command runs.
+    global _startup_gc_paused
+    if gc.isenabled():
+        gc.disable()
+        _startup_gc_paused = True
     try:
         build_app(sys.argv[1:])(standalone_mode=True)
     except SystemExit:

@@ -19,12 +19,18 @@ from rich.text import Text
 
 from ilpkit import config
 from ilpkit.adapters.csv.registry_csv import neutralise
-from ilpkit.adapters.db.engine import SCHEMA_REVISION
-from ilpkit.adapters.db.engine import safe_url as _safe_url
 from ilpkit.cli.console import DbOption, JsonOption, fail, plain, safe, stderr, stdout
 from ilpkit.cli.database import database_errors
 from ilpkit.cli.database import require_existing_sqlite as _require_existing_sqlite
+from ilpkit.cli.database import safe_url as _safe_url
 from ilpkit.domain.errors import Problem, RegistryValidationError
+
+
+def _schema_revision() -> str:
+    from ilpkit.adapters.db.engine import SCHEMA_REVISION
+
+    return SCHEMA_REVISION
+
 
 PROGRESS_MIN_ROWS = 2000
 """Imports with more rows than this show a progress bar."""
@@ -183,11 +189,12 @@ def init(db: DbOption = None) -> None:
     before = _migrate(url)
     if before is None:
         state = "created"
-    elif before == SCHEMA_REVISION:
+    elif before == _schema_revision():
         state = "already up to date"
     else:
         state = f"upgraded from revision {before}"
-    stdout().print(f"Registry {safe(_safe_url(url))}: schema {state} (revision {SCHEMA_REVISION}).")
+    revision = _schema_revision()
+    stdout().print(f"Registry {safe(_safe_url(url))}: schema {state} (revision {revision}).")
 
 
 def upgrade(db: DbOption = None) -> None:
@@ -205,11 +212,12 @@ def upgrade(db: DbOption = None) -> None:
     before = _migrate(url)
     if before is None:
         state = "created (the database was empty)"
-    elif before == SCHEMA_REVISION:
+    elif before == _schema_revision():
         state = "already up to date"
     else:
         state = f"upgraded from revision {before}"
-    stdout().print(f"Registry {safe(_safe_url(url))}: schema {state} (revision {SCHEMA_REVISION}).")
+    revision = _schema_revision()
+    stdout().print(f"Registry {safe(_safe_url(url))}: schema {state} (revision {revision}).")
 
 
 def _migrate(url: str) -> str | None:
