@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -180,22 +181,35 @@ def _ilp() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("ilp") or "ilp")
 
 
-def wall(cmd: list[str]) -> float:
-    """Wall-clock seconds of one run of ``cmd`` (which must succeed)."""
+def wall(cmd: list[str]) -> tuple[float, float]:
+    """Wall-clock and CPU (user + system) seconds of one run of ``cmd`` (which must succeed)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
-    return seconds
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return seconds, cpu
+
+
+CPU: dict[str, float] = {}
+"""Median CPU seconds of each command of the last :func:`medians` call."""
 
 
 def medians(commands: dict[str, list[str]], repeat: int) -> dict[str, float]:
-    """Median wall time of each command over ``repeat`` rounds (one run of each per round)."""
+    """Median wall time of each command over ``repeat`` rounds (one run of each per round);
+    the median CPU times go to :data:`CPU`."""
     times: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, cmd in commands.items():
-            times[name].append(wall(cmd))
+            w, c = wall(cmd)
+            times[name].append(w)
+            cpus[name].append(c)
+    CPU.clear()
+    CPU.update({name: statistics.median(c) for name, c in cpus.items()})
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -242,8 +256,9 @@ def main() -> None:
     have_r = shutil.which("Rscript") is not None
     rows = [
         "| perfusions | database | load, read_sql | load, columnar | ilp analyze "
-        "| ilp analyze --endpoint os --by grade --cox age_years,tumor_size_cm | R | met |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| ilp analyze --endpoint os --by grade --cox age_years,tumor_size_cm | R | met "
+        "| CPU: ilp analyze | CPU: R | load average |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
     ]
     with tempfile.TemporaryDirectory(prefix="ilp-bench-analyze-") as tmp:
         work = Path(tmp)
@@ -283,11 +298,14 @@ def main() -> None:
                 for db_name, url in urls.items():
                     new, old = load_times(url, opts.repeat)
                     all_s = t[f"{db_name} all"]
+                    r_cpu = "-" if r_s is None else f"{CPU['R']:.2f}"
                     met = "-" if r_s is None else ("yes" if all_s <= r_s else "NO")
                     rows.append(
                         f"| {n_perfusions:,} | {db_name} | {old:.2f} | {new:.2f} | {all_s:.2f} "
                         f"| {t[f'{db_name} os']:.2f} | {'-' if r_s is None else f'{r_s:.2f}'} "
-                        f"| {met} |"
+                        f"| {met} | {CPU[f'{db_name} all']:.2f} "
+                        f"| {r_cpu} "
+                        f"| {os.getloadavg()[0]:.1f} |"
                     )
                     print(rows[-1], file=sys.stderr, flush=True)
             finally:
