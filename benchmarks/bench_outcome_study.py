@@ -56,8 +56,12 @@ from ilpkit.stats.landmark_sections import landmark_recurrence_section
 from ilpkit.stats.logistic import fit_logistic
 from ilpkit.stats.metastasis import distant_metastasis_section
 from ilpkit.stats.tnf_dose import tnf_dose_section
-from ilpkit.stats.toxicity import DEFAULT_MODEL_TERMS, logistic_model, toxicity_data
-from ilpkit.stats.toxicity import toxicity_section
+from ilpkit.stats.toxicity import (
+    DEFAULT_MODEL_TERMS,
+    logistic_model,
+    toxicity_data,
+    toxicity_section,
+)
 from ilpkit.stats.trend import prop_trend_test
 
 PERFUSIONS_PER_PATIENT = 1.11
@@ -254,9 +258,11 @@ def main() -> None:
             frame = registry(folder, size)
             run, r_data = tasks(frame)
             t = time_tasks(run, args.repeats)
-            r = time_r(r_data, args.crr_size if size == max(args.sizes) else 0) if size in (
-                r_sizes
-            ) else None
+            r = (
+                time_r(r_data, args.crr_size if size == max(args.sizes) else 0)
+                if size in (r_sizes)
+                else None
+            )
             cox_w, cox_c = t["Cox fit (reference)"]
             cif_w, cif_c = t["CIF + Gray (reference)"]
             ref_w, ref_c = max(cox_w, cif_w), max(cox_c, cif_c)

@@ -302,7 +302,11 @@ def overall_survival(frame: pd.DataFrame, with_covariates: bool = True) -> pd.Da
         One row per patient: ``patient_id``, ``time_days``, ``time_years``, ``event`` (1 death,
         0 censored) and the covariates of the first perfusion.
     """
-    first = _first_perfusions(frame)
+    return _overall_survival_of_first(_first_perfusions(frame), with_covariates)
+
+
+def _overall_survival_of_first(first: pd.DataFrame, with_covariates: bool) -> pd.DataFrame:
+    """:func:`overall_survival` from the first perfusions (``_first_perfusions``)."""
     out = pd.DataFrame({"patient_id": first["patient_id"].to_numpy()})
     days = _days(first["last_followup_date"], first["ilp_date"])
     out = _with_time(out, days)
@@ -357,7 +361,11 @@ def distant_metastasis_free_survival(
         One row per patient: ``patient_id``, ``time_days``, ``time_years``, ``event`` and the
         covariates of the first perfusion.
     """
-    first, dm = _first_with_metastasis(frame)
+    return _dmfs_of_first(*_first_with_metastasis(frame), with_covariates)
+
+
+def _dmfs_of_first(first: pd.DataFrame, dm: pd.Series, with_covariates: bool) -> pd.DataFrame:
+    """:func:`distant_metastasis_free_survival` from ``_first_with_metastasis``."""
     died = first["death_date"].notna()
     event = dm.notna() | died
     end = dm.where(dm.notna(), first["last_followup_date"])
@@ -383,8 +391,8 @@ def distant_metastasis(frame: pd.DataFrame, with_covariates: bool = True) -> pd.
         metastasis, 2 death without distant metastasis, 0 censored at last follow-up) and the
         covariates of the first perfusion.
     """
-    dmfs = distant_metastasis_free_survival(frame, with_covariates)
     first, dm = _first_with_metastasis(frame)
+    dmfs = _dmfs_of_first(first, dm, with_covariates)
     has_dm = dm.notna().to_numpy()
     died = first["death_date"].notna().to_numpy()
     out = dmfs.drop(columns="event")
@@ -411,8 +419,8 @@ def sarcoma_specific_survival(frame: pd.DataFrame, with_covariates: bool = True)
         cause, the sensitivity analysis). The main analysis leaves out the deaths of unknown
         cause (``cause == "unknown"``).
     """
-    os_data = overall_survival(frame, with_covariates)
     first = _first_perfusions(frame)
+    os_data = _overall_survival_of_first(first, with_covariates)
     cause = _column(first, "cause_of_death").astype(object).to_numpy()
     died = os_data["event"].to_numpy() == 1
     known = np.isin(cause, CAUSES_OF_DEATH)
