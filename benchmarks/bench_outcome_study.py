@@ -23,6 +23,9 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/bench_outcome_study.py                  # 1e5 and 1e6 perfusions
     .venv/bin/python benchmarks/bench_outcome_study.py --sizes 100000 --json out.json
+
+The JSON (default ``benchmarks/out/bench_outcome_study.json``) holds, per size and task, the
+median wall and CPU seconds, their ratio to the slower reference, and R's seconds.
 """
 
 from __future__ import annotations
@@ -247,7 +250,7 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=None, help="Keep the registries here.")
     ap.add_argument("--r-sizes", type=int, nargs="*", default=None, help="Default: --sizes.")
     ap.add_argument("--crr-size", type=int, default=2000)
-    ap.add_argument("--json", type=Path, default=Path("bench_outcome_study.json"))
+    ap.add_argument("--json", type=Path, default=Path("benchmarks/out/bench_outcome_study.json"))
     args = ap.parse_args()
     r_sizes = set(args.sizes if args.r_sizes is None else args.r_sizes)
     report: dict[str, Any] = {"load_average_start": os.getloadavg(), "sizes": {}}
@@ -293,6 +296,7 @@ def main() -> None:
                 print(f"R crr at {args.crr_size:,} rows: {r['crr']:.2f} s")
             report["sizes"][str(len(frame))] = {"tasks": rows, "r": r}
     report["load_average_end"] = os.getloadavg()
+    args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2))
     print(f"\nwritten {args.json}")
 
