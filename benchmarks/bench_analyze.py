@@ -8,7 +8,14 @@ test where expected counts are small) by 8 subgroup variables; overall survival 
 Kaplan-Meier (log-log CIs) overall and per level, reverse Kaplan-Meier follow-up, log-rank per
 variable; Cox models (6 terms together and one by one, each with cox.zph); local recurrence
 cumulative incidence with Gray's test overall and by the 8 variables; limb salvage per perfusion
-and per patient, amputation-free survival. ilpkit does all of that plus log-rank tests for trend.
+and per patient, amputation-free survival; and the sections added since: regional toxicity
+(Wieberdink, systemic CTCAE and Clavien-Dindo distributions, severe toxicity by TNF dose,
+melphalan per litre, leakage, temperature and limb with chi-squared/Fisher and
+``prop.trend.test``, ``glm(binomial)`` with 5 terms), response, toxicity and local recurrence by
+TNF dose group, distant metastasis (``cuminc``), metastasis-free and sarcoma-specific survival,
+and the 3-month landmark analysis of local recurrence by the 4 post-baseline factors
+(``cuminc`` and ``coxph`` with ``cluster(patient_id)``). ilpkit does all of that plus log-rank
+tests for trend.
 
 Each command runs in a fresh process (start-up included); the figure is the median of
 ``--repeat`` runs, taken in turns (every command once per round, R included) so that a noisy
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -103,6 +111,68 @@ pp <- tapply(amp, d$patient_id, any); binom.test(sum(!pp), length(pp))
 at <- (ifelse(amp, as.numeric(dt(d$amputation_date)), as.numeric(lfu)) - as.numeric(ilp)) / 365.25
 summary(survfit(Surv(at, as.integer(amp | !is.na(d$death_date))) ~ 1, conf.type = "log-log"),
         times = yrs)
+# --- the sections added since (toxicity, TNF dose, distant metastasis, landmark) ---
+grp <- function(x, cuts, labs, left = FALSE) as.character(cut(x, c(-Inf, cuts, Inf), labs,
+  right = !left))
+test2 <- function(g, y) { k <- !is.na(g) & !is.na(y); tab <- table(g[k], y[k])
+  if (nrow(tab) < 2 || ncol(tab) < 2) return(NULL)
+  ex <- suppressWarnings(chisq.test(tab, correct = FALSE))
+  if (any(ex$expected < 5)) try(fisher.test(tab, simulate.p.value = nrow(tab) > 2)) else ex }
+trend <- function(g, y, levs) { k <- !is.na(g) & !is.na(y)
+  x <- tapply(y[k], factor(g[k], levs), sum); n <- tapply(y[k], factor(g[k], levs), length)
+  ok <- !is.na(n) & n > 0; if (sum(ok) > 1) prop.trend.test(x[ok], n[ok], which(ok)) }
+d$severe <- ifelse(is.na(d$wieberdink_grade), NA, as.integer(d$wieberdink_grade >= 4))
+d$tnf_group <- ifelse(is.na(d$tnf_mg), NA, ifelse(d$tnf_mg <= 2, "low", "high"))
+d$melph_l <- d$melphalan_mg / d$limb_volume_l
+d$melph_group <- grp(d$melph_l, c(10, 13), c("a", "b", "c"))
+d$leak_group <- grp(d$max_leakage_pct, c(2, 10), c("a", "b", "c"), left = TRUE)
+d$temp_group <- grp(d$max_tissue_temp_c, c(39, 40), c("a", "b", "c"), left = TRUE)
+for (v in c("wieberdink_grade", "systemic_toxicity_grade", "complication_clavien_dindo")) {
+  tab <- table(d[[v]]); for (k in names(tab)) binom.test(tab[[k]], sum(tab)) }
+binom.test(sum(d$severe, na.rm = TRUE), sum(!is.na(d$severe)))
+test2(d$tnf_group, d$severe); trend(d$tnf_group, d$severe, c("low", "high"))
+for (v in c("melph_group", "leak_group", "temp_group")) {
+  test2(d[[v]], d$severe); trend(d[[v]], d$severe, c("a", "b", "c")) }
+test2(d$limb, d$severe)
+summary(glm(severe ~ tnf_group + melph_l + max_leakage_pct + max_tissue_temp_c + limb,
+            family = binomial, data = d))
+# TNF dose: response, severe toxicity and local recurrence by dose group
+test2(d$tnf_group, ifelse(is.na(d$response) | d$response == "NE", NA,
+                          as.integer(d$response %in% c("CR", "PR"))))
+test2(d$tnf_group, ifelse(is.na(d$response) | d$response == "NE", NA,
+                          as.integer(d$response == "CR")))
+k <- !is.na(d$tnf_group); timepoints(cuminc(lt[k], ls[k], d$tnf_group[k]), yrs)
+# distant metastasis (per patient, first metastasis over all perfusions, death competing),
+# metastasis-free and sarcoma-specific survival
+first_dm <- tapply(as.numeric(dt(d$distant_metastasis_date)), d$patient_id, min, na.rm = TRUE)
+first_dm[!is.finite(first_dm)] <- NA
+o$dm <- first_dm[o$patient_id]
+o$dmt <- (ifelse(is.na(o$dm), as.numeric(dt(o$last_followup_date)), o$dm) -
+  as.numeric(dt(o$ilp_date))) / 365.25
+o$dms <- ifelse(!is.na(o$dm), 1, ifelse(o$e == 1, 2, 0))
+timepoints(cuminc(o$dmt, o$dms), yrs)
+summary(survfit(Surv(o$dmt, o$dms != 0) ~ 1, conf.type = "log-log"), times = yrs)
+cause <- ifelse(o$e == 1, ifelse(o$cause_of_death %in% c("sarcoma", "other"),
+  o$cause_of_death, "unknown"), NA)
+keep <- is.na(cause) | cause != "unknown"
+print(survfit(Surv(o$t[keep], cause[keep] %in% "sarcoma") ~ 1, conf.type = "log-log"))
+print(survfit(Surv(o$t, cause %in% c("sarcoma", "unknown")) ~ 1, conf.type = "log-log"))
+# landmark at 3 months: local recurrence by the post-baseline factors (CIF + Gray, Cox with
+# the variance clustered on the patient)
+cut_y <- 3 * 365.25 / 12 / 365.25
+lm <- d[lt > cut_y, ]; lm$lt <- lt[lt > cut_y] - cut_y; lm$ls <- ls[lt > cut_y]
+res <- (as.numeric(dt(lm$resection_date)) - as.numeric(dt(lm$ilp_date))) <= 3 * 365.25 / 12
+res[is.na(res)] <- FALSE
+lm$necrosis_group <- ifelse(is.na(lm$pathological_necrosis_pct), NA,
+  ifelse(lm$pathological_necrosis_pct > 50, "high", "low"))
+for (v in c("resection_margin", "adjuvant_radiotherapy", "necrosis_group"))
+  lm[[v]][!res] <- NA
+for (v in c("response", "resection_margin", "adjuvant_radiotherapy", "necrosis_group")) {
+  k <- !is.na(lm[[v]]) & lm[[v]] != ""
+  if (length(unique(lm[[v]][k])) < 2) next
+  timepoints(cuminc(lm$lt[k], lm$ls[k], lm[[v]][k]), yrs)
+  summary(coxph(Surv(lt, ls == 1) ~ get(v) + cluster(patient_id), data = lm[k, ]))
+}
 """
 
 
@@ -111,22 +181,35 @@ def _ilp() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("ilp") or "ilp")
 
 
-def wall(cmd: list[str]) -> float:
-    """Wall-clock seconds of one run of ``cmd`` (which must succeed)."""
+def wall(cmd: list[str]) -> tuple[float, float]:
+    """Wall-clock and CPU (user + system) seconds of one run of ``cmd`` (which must succeed)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
-    return seconds
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return seconds, cpu
+
+
+CPU: dict[str, float] = {}
+"""Median CPU seconds of each command of the last :func:`medians` call."""
 
 
 def medians(commands: dict[str, list[str]], repeat: int) -> dict[str, float]:
-    """Median wall time of each command over ``repeat`` rounds (one run of each per round)."""
+    """Median wall time of each command over ``repeat`` rounds (one run of each per round);
+    the median CPU times go to :data:`CPU`."""
     times: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, cmd in commands.items():
-            times[name].append(wall(cmd))
+            w, c = wall(cmd)
+            times[name].append(w)
+            cpus[name].append(c)
+    CPU.clear()
+    CPU.update({name: statistics.median(c) for name, c in cpus.items()})
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -173,8 +256,9 @@ def main() -> None:
     have_r = shutil.which("Rscript") is not None
     rows = [
         "| perfusions | database | load, read_sql | load, columnar | ilp analyze "
-        "| ilp analyze --endpoint os --by grade --cox age_years,tumor_size_cm | R | met |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| ilp analyze --endpoint os --by grade --cox age_years,tumor_size_cm | R | met "
+        "| CPU: ilp analyze | CPU: R | load average |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
     ]
     with tempfile.TemporaryDirectory(prefix="ilp-bench-analyze-") as tmp:
         work = Path(tmp)
@@ -214,11 +298,14 @@ def main() -> None:
                 for db_name, url in urls.items():
                     new, old = load_times(url, opts.repeat)
                     all_s = t[f"{db_name} all"]
+                    r_cpu = "-" if r_s is None else f"{CPU['R']:.2f}"
                     met = "-" if r_s is None else ("yes" if all_s <= r_s else "NO")
                     rows.append(
                         f"| {n_perfusions:,} | {db_name} | {old:.2f} | {new:.2f} | {all_s:.2f} "
                         f"| {t[f'{db_name} os']:.2f} | {'-' if r_s is None else f'{r_s:.2f}'} "
-                        f"| {met} |"
+                        f"| {met} | {CPU[f'{db_name} all']:.2f} "
+                        f"| {r_cpu} "
+                        f"| {os.getloadavg()[0]:.1f} |"
                     )
                     print(rows[-1], file=sys.stderr, flush=True)
             finally:

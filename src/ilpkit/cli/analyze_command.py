@@ -13,7 +13,8 @@ from rich.table import Table
 
 from ilpkit import config
 from ilpkit.cli.console import DbOption, JsonOption, fail, safe, stdout
-from ilpkit.cli.registry_commands import _require_existing_sqlite, database_errors
+from ilpkit.cli.database import database_errors
+from ilpkit.cli.database import require_existing_sqlite as _require_existing_sqlite
 from ilpkit.reporting import formatting as fmt
 from ilpkit.reporting.labels import level_label, term_label, variable_label
 

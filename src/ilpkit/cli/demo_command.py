@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ilpkit import config
 from ilpkit.cli.console import fail, safe, stdout
-from ilpkit.cli.registry_commands import database_errors
+from ilpkit.cli.database import database_errors
 
 if TYPE_CHECKING:
     from ilpkit.reporting.comparison import Headline

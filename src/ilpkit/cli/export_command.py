@@ -11,7 +11,8 @@ import typer
 
 from ilpkit import config
 from ilpkit.cli.console import DbOption, fail, plain, safe, stdout
-from ilpkit.cli.registry_commands import _require_existing_sqlite, database_errors
+from ilpkit.cli.database import database_errors
+from ilpkit.cli.database import require_existing_sqlite as _require_existing_sqlite
 
 
 class ExportFormat(StrEnum):

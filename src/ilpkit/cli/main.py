@@ -2,16 +2,79 @@
 
 from __future__ import annotations
 
-import typer
+import gc
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ilpkit import __version__
 
+if TYPE_CHECKING:
+    import typer
 
-def build_app() -> typer.Typer:
-    """Build the ``ilp`` Typer application with every command registered.
+_startup_gc_paused = False
+"""True while :func:`run` keeps the cyclic garbage collector paused for the start-up."""
+
+COMMAND_MODULES: dict[str, str] = {
+    "init": "registry_commands",
+    "upgrade": "registry_commands",
+    "import": "registry_commands",
+    "validate": "registry_commands",
+    "summary": "registry_commands",
+    "dictionary": "registry_commands",
+    "audit": "registry_commands",
+    "delete-perfusion": "delete_commands",
+    "delete-patient": "delete_commands",
+    "demo": "demo_command",
+    "plan": "planning_commands",
+    "plans": "planning_commands",
+    "leakage": "planning_commands",
+    "synth": "synth_command",
+    "analyze": "analyze_command",
+    "report": "report_command",
+    "export": "export_command",
+    "user": "user_commands",
+    "serve": "serve_command",
+    "predict": "predict_command",
+    "import-redcap": "redcap_commands",
+    "redcap-mapping": "redcap_commands",
+    "export-redcap": "redcap_commands",
+}
+"""Which module registers each top-level command (in the order of ``ilp --help``)."""
+
+
+def _modules_for(argv: Sequence[str] | None) -> list[str]:
+    """The command modules to import for a command line.
+
+    Running one command needs only the module that registers it, so ``ilp predict`` does not
+    import what ``ilp import`` or ``ilp serve`` need (start-up time). Anything else - no
+    arguments, ``--help``, ``--version``, an unknown or abbreviated name - registers every
+    module, so that help is complete and a mistyped command gets Typer's usual answer.
+    """
+    every = list(dict.fromkeys(COMMAND_MODULES.values()))
+    if argv is None:
+        return every
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first is None or first not in COMMAND_MODULES:
+        return every
+    if any(a in ("--help", "-h", "--version") for a in argv[: list(argv).index(first)]):
+        return every
+    return [COMMAND_MODULES[first]]
+
+
+def build_app(argv: Sequence[str] | None = None) -> typer.Typer:
+    """Build the ``ilp`` Typer application.
 
     Built by a function so that nothing happens at import time.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The command line (without the program name). When it names a command, only that
+        command's module is imported and registered (faster start-up); without it every
+        command is registered.
     """
+    import typer
+
     app = typer.Typer(
         name="ilp",
         help=(
@@ -30,48 +93,20 @@ def build_app() -> typer.Typer:
     def _root(
         version: bool = typer.Option(False, "--version", help="Print the version and exit."),
     ) -> None:
+        global _startup_gc_paused
+        if _startup_gc_paused:  # the start-up is over: the command runs with the collector on
+            _startup_gc_paused = False
+            gc.enable()
         if version:
             typer.echo(f"ilpkit {__version__}")
             raise typer.Exit(0)
 
     # --- command registration: one line per command module ---
-    from ilpkit.cli import registry_commands
+    from importlib import import_module
 
-    registry_commands.register(app)
-    from ilpkit.cli import delete_commands
-
-    delete_commands.register(app)
-    from ilpkit.cli import demo_command
-
-    demo_command.register(app)
-    from ilpkit.cli import planning_commands
-
-    planning_commands.register(app)
-    from ilpkit.cli import synth_command
-
-    synth_command.register(app)
-    from ilpkit.cli import analyze_command
-
-    analyze_command.register(app)
-    from ilpkit.cli import report_command
-
-    report_command.register(app)
-    from ilpkit.cli import export_command
-
-    export_command.register(app)
-    from ilpkit.cli import user_commands
-
-    user_commands.register(app)
-    from ilpkit.cli import serve_command
-
-    serve_command.register(app)
-    from ilpkit.cli import predict_command
-
-    predict_command.register(app)
-
-    from ilpkit.cli import redcap_commands
-
-    redcap_commands.register(app)
+    modules = _modules_for(argv)
+    for name in modules:
+        import_module(f"ilpkit.cli.{name}").register(app)
     # --- end of command registration ---
     return app
 
@@ -89,8 +124,14 @@ def run() -> None:
 
     from ilpkit.errors import IlpkitError
 
+    # Start-up (imports, building the command line) makes many objects and no garbage cycles:
+    # the cyclic collector is paused until the root callback, just before the command runs.
+    global _startup_gc_paused
+    if gc.isenabled():
+        gc.disable()
+        _startup_gc_paused = True
     try:
-        build_app()(standalone_mode=True)
+        build_app(sys.argv[1:])(standalone_mode=True)
     except SystemExit:
         raise
     except KeyboardInterrupt:

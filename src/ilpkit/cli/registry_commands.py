@@ -16,14 +16,21 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 
 from ilpkit import config
 from ilpkit.adapters.csv.registry_csv import neutralise
-from ilpkit.adapters.db.engine import SCHEMA_REVISION
-from ilpkit.adapters.db.engine import safe_url as _safe_url
 from ilpkit.cli.console import DbOption, JsonOption, fail, plain, safe, stderr, stdout
+from ilpkit.cli.database import database_errors
+from ilpkit.cli.database import require_existing_sqlite as _require_existing_sqlite
+from ilpkit.cli.database import safe_url as _safe_url
 from ilpkit.domain.errors import Problem, RegistryValidationError
+
+
+def _schema_revision() -> str:
+    from ilpkit.adapters.db.engine import SCHEMA_REVISION
+
+    return SCHEMA_REVISION
+
 
 PROGRESS_MIN_ROWS = 2000
 """Imports with more rows than this show a progress bar."""
@@ -56,24 +63,6 @@ ReplaceOption = Annotated[
     bool,
     typer.Option("--replace", help="Overwrite the --problems file if it already exists."),
 ]
-
-
-@contextmanager
-def database_errors(url: str) -> Iterator[None]:
-    """Turn database failures into a clear message and exit code 1-3, never a traceback.
-
-    Problems the user can act on (no registry, an older or newer schema, a busy registry, a
-    server that does not answer, a malformed or unsupported URL) keep their own message.
-    """
-    from ilpkit.adapters.db.errors import RegistryDatabaseError
-
-    try:
-        yield
-    except RegistryDatabaseError as exc:
-        fail(str(exc), code=exc.exit_code)
-    except SQLAlchemyError as exc:
-        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
-        fail(f"cannot use the database {_safe_url(url)}: {reason}", code=3)
 
 
 MAX_VALUE_CHARS_SHOWN = 200
@@ -219,11 +208,12 @@ def _print_schema_state(url: str, before: str | None, created: str) -> None:
     """Say what :func:`_migrate` did: ``created`` when there was no schema (``before`` None)."""
     if before is None:
         state = created
-    elif before == SCHEMA_REVISION:
+    elif before == _schema_revision():
         state = "already up to date"
     else:
         state = f"upgraded from revision {before}"
-    stdout().print(f"Registry {safe(_safe_url(url))}: schema {state} (revision {SCHEMA_REVISION}).")
+    revision = _schema_revision()
+    stdout().print(f"Registry {safe(_safe_url(url))}: schema {state} (revision {revision}).")
 
 
 def _migrate(url: str) -> str | None:
@@ -382,15 +372,6 @@ def _print_warnings(warnings: list[Problem]) -> None:
         err.print(Text(f"  {plain(w.describe())}"))
     if len(warnings) > MAX_PROBLEMS_SHOWN:
         err.print(f"  ... and {len(warnings) - MAX_PROBLEMS_SHOWN:,} more.")
-
-
-def _require_existing_sqlite(url: str) -> None:
-    path = config.sqlite_path(url)
-    if path is not None and not path.exists():
-        fail(
-            f"there is no registry at {path}. Create one with 'ilp init' or "
-            "'ilp import FILE', or name another with --db."
-        )
 
 
 def summary(db: DbOption = None, json_output: JsonOption = False) -> None:

@@ -12,9 +12,8 @@ import typer
 from rich.table import Table
 
 from ilpkit import config
-from ilpkit.adapters.db.engine import safe_url
 from ilpkit.cli.console import JsonOption, fail, safe, stage_progress, stderr, stdout
-from ilpkit.cli.registry_commands import database_errors
+from ilpkit.cli.database import database_errors, safe_url
 
 if TYPE_CHECKING:
     from ilpkit.services.synthesize import SynthReport

@@ -267,8 +267,13 @@ def _days(later: pd.Series, earlier: pd.Series) -> np.ndarray:
 
 
 def _first_perfusions(frame: pd.DataFrame) -> pd.DataFrame:
-    ordered = frame.sort_values(["patient_id", "ilp_date"], kind="stable")
-    return ordered.drop_duplicates("patient_id", keep="first")
+    # Sort and de-duplicate the two key columns only, then take the rows once: the same rows
+    # in the same order (and index) as sorting the whole frame, without moving every column
+    # twice.
+    keys = frame[["patient_id", "ilp_date"]].reset_index(drop=True)
+    ordered = keys.sort_values(["patient_id", "ilp_date"], kind="stable")
+    first = ordered.drop_duplicates("patient_id", keep="first")
+    return frame.take(first.index.to_numpy())
 
 
 def _with_time(out: pd.DataFrame, days: np.ndarray) -> pd.DataFrame:
@@ -277,8 +282,10 @@ def _with_time(out: pd.DataFrame, days: np.ndarray) -> pd.DataFrame:
     return out
 
 
-def overall_survival(frame: pd.DataFrame) -> pd.DataFrame:
+def overall_survival(frame: pd.DataFrame, with_covariates: bool = True) -> pd.DataFrame:
     """OS per patient: time from the first perfusion to death or last follow-up.
+
+    ``with_covariates=False`` leaves the covariates out (for analyses that use none).
 
     Returns
     -------
@@ -286,11 +293,17 @@ def overall_survival(frame: pd.DataFrame) -> pd.DataFrame:
         One row per patient: ``patient_id``, ``time_days``, ``time_years``, ``event`` (1 death,
         0 censored) and the covariates of the first perfusion.
     """
-    first = _first_perfusions(frame)
+    return _overall_survival_of_first(_first_perfusions(frame), with_covariates)
+
+
+def _overall_survival_of_first(first: pd.DataFrame, with_covariates: bool) -> pd.DataFrame:
+    """:func:`overall_survival` from the first perfusions (``_first_perfusions``)."""
     out = pd.DataFrame({"patient_id": first["patient_id"].to_numpy()})
     days = _days(first["last_followup_date"], first["ilp_date"])
     out = _with_time(out, days)
     out["event"] = first["death_date"].notna().to_numpy().astype(int)
+    if not with_covariates:
+        return out
     cov = covariates(first).reset_index(drop=True)
     return pd.concat([out, cov], axis=1)
 
@@ -326,8 +339,12 @@ def _first_with_metastasis(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series
     return first, first_dm.reindex(first.index)
 
 
-def distant_metastasis_free_survival(frame: pd.DataFrame) -> pd.DataFrame:
+def distant_metastasis_free_survival(
+    frame: pd.DataFrame, with_covariates: bool = True
+) -> pd.DataFrame:
     """DMFS per patient: first perfusion to the first distant metastasis or death.
+
+    ``with_covariates=False`` leaves the covariates out (for analyses that use none).
 
     Returns
     -------
@@ -335,7 +352,11 @@ def distant_metastasis_free_survival(frame: pd.DataFrame) -> pd.DataFrame:
         One row per patient: ``patient_id``, ``time_days``, ``time_years``, ``event`` and the
         covariates of the first perfusion.
     """
-    first, dm = _first_with_metastasis(frame)
+    return _dmfs_of_first(*_first_with_metastasis(frame), with_covariates)
+
+
+def _dmfs_of_first(first: pd.DataFrame, dm: pd.Series, with_covariates: bool) -> pd.DataFrame:
+    """:func:`distant_metastasis_free_survival` from ``_first_with_metastasis``."""
     died = first["death_date"].notna()
     event = dm.notna() | died
     end = dm.where(dm.notna(), first["last_followup_date"])
@@ -344,11 +365,15 @@ def distant_metastasis_free_survival(frame: pd.DataFrame) -> pd.DataFrame:
         out, _days(end.reset_index(drop=True), first["ilp_date"].reset_index(drop=True))
     )
     out["event"] = event.to_numpy().astype(int)
+    if not with_covariates:
+        return out
     return pd.concat([out, covariates(first.reset_index()).reset_index(drop=True)], axis=1)
 
 
-def distant_metastasis(frame: pd.DataFrame) -> pd.DataFrame:
+def distant_metastasis(frame: pd.DataFrame, with_covariates: bool = True) -> pd.DataFrame:
     """DM per patient with death as the competing risk (the same first metastasis as DMFS).
+
+    ``with_covariates=False`` leaves the covariates out (for analyses that use none).
 
     Returns
     -------
@@ -357,8 +382,8 @@ def distant_metastasis(frame: pd.DataFrame) -> pd.DataFrame:
         metastasis, 2 death without distant metastasis, 0 censored at last follow-up) and the
         covariates of the first perfusion.
     """
-    dmfs = distant_metastasis_free_survival(frame)
     first, dm = _first_with_metastasis(frame)
+    dmfs = _dmfs_of_first(first, dm, with_covariates)
     has_dm = dm.notna().to_numpy()
     died = first["death_date"].notna().to_numpy()
     out = dmfs.drop(columns="event")
@@ -370,8 +395,10 @@ CAUSES_OF_DEATH = ("sarcoma", "other", "unknown")
 """Recorded causes of death (``ilpkit.domain.outcome.CauseOfDeath``)."""
 
 
-def sarcoma_specific_survival(frame: pd.DataFrame) -> pd.DataFrame:
+def sarcoma_specific_survival(frame: pd.DataFrame, with_covariates: bool = True) -> pd.DataFrame:
     """Sarcoma-specific survival per patient, from the overall-survival dataset.
+
+    ``with_covariates=False`` leaves the covariates out (for analyses that use none).
 
     Returns
     -------
@@ -383,8 +410,8 @@ def sarcoma_specific_survival(frame: pd.DataFrame) -> pd.DataFrame:
         cause, the sensitivity analysis). The main analysis leaves out the deaths of unknown
         cause (``cause == "unknown"``).
     """
-    os_data = overall_survival(frame)
     first = _first_perfusions(frame)
+    os_data = _overall_survival_of_first(first, with_covariates)
     cause = _column(first, "cause_of_death").astype(object).to_numpy()
     died = os_data["event"].to_numpy() == 1
     known = np.isin(cause, CAUSES_OF_DEATH)

@@ -39,7 +39,7 @@ def sarcoma_specific_section(
     no death with a recorded cause)."""
     if "cause_of_death" not in frame.columns:
         return NotRecorded(not_recorded="the registry has no cause_of_death field")
-    data = cohort.sarcoma_specific_survival(frame)
+    data = cohort.sarcoma_specific_survival(frame, with_covariates=False)
     cause = data["cause"]
     dead = cause.notna()
     if dead.any() and not cause[dead].isin(["sarcoma", "other"]).any():
@@ -68,7 +68,7 @@ def sarcoma_specific_section(
 def distant_metastasis_section(frame: pd.DataFrame, years: Sequence[int]) -> DistantMetastasis:
     """Distant metastasis (cumulative incidence, death competing), metastasis-free survival
     and sarcoma-specific survival, per patient."""
-    dm = cohort.distant_metastasis(frame)
+    dm = cohort.distant_metastasis(frame, with_covariates=False)
     mfs = dm.drop(columns="status")
     mfs.insert(3, "event", (dm["status"] != 0).astype(int))
     km = kaplan_meier(mfs["time_years"], mfs["event"], conf_type="log-log")

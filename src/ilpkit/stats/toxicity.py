@@ -170,7 +170,7 @@ def toxicity_data(frame: pd.DataFrame, cut_mg: float = TNF_DOSE_CUT_MG) -> pd.Da
     grade = data["wieberdink_grade"].to_numpy(dtype=float)
     recorded = ~np.isnan(grade)
     labels = np.full(len(grade), None, dtype=object)
-    labels[recorded] = [WIEBERDINK_LABELS[int(g) - 1] for g in grade[recorded]]
+    labels[recorded] = np.array(WIEBERDINK_LABELS, dtype=object)[grade[recorded].astype(int) - 1]
     data["wieberdink"] = labels
     data["severe"] = np.where(recorded, (grade >= SEVERE_WIEBERDINK_GRADE).astype(float), np.nan)
     return data
@@ -391,10 +391,13 @@ def toxicity_section(frame: pd.DataFrame, cut_mg: float = TNF_DOSE_CUT_MG) -> To
     """
     data = toxicity_data(frame, cut_mg)
     systemic = data["systemic_toxicity_grade"]
-    systemic_text = pd.Series(
-        [None if np.isnan(v) else str(int(v)) for v in systemic.to_numpy(dtype=float)],
-        dtype=object,
-    )
+    systemic_values = systemic.to_numpy(dtype=float)
+    systemic_known = ~np.isnan(systemic_values)
+    systemic_labels = np.full(len(systemic_values), None, dtype=object)
+    systemic_labels[systemic_known] = [
+        str(g) for g in systemic_values[systemic_known].astype(np.int64).tolist()
+    ]
+    systemic_text = pd.Series(systemic_labels, dtype=object)
     complications = data["complication_clavien_dindo"]
     graded = data["severe"].dropna()
     return Toxicity(
