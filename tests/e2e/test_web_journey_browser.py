@@ -112,10 +112,8 @@ def test_a_clinicians_journey(live_server, open_page):
     page.fill("#patient_id", PATIENT)
     page.fill("#ilp_date", PLANNED_DATE)
     link = page.locator("#record-perfusion-link")
-    expect(link).to_have_attribute("href", f"/records/patients/{PATIENT}/perfusions/new?"
-                                   f"ilp_date={PLANNED_DATE}&limb=leg&perfusion_level=femoral"
-                                   "&limb_volume_l=9.2&limb_volume_method=water_displacement"
-                                   "&tnf_mg=4&melphalan_mg=92")  # fmt: skip
+    query = "&".join(f"{k}={v}" for k, v in {"ilp_date": PLANNED_DATE, **DOSES}.items())
+    expect(link).to_have_attribute("href", f"/records/patients/{PATIENT}/perfusions/new?{query}")
     assert page.evaluate("window.ilpNoReload") is True  # the same page all along
     screenshot(page, "journey-04-planner")
 
@@ -142,9 +140,8 @@ def test_a_clinicians_journey(live_server, open_page):
     page.wait_for_url(f"{base}/patients/{PATIENT}")
     row = page.locator("main tr", has_text=PLANNED_DATE)
     expect(row).to_have_count(1)
-    assert row.locator("td").all_inner_texts()[:6] == [
-        PLANNED_DATE, "leg", "femoral", "9.2", "4.0", "92.0"
-    ]  # fmt: skip
+    shown = row.locator("td").all_inner_texts()[:6]
+    assert shown == [PLANNED_DATE, "leg", "femoral", "9.2", "4.0", "92.0"], shown
     screenshot(page, "journey-07-perfusion-saved")
     page.click("main >> text=Audit")
     page.wait_for_url(f"{base}/records/patients/{PATIENT}/audit")
@@ -153,7 +150,8 @@ def test_a_clinicians_journey(live_server, open_page):
 
     # 6. the leakage monitor of that perfusion, on until the notify banner
     page.goto(f"{base}/patients/{PATIENT}")
-    page.locator("main tr", has_text=PLANNED_DATE).get_by_role("link", name="Leakage monitor").click()
+    row = page.locator("main tr", has_text=PLANNED_DATE)
+    row.get_by_role("link", name="Leakage monitor").click()
     page.wait_for_url(f"{base}/leakage/**")
     page.fill("#background_cps", "100")
     page.fill("#calibration_cps", "1100")
