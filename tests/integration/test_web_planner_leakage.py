@@ -45,6 +45,16 @@ ROUTES = {
 """The planner and leakage monitor routes (walked for every role below)."""
 
 OWN, OTHER = "perf-001", "perf-004"
+
+
+def _shown_perfusion(role: str, perfusion_id: str) -> str:
+    """How ``role`` addresses a perfusion: statisticians by its keyed pseudonym."""
+    if role != "statistician":
+        return perfusion_id
+    mac = hmac.new(
+        KEY.encode(), b"ilpkit perfusion pseudonym\x00" + perfusion_id.encode(), hashlib.sha256
+    )
+    return "F" + mac.hexdigest()[:32]
 """A perfusion of centre CA (patient A-001, leg femoral, 2001-03-01) and one of centre CB."""
 TC99M_HALF_LIFE_MIN = 6.01 * 60
 HX = {"HX-Request": "true"}
@@ -532,41 +542,45 @@ def test_planner_and_leakage_authorisation_matrix(client, registry, role):
     assert len(rows(registry, perfusion_plans)) == (2 if sees_all else 1 if writer else 0)
 
     # leakage pages: own centre readable by every role; another centre's is 'not found'
+    # (a statistician addresses perfusions by their keyed pseudonym only)
+    own, other = _shown_perfusion(role, OWN), _shown_perfusion(role, OTHER)
+    if role == "statistician":
+        assert client.get(f"/leakage/{OWN}").status_code == 404
     assert client.get("/leakage").status_code == 200
     assert (
-        client.get("/leakage", params={"perfusion_id": OWN}, follow_redirects=False).headers[
+        client.get("/leakage", params={"perfusion_id": own}, follow_redirects=False).headers[
             "location"
         ]
-        == f"/leakage/{OWN}"
+        == f"/leakage/{own}"
     )
-    own_page = client.get(f"/leakage/{OWN}")
+    own_page = client.get(f"/leakage/{own}")
     assert own_page.status_code == 200
     if role == "statistician":  # the patient is shown by pseudonym only
         assert "A-001" not in own_page.text and pseudonym("A-001") in own_page.text
-    other_page = client.get(f"/leakage/{OTHER}")
+    other_page = client.get(f"/leakage/{other}")
     missing_page = client.get("/leakage/perf-999")
     assert missing_page.status_code == 404
-    assert client.get(f"/api/v1/perfusions/{OWN}/leakage", headers=auth).status_code == 200
-    other_api = client.get(f"/api/v1/perfusions/{OTHER}/leakage", headers=auth)
+    assert client.get(f"/api/v1/perfusions/{own}/leakage", headers=auth).status_code == 200
+    other_api = client.get(f"/api/v1/perfusions/{other}/leakage", headers=auth)
     if sees_all:
         assert other_page.status_code == 200 and other_api.status_code == 200
     else:
         assert other_page.status_code == 404 and other_api.status_code == 404
-        assert other_page.text.replace(OTHER, "X") == missing_page.text.replace("perf-999", "X")
-        assert other_api.json() == {"detail": f"there is no perfusion '{OTHER}'"}
+        assert other_page.text.replace(other, "X") == missing_page.text.replace("perf-999", "X")
+        assert other_api.json() == {"detail": f"there is no perfusion '{other}'"}
 
     # writes: admin and clinician on their perfusions; read-only roles 403; other centre 404
     expected_own = 200 if writer else 403
     expected_other = 200 if sees_all else 404
-    assert reading(client, csrf, 0, 200).status_code == expected_own
-    assert reading(client, csrf, 0, 200, OTHER).status_code == expected_other
+    assert reading(client, csrf, 0, 200, own).status_code == expected_own
+    assert reading(client, csrf, 0, 200, other).status_code == expected_other
     api_own = client.post(
-        f"/api/v1/perfusions/{OWN}/leakage/readings",
+        f"/api/v1/perfusions/{own}/leakage/readings",
         json={"minute": 5, "counts_per_s": 210},
         headers=auth,
     )
     api_other = client.post(
-        f"/api/v1/perfusions/{OTHER}/leakage/readings",
+        f"/api/v1/perfusions/{other}/leakage/readings",
         json={"minute": 5, "counts_per_s": 210},
         headers=auth,
     )
@@ -574,11 +588,11 @@ def test_planner_and_leakage_authorisation_matrix(client, registry, role):
     if writer:
         assert [p["minute"] for p in api_own.json()["readings"]] == [0.0, 5.0]
     peak = {"csrf_token": csrf, "version": "1"}
-    assert client.post(f"/leakage/{OWN}/peak", data=peak).status_code == expected_own
-    assert client.post(f"/leakage/{OTHER}/peak", data=peak).status_code == expected_other
-    restart = start(client, csrf)  # already started: refused for writers, 403 for the others
+    assert client.post(f"/leakage/{own}/peak", data=peak).status_code == expected_own
+    assert client.post(f"/leakage/{other}/peak", data=peak).status_code == expected_other
+    restart = start(client, csrf, own)  # already started: refused for writers, 403 for the others
     assert restart.status_code == (422 if writer else 403)
-    assert start(client, csrf, OTHER).status_code == (422 if sees_all else 404)
+    assert start(client, csrf, other).status_code == (422 if sees_all else 404)
     # nothing was written by a read-only role or into another centre
     n_readings = len(rows(registry, leakage_readings))
     assert n_readings == (4 if sees_all else 2 if writer else 0)

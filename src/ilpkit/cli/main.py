@@ -68,6 +68,10 @@ def build_app() -> typer.Typer:
     from ilpkit.cli import predict_command
 
     predict_command.register(app)
+
+    from ilpkit.cli import redcap_commands
+
+    redcap_commands.register(app)
     # --- end of command registration ---
     return app
 

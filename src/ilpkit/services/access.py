@@ -284,15 +284,9 @@ def get_patient(
     ]
 
 
-def get_perfusion(
-    conn: Connection,
-    principal: Principal,
-    perfusion_id: str,
-    environ: Mapping[str, str] | None = None,
-) -> PerfusionView:
-    """One perfusion, by its perfusion_id (a statistician: by its pseudonym), if its patient is
-    in the principal's centres."""
-    ids = _Ids(principal, environ)
+def _find_perfusion(conn: Connection, principal: Principal, perfusion_id: str, ids: _Ids) -> Any:
+    """(patient_id, perfusion_id) of the perfusion the principal addresses as ``perfusion_id``
+    (a statistician: by its pseudonym), if its patient is in the principal's centres."""
     query = sa.select(patients.c.patient_id, perfusions.c.perfusion_id).join(
         perfusions, perfusions.c.patient_pk == patients.c.id
     )
@@ -307,5 +301,32 @@ def get_perfusion(
         row = next((r for r in rows if ids.shown_perfusion(r.perfusion_id) == perfusion_id), None)
     if row is None:
         raise RecordNotFound(f"there is no perfusion '{perfusion_id}'")
+    return row
+
+
+def registry_perfusion_id(
+    conn: Connection,
+    principal: Principal,
+    perfusion_id: str,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """The registry's own perfusion_id of the perfusion the principal addresses as
+    ``perfusion_id`` (a statistician: by its pseudonym); :class:`RecordNotFound` when the
+    principal may not see it. For services that read other tables of that perfusion."""
+    return str(
+        _find_perfusion(conn, principal, perfusion_id, _Ids(principal, environ)).perfusion_id
+    )
+
+
+def get_perfusion(
+    conn: Connection,
+    principal: Principal,
+    perfusion_id: str,
+    environ: Mapping[str, str] | None = None,
+) -> PerfusionView:
+    """One perfusion, by its perfusion_id (a statistician: by its pseudonym), if its patient is
+    in the principal's centres."""
+    ids = _Ids(principal, environ)
+    row = _find_perfusion(conn, principal, perfusion_id, ids)
     _, perfs = get_patient(conn, principal, ids.shown(row.patient_id), environ)
     return next(p for p in perfs if p.perfusion_id == perfusion_id)

@@ -148,7 +148,7 @@ def load(
         The stored isotope is not in the protocol file in use (field None).
     """
     view = access.get_perfusion(conn, principal, perfusion_id, environ)
-    row = _perfusion_row(conn, perfusion_id)
+    row = _perfusion_row(conn, access.registry_perfusion_id(conn, principal, perfusion_id, environ))
     mon = conn.execute(
         sa.select(leakage_monitorings).where(leakage_monitorings.c.perfusion_pk == row.id)
     ).first()

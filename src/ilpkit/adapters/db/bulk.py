@@ -21,6 +21,7 @@ dates (``NaT`` = NULL), ``float64`` numbers and small integers (``NaN`` = NULL),
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any, Literal
@@ -224,6 +225,18 @@ def _counter(total: int, progress: ProgressCallback | None) -> Callable[[int], N
     return tick
 
 
+PERFUSION_ID_BYTES = 16
+"""Random bytes of a perfusion_id: 32 hexadecimal digits, the form of
+:func:`ilpkit.adapters.db.registry_repository.new_perfusion_id` and of migration 0004."""
+
+
+def new_perfusion_ids(n: int) -> np.ndarray:
+    """``n`` new perfusion identifiers (32 random lower-case hexadecimal digits each)."""
+    text = os.urandom(PERFUSION_ID_BYTES * n).hex()
+    step = 2 * PERFUSION_ID_BYTES
+    return np.array([text[i : i + step] for i in range(0, len(text), step)], dtype=object)
+
+
 def bulk_insert_registry(
     conn: Connection,
     patient_columns: Mapping[str, np.ndarray],
@@ -242,7 +255,8 @@ def bulk_insert_registry(
         Columns of the ``patients`` table (without ``id``), one value per patient.
     perfusion_columns : mapping of str to ndarray
         Columns of the ``perfusions`` table (without ``id`` and ``patient_pk``), one value per
-        perfusion.
+        perfusion. Without a ``perfusion_id`` column every perfusion gets a new identifier
+        here, at insertion (never later, on an export).
     perfusion_patient : ndarray of int
         For each perfusion, the index (0-based) of its patient in ``patient_columns``.
     progress : callable, optional
@@ -262,6 +276,8 @@ def bulk_insert_registry(
         "patient_pk": ids[np.asarray(perfusion_patient)].astype(float),
         **perfusion_columns,
     }
+    if "perfusion_id" not in perfusion_arrays:
+        perfusion_arrays["perfusion_id"] = new_perfusion_ids(n_perfusions)
     dialect = conn.dialect.name
     if route == "auto":
         if dialect == "postgresql" and conn.dialect.driver == "psycopg":

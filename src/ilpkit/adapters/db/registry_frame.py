@@ -164,6 +164,8 @@ def _read_postgresql_arrow(conn: Connection, query: sa.Select[Any] | None = None
     types.update({name: pa.float64() for name in NUMBER_COLUMNS})
     types.update({name: pa.int64() for name in INTEGER_COLUMNS})
     types.update({name: pa.string() for name in names if name not in types})
+    if buffer.tell() == 0:  # no rows: Arrow refuses an empty CSV text
+        return pa.table({name: pa.array([], type=types[name]) for name in names})
     return pcsv.read_csv(
         pa.py_buffer(buffer.getbuffer()),
         read_options=pcsv.ReadOptions(column_names=names),

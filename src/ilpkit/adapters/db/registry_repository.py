@@ -310,7 +310,8 @@ def new_perfusion_id() -> str:
 def assign_missing_perfusion_ids(conn: Connection) -> int:
     """Give every stored perfusion without a ``perfusion_id`` one; return how many got one.
 
-    Registries loaded in bulk (``ilp synth``) store perfusions without an identifier.
+    Registries loaded in bulk by ``ilp synth`` before it assigned identifiers at insertion
+    stored perfusions without one; for every other registry this changes nothing.
     """
     stmt = (
         sa.update(perfusions)
