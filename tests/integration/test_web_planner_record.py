@@ -250,3 +250,21 @@ def test_another_centres_patient_is_not_found(client, registry):
     assert page.status_code == 404
     assert "B-001" in page.text and "CB" not in page.text and "tnf_mg" not in page.text
     assert counts(registry) == before
+
+
+@pytest.mark.parametrize("role", list(ROLE_ACCOUNTS))
+def test_each_perfusion_on_the_patient_page_links_to_its_leakage_monitor(client, role):
+    login(client, role)
+    patient = "A-001"
+    if role == "statistician":  # patients and perfusions are shown by keyed pseudonyms only
+        listing = client.get("/patients").text
+        patient = html.unescape(re.search(r'href="/patients/([^"]+)"', listing).group(1))
+    page = client.get(f"/patients/{patient}")
+    assert page.status_code == 200
+    links = re.findall(r'<a href="(/leakage/[^"]+)">Leakage monitor</a>', page.text)
+    assert len(links) == 1  # the seeded patient has one perfusion
+    assert (links[0] == "/leakage/perf-001") == (role != "statistician")  # else a pseudonym
+    monitor = client.get(html.unescape(links[0]))
+    assert monitor.status_code == 200 and "Leakage monitor: perfusion" in monitor.text
+    if role == "statistician":
+        assert "perf-001" not in page.text and "perf-001" not in monitor.text
