@@ -70,7 +70,8 @@ class PlannerForm:
 
 
 def _error_fields(book: ProtocolBook, with_patient: bool) -> list[str]:
-    """The fields with a message place on the page (the patient ones only when shown)."""
+    """The fields that have a place for their message on the page (the patient ones only when
+    that part of the form is shown)."""
     names = ["limb", "level", "volume_l", "circumferences_cm", "spacing_cm", "protocol"]
     names += [f"lab_{lab.key}" for lab in book.eligibility.labs]
     names += [f"cond_{c.key}" for c in book.eligibility.conditions]
