@@ -136,3 +136,21 @@ def test_demo_report_has_the_toxicity_and_tnf_dose_sections(demo_run):
     results = json.loads((folder / "report" / "results.json").read_text())
     assert results["toxicity"]["unit"] == results["tnf_dose"]["unit"] == "perfusion"
     assert results["toxicity"]["wieberdink"]["n"] == 231  # every synthetic perfusion is graded
+
+
+def test_demo_report_shows_every_outcome_study_section(demo_run):
+    """Landmark, distant metastasis, the Fine-Gray model next to the cause-specific Cox model,
+    and the published series, on the synthetic cohort."""
+    folder, _ = demo_run
+    html = (folder / "report" / "report.html").read_text(encoding="utf-8")
+    assert 'id="distant-metastasis"' in html
+    assert "landmark analysis at 3 months" in html
+    assert "Fine-Gray and cause-specific hazard ratios" in html
+    figures = folder / "report" / "figures"
+    for name in ("fine-gray-forest", "distant-metastasis", "published-series"):
+        assert list(figures.glob(f"*{name}.svg")), name
+    results = json.loads((folder / "report" / "results.json").read_text())
+    fine_gray = results["local_recurrence"]["fine_gray"]
+    assert set(fine_gray["terms"]) == {"tumor_size_cm", "multifocal", "prior_radiotherapy"}
+    assert fine_gray["n"] == 231
+    assert results["distant_metastasis"]["unit"] == "patient"

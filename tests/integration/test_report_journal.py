@@ -50,7 +50,10 @@ def test_every_figure_also_at_600_dpi_and_as_pdf(report):
 def test_every_table_states_its_unit(report):
     html = unescape((report / "report.html").read_text(encoding="utf-8"))
     titles = re.findall(r'<span class="label">Table \d+\.</span> ([^<]+)</caption>', html)
-    assert len(titles) == 11
+    # the outcome study's nine tables and the landmark table, regional toxicity (grades,
+    # associations), systemic toxicity and complications, TNF dose, distant metastasis; the
+    # logistic model of severe toxicity is not estimable on this small registry (no table)
+    assert len(titles) == 15
     for title in titles:
         assert re.search(r"per (patient|perfusion)|patients or perfusions", title), title
 

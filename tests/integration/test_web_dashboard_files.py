@@ -27,7 +27,6 @@ from ilpkit.web.app import create_app
 
 ROUTES = {
     ("GET", "/dashboard"),
-    ("GET", "/dashboard/figure/{name}.svg"),
     ("GET", "/import"),
     ("POST", "/import"),
     ("GET", "/export"),
@@ -104,6 +103,17 @@ def _count(page: str, what: str) -> int:
     return int(re.search(rf'id="n-{what}">([\d,]+)<', page).group(1).replace(",", ""))
 
 
+def _curves(page: str) -> list[str]:
+    """The inline SVG curves of a dashboard page."""
+    return re.findall(r'<svg class="chart curves".*?</svg>', page, re.S)
+
+
+def _at_risk(svg: str) -> list[str]:
+    """The numbers at risk of the first row of a curve's table."""
+    table = svg.split('<g class="at-risk">')[1].split("</g>")[0]
+    return re.findall(r'text-anchor="middle">([\d,]+)</text>', table)
+
+
 def _loglog_ci(s: float, var_log_s: float) -> tuple[float, float]:
     """Log(-log) 95% CI of a survival probability (R survfit conf.type = "log-log")."""
     se = math.sqrt(var_log_s) / abs(math.log(s))
@@ -157,22 +167,23 @@ def test_dashboard_counts_and_curves_exclude_other_centres(client):
     assert _count(only_b, "patients") == 2
     only_a = client.get("/dashboard", params={"center": "CA"}).text
     assert _count(only_a, "patients") == 3
-    # the curve of centre CA is the one of the data manager of CA, and differs from all centres
-    admin_ca = client.get("/dashboard/figure/overall-survival.svg", params={"center": "CA"})
-    admin_all = client.get("/dashboard/figure/overall-survival.svg")
-    assert admin_ca.status_code == 200 and admin_ca.headers["content-type"] == "image/svg+xml"
-    assert admin_ca.content.startswith(b"<?xml") and b"<svg" in admin_ca.content
+    # the curves of centre CA are those of the data manager of CA, and differ from all centres
+    admin_ca, admin_all = _curves(only_a), _curves(both)
+    assert len(admin_ca) == 2
+    # numbers at risk under the ticks 0, 0.5 and 1 year (no curve reaches 10 at risk, so the
+    # axis keeps its first ticks): CA has 3 patients, A-001 died at 365 days (< 1 year); both
+    # centres add B-001 (died after 181 days, < 0.5 year) and B-002 (alive)
+    assert _at_risk(admin_ca[0]) == ["3", "3", "2"]
+    assert _at_risk(admin_all[0]) == ["5", "4", "3"]
     client.cookies.clear()
     login(client, "dm_a")
-    dm = client.get("/dashboard/figure/overall-survival.svg")
-    assert dm.content == admin_ca.content != admin_all.content
+    assert _curves(client.get("/dashboard").text) == admin_ca != admin_all
     # another centre cannot be chosen, and is refused like one that does not exist
     refused = client.get("/dashboard", params={"center": "CB"})
     missing = client.get("/dashboard", params={"center": "ZZ"})
     assert refused.status_code == missing.status_code == 400
     assert refused.text.replace("CB", "X") == missing.text.replace("ZZ", "X")
-    figure = client.get("/dashboard/figure/overall-survival.svg", params={"center": "CB"})
-    assert figure.status_code == 400 and b"<svg" not in figure.content
+    assert "<svg" not in refused.text
     assert 'value="CB"' not in client.get("/dashboard").text
 
 
@@ -184,12 +195,22 @@ def test_dashboard_subgroups_and_unknown_filters(client):
     tnf = client.get("/dashboard", params={"by": "tnf_mg"})
     assert "3 mg" in tnf.text
     assert client.get("/dashboard", params={"by": "patient_id"}).status_code == 400
-    for name in ("overall-survival", "local-recurrence"):
-        fig = client.get(f"/dashboard/figure/{name}.svg", params={"by": "limb"})
-        assert fig.status_code == 200 and b"<svg" in fig.content
-        assert "style-src 'unsafe-inline'" in fig.headers["content-security-policy"]
-        assert "script" not in fig.headers["content-security-policy"]
-    assert client.get("/dashboard/figure/other.svg").status_code == 404
+    # both curves are in the page, drawn by classes (the page's policy forbids inline styles)
+    limb = client.get("/dashboard", params={"by": "limb"})
+    curves = _curves(limb.text)
+    assert [re.search(r'id="([^"]+)"', c).group(1) for c in curves] == [
+        "overall-survival-curves",
+        "local-recurrence-curves",
+    ]
+    assert all('role="img"' in c and "<title" in c and "<desc" in c for c in curves)
+    assert "style=" not in limb.text and "<script>" not in limb.text
+    assert limb.headers["content-security-policy"].startswith("default-src 'self'")
+    # no level of the subgroup recorded (no grade in this registry): no curve, said so
+    grade = client.get("/dashboard", params={"by": "grade"}).text
+    assert not _curves(grade)
+    assert grade.count("No curve: no FNCLCC grade is recorded in this selection.") == 2
+    # the former figure requests are gone: the page is the complete view
+    assert client.get("/dashboard/figure/overall-survival.svg").status_code == 404
 
 
 def test_statistician_dashboard_is_aggregate_and_needs_no_key(client, monkeypatch):
@@ -458,8 +479,7 @@ def test_statistician_sees_the_deidentified_view_everywhere(client):
 def test_dashboard_and_file_routes_for_every_role(client, role, tmp_path):
     name, _ = ROLE_ACCOUNTS[role]
     # before login: every page goes to the login page; the import form post too
-    for path in ("/dashboard", "/dashboard/figure/overall-survival.svg", "/import", "/export",
-                 "/report"):  # fmt: skip
+    for path in ("/dashboard", "/import", "/export", "/report"):
         assert client.get(path, follow_redirects=False).status_code == 303, path
     assert (
         client.post("/import", data={"csrf_token": "x"}, follow_redirects=False).status_code == 303
@@ -471,8 +491,8 @@ def test_dashboard_and_file_routes_for_every_role(client, role, tmp_path):
     assert dash.status_code == 200 and _count(dash.text, "patients") == (5 if sees_all else 3)
     other = client.get("/dashboard", params={"center": "CB"})
     assert other.status_code == (200 if sees_all else 400)
-    fig = client.get("/dashboard/figure/local-recurrence.svg", params={"center": "CB"})
-    assert fig.status_code == (200 if sees_all else 400)
+    assert (len(_curves(other.text)) == 1) == sees_all  # CB: no local recurrence to draw
+    assert ("No local recurrence in this selection" in other.text) == sees_all
 
     imports = role in ("admin", "data_manager")
     assert client.get("/import").status_code == (200 if imports else 403)

@@ -45,7 +45,6 @@ ROUTES = {
 """The planner and leakage monitor routes (walked for every role below)."""
 
 OWN, OTHER = "perf-001", "perf-004"
-"""A perfusion of centre CA (patient A-001, leg femoral, 2001-03-01) and one of centre CB."""
 
 
 def _shown_perfusion(role: str, perfusion_id: str) -> str:
@@ -58,6 +57,7 @@ def _shown_perfusion(role: str, perfusion_id: str) -> str:
     return "F" + mac.hexdigest()[:32]
 
 
+"""A perfusion of centre CA (patient A-001, leg femoral, 2001-03-01) and one of centre CB."""
 TC99M_HALF_LIFE_MIN = 6.01 * 60
 HX = {"HX-Request": "true"}
 

@@ -197,14 +197,7 @@ def init(db: DbOption = None) -> None:
       ilp init --db postgresql://ilp@dbhost/ilp  # a multi-centre PostgreSQL registry
     """
     url = config.database_url(db)
-    before = _migrate(url)
-    if before is None:
-        state = "created"
-    elif before == SCHEMA_REVISION:
-        state = "already up to date"
-    else:
-        state = f"upgraded from revision {before}"
-    stdout().print(f"Registry {safe(_safe_url(url))}: schema {state} (revision {SCHEMA_REVISION}).")
+    _print_schema_state(url, _migrate(url), "created")
 
 
 def upgrade(db: DbOption = None) -> None:
@@ -219,9 +212,13 @@ def upgrade(db: DbOption = None) -> None:
     """
     url = config.database_url(db)
     _require_existing_sqlite(url)
-    before = _migrate(url)
+    _print_schema_state(url, _migrate(url), "created (the database was empty)")
+
+
+def _print_schema_state(url: str, before: str | None, created: str) -> None:
+    """Say what :func:`_migrate` did: ``created`` when there was no schema (``before`` None)."""
     if before is None:
-        state = "created (the database was empty)"
+        state = created
     elif before == SCHEMA_REVISION:
         state = "already up to date"
     else:
@@ -279,7 +276,8 @@ def validate(
     """Check a Registry CSV v1 file without saving anything.
 
     The file is checked on its own and, when the registry database exists, against what is
-    stored (what would be created, updated, cleared or conflict).
+    stored (what would be created, updated, cleared or conflict). The registry is only read
+    (opened read-only): no write lock is taken and nothing is written.
 
     [b]Examples[/b]
 

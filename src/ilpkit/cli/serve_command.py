@@ -17,6 +17,17 @@ def serve(
     workers: Annotated[
         int, typer.Option("--workers", help="Worker processes (they share no state).")
     ] = 1,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help=(
+                "Addresses of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are "
+                "believed (comma-separated). Default: $FORWARDED_ALLOW_IPS, else 127.0.0.1,::1."
+            ),
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the web application and its JSON API (/api/v1) on HOST:PORT.
 
@@ -27,22 +38,43 @@ def serve(
     [b]Example[/b]
 
       ilp serve --db postgresql+psycopg://ilp@dbhost/registry --workers 4
+      ilp serve --host 10.0.0.5 --forwarded-allow-ips 10.0.0.2   # proxy on another host
     """
-    import os
-
-    import uvicorn
-
     from ilpkit.cli.registry_commands import _require_existing_sqlite, database_errors
-    from ilpkit.web.app import URL_ENV, check_registry
+    from ilpkit.web.app import check_registry
 
-    if not 1 <= port <= 65535:
-        fail(f"--port {port} is not a port number: use 1 to 65535")
+    check_port(port)
     if workers < 1:
         fail(f"--workers {workers}: use at least 1 worker process")
     url = config.database_url(db)
     _require_existing_sqlite(url)
     with database_errors(url):
         check_registry(url)
+    run_server(url, host, port, workers, forwarded_allow_ips)
+
+
+def check_port(port: int) -> None:
+    """Stop with a clear message unless ``port`` is a port number."""
+    if not 1 <= port <= 65535:
+        fail(f"--port {port} is not a port number: use 1 to 65535")
+
+
+def run_server(
+    url: str, host: str, port: int, workers: int = 1, forwarded_allow_ips: str | None = None
+) -> None:
+    """Serve the registry at ``url`` with uvicorn until stopped (the registry is checked).
+
+    Forwarded headers (``X-Forwarded-Proto``, ``X-Forwarded-For``) are believed from the
+    addresses in ``forwarded_allow_ips`` (uvicorn's default: ``$FORWARDED_ALLOW_IPS``, else the
+    loopback addresses), so behind a reverse proxy doing TLS the request scheme is https and
+    the session cookie is marked Secure.
+    """
+    import os
+
+    import uvicorn
+
+    from ilpkit.web.app import URL_ENV
+
     os.environ[URL_ENV] = url
     stdout().print(f"Serving on http://{host}:{port} (stop with Ctrl+C).")
     uvicorn.run(
@@ -52,6 +84,7 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
         log_level="info",
     )
 

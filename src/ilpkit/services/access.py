@@ -15,6 +15,7 @@ statisticians are refused (:class:`PseudonymKeyMissing`).
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 from collections.abc import Mapping
@@ -138,9 +139,7 @@ class _Ids:
     def shown(self, patient_id: str) -> str:
         if self.key is None:
             return patient_id
-        from ilpkit.services.deidentify import pseudonym
-
-        return pseudonym(self.key, patient_id)
+        return _pseudonym(self.key, patient_id)
 
     def shown_perfusion(self, perfusion_id: str | None) -> str | None:
         """The perfusion_id, or for a statistician its keyed pseudonym (``F`` + 32 hex digits
@@ -164,6 +163,24 @@ class _Ids:
 
         room = (birth_date - limits.EARLIEST_BIRTH_DATE).days
         return timedelta(days=min(shift_days(self.key, patient_id), max(room, 0)))
+
+
+@functools.lru_cache(maxsize=262_144)
+def _pseudonym(key: bytes, patient_id: str) -> str:
+    """The keyed pseudonym, remembered: a statistician's list computes one per visible patient
+    on every request (about 10 times faster for 10,000 patients; see docs/performance.md)."""
+    from ilpkit.services.deidentify import pseudonym
+
+    return pseudonym(key, patient_id)
+
+
+def _shown_ids(conn: Connection, principal: Principal, ids: _Ids) -> list[tuple[str, int]]:
+    """(shown id, primary key) of every patient the principal may see, by shown id.
+
+    Only the two columns are read; the full rows of one page are read afterwards.
+    """
+    rows = conn.execute(sa.select(patients.c.patient_id, patients.c.id).where(_visible(principal)))
+    return sorted((ids.shown(pid), int(pk)) for pid, pk in rows)
 
 
 def _view(row: Any, ids: _Ids) -> PatientView:
@@ -210,25 +227,45 @@ def list_patients(
     """
     ids = _Ids(principal, environ)
     term = search.strip().lower()
-    query = _select_patients(principal).order_by(patients.c.patient_id)
     if ids.key is not None:
-        views = [_view(r, ids) for r in conn.execute(query)]
+        shown = _shown_ids(conn, principal, ids)
         if term:
-            views = [v for v in views if term in v.patient_id.lower()]
-        views.sort(key=lambda v: v.patient_id)
-        return len(views), views[offset : offset + limit]
+            shown = [s for s in shown if term in s[0].lower()]
+        wanted = [pk for _, pk in shown[offset : offset + limit]]
+        query = _select_patients(principal).where(patients.c.id.in_(wanted))
+        by_pk = {r.id: r for r in conn.execute(query)}
+        return len(shown), [_view(by_pk[pk], ids) for pk in wanted]
+    where = [_visible(principal)]
     if term:
         pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
+        where.append(
             sa.or_(
                 sa.func.lower(patients.c.patient_id).like(pattern, escape="\\"),
                 sa.func.lower(patients.c.center).like(pattern, escape="\\"),
             )
         )
     total = conn.execute(
-        sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+        sa.select(sa.func.count()).select_from(patients).where(*where)
     ).scalar_one()
-    rows = conn.execute(query.limit(limit).offset(offset)).all()
+    # the page first, then the perfusion counts of its rows only (counting them before the
+    # OFFSET costs one count per skipped row: 23 ms instead of 2 ms at row 4,000)
+    page_rows = (
+        sa.select(patients)
+        .where(*where)
+        .order_by(patients.c.patient_id)
+        .limit(limit)
+        .offset(offset)
+        .subquery()
+    )
+    n_perfusions = (
+        sa.select(sa.func.count())
+        .where(perfusions.c.patient_pk == page_rows.c.id)
+        .correlate(page_rows)
+        .scalar_subquery()
+    )
+    rows = conn.execute(
+        sa.select(page_rows, n_perfusions.label("n_perfusions")).order_by(page_rows.c.patient_id)
+    ).all()
     return int(total), [_view(r, ids) for r in rows]
 
 
@@ -237,7 +274,11 @@ def _find_patient(conn: Connection, principal: Principal, patient_id: str, ids: 
     if ids.key is None:
         row = conn.execute(query.where(patients.c.patient_id == patient_id)).first()
     else:
-        row = next((r for r in conn.execute(query) if ids.shown(r.patient_id) == patient_id), None)
+        keys = conn.execute(
+            sa.select(patients.c.patient_id, patients.c.id).where(_visible(principal))
+        )
+        pk = next((pk for pid, pk in keys if ids.shown(pid) == patient_id), None)
+        row = None if pk is None else conn.execute(query.where(patients.c.id == pk)).first()
     if row is None:
         raise RecordNotFound(f"there is no patient '{patient_id}'")
     return row

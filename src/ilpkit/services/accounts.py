@@ -39,6 +39,9 @@ LOCKOUT_WINDOW = timedelta(minutes=15)
 """How far back failed logins count, and how long a lock-out lasts at most."""
 IDLE_TIMEOUT = timedelta(minutes=30)
 """A session not used for this long is ended."""
+TOUCH_INTERVAL = timedelta(minutes=1)
+"""A session's ``last_seen_at`` is written again only when older than this (see
+:func:`touch_interval`)."""
 
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 _CENTER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
@@ -331,12 +334,24 @@ def open_session(
     return token, csrf
 
 
+def touch_interval(idle_timeout: timedelta) -> timedelta:
+    """How stale ``last_seen_at`` may be before a request writes it anew: :data:`TOUCH_INTERVAL`,
+    at most a thirtieth of the idle timeout.
+
+    Not writing it on every request keeps most requests read-only transactions (no write, no
+    commit flush); a session then ends between ``idle_timeout - touch_interval`` and
+    ``idle_timeout`` after its last use.
+    """
+    return min(TOUCH_INTERVAL, idle_timeout / 30)
+
+
 def session_user(
     conn: Connection, token: str, kind: str, idle_timeout: timedelta = IDLE_TIMEOUT
 ) -> SessionUser | None:
     """The user of a valid session or token (touching it), None when unknown, idle or disabled.
 
-    An idle session is deleted.
+    An idle session is deleted. Its last use is written when older than
+    :func:`touch_interval`.
     """
     now = datetime.now(UTC)
     key = token_hash(token)
@@ -350,7 +365,10 @@ def session_user(
     if row.disabled or _as_utc(row.last_seen_at) < now - idle_timeout:
         conn.execute(sa.delete(sessions).where(sessions.c.token_hash == key))
         return None
-    conn.execute(sa.update(sessions).where(sessions.c.token_hash == key).values(last_seen_at=now))
+    if _as_utc(row.last_seen_at) < now - touch_interval(idle_timeout):
+        conn.execute(
+            sa.update(sessions).where(sessions.c.token_hash == key).values(last_seen_at=now)
+        )
     centers = conn.execute(
         sa.select(user_centers.c.center).where(user_centers.c.user_id == row.user_id)
     ).scalars()

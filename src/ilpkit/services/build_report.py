@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 
 from ilpkit import __version__
+from ilpkit.domain.synthetic import SYNTHETIC_CENTER, SYNTHETIC_ID_PREFIX
 from ilpkit.progress import StageProgress
 from ilpkit.reporting.formatting import PStyle
 from ilpkit.stats.results import AnalysisResults
-from ilpkit.synthetic.cohort import CENTER_CODE, PATIENT_ID_PREFIX
 
 if TYPE_CHECKING:
     from ilpkit.reporting.document import ReportDocument, ReportInputs
@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 
 # Progress stages: ``load``, ``analyze``, ``curves``, ``figures``, ``write``, ``pdf``.
 
-SYNTHETIC_ID_PREFIX = PATIENT_ID_PREFIX
-SYNTHETIC_CENTER = CENTER_CODE
 SYNTHETIC_PREFIX = "SYNTHETIC-"
 MANIFEST = "manifest.json"
 

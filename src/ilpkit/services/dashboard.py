@@ -5,18 +5,16 @@ Every number comes from the statistics of the study report (:mod:`ilpkit.stats.a
 :mod:`ilpkit.stats.kaplan_meier`, :mod:`ilpkit.stats.competing_risks`), run on the registry frame
 read for the user's centres only: the centre filter is part of the SQL query
 (:func:`ilpkit.adapters.db.registry_frame.load_registry_frame`), so no row of another centre is
-read. Nothing is cached between requests (the application runs as several workers); each page
-and each figure is computed from the database.
+read. Nothing is cached between requests (the application runs as several workers); each page,
+with its curves drawn inline as SVG, is computed from the database once per request.
 """
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,7 +25,9 @@ from ilpkit.adapters.db import registry_info
 from ilpkit.adapters.db.registry_frame import load_registry_frame
 from ilpkit.adapters.db.tables import patients
 from ilpkit.errors import IlpkitError
+from ilpkit.reporting import svg_curves
 from ilpkit.services.access import READ_ROLES, Principal
+from ilpkit.services.gc_pause import without_cyclic_gc
 from ilpkit.stats import cohort
 from ilpkit.stats.analysis import (
     AT_YEARS,
@@ -35,7 +35,16 @@ from ilpkit.stats.analysis import (
     response_section,
     survival_section,
 )
-from ilpkit.stats.results import LocalRecurrence, OverallSurvival, Response
+from ilpkit.stats.results import (
+    LocalRecurrence,
+    OverallSurvival,
+    RecurrenceComparison,
+    Response,
+    SurvivalComparison,
+)
+
+if TYPE_CHECKING:
+    from ilpkit.reporting.figures import StepCurve
 
 SUBGROUPS: dict[str, str] = {
     "limb": "Limb",
@@ -52,7 +61,8 @@ FIGURES: dict[str, str] = {
     "overall-survival": "Overall survival (Kaplan-Meier)",
     "local-recurrence": "Cumulative incidence of local recurrence (death competing)",
 }
-"""The dashboard's figures, by the name in their URL."""
+"""The dashboard's figures, name -> title (the SVG element's id on the page is
+``{name}-curves``)."""
 
 MIN_AT_RISK = 10
 """Curves stop where fewer than this many remain at risk (as in the report)."""
@@ -157,9 +167,17 @@ def compute(data: DashboardData, years: Sequence[int] = AT_YEARS) -> DashboardSt
         return _compute(frame, by, years)
 
 
-def _compute(frame: pd.DataFrame, by: list[str], years: Sequence[int]) -> DashboardStats:
-    os_data = cohort.overall_survival(frame)
-    lr_data = cohort.local_recurrence(frame)
+def _compute(
+    frame: pd.DataFrame,
+    by: list[str],
+    years: Sequence[int],
+    os_data: pd.DataFrame | None = None,
+    lr_data: pd.DataFrame | None = None,
+) -> DashboardStats:
+    if os_data is None:
+        os_data = cohort.overall_survival(frame)
+    if lr_data is None:
+        lr_data = cohort.local_recurrence(frame)
     return DashboardStats(
         n_patients=int(frame["patient_id"].nunique()),
         n_perfusions=len(frame),
@@ -183,34 +201,90 @@ def level_text(variable: str, level: str) -> str:
     return curve_label(variable, level)
 
 
-# ---------------------------------------------------------------------------- figures
+# ---------------------------------------------------------------------------- view
 
 
-def _os_curves(frame: pd.DataFrame, var: str) -> tuple[list[Any], list[str]]:
-    """Kaplan-Meier curves of overall survival (one per level of ``var``) and the log-rank
-    line, from :func:`ilpkit.stats.analysis.survival_section` as in the report."""
+@dataclass(frozen=True)
+class DashboardFigure:
+    """One curve figure of the dashboard: its inline SVG, or None with the reason."""
+
+    name: str
+    title: str
+    svg: str | None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class DashboardView:
+    """Everything one dashboard page shows: the numbers and the curve figures."""
+
+    stats: DashboardStats
+    figures: dict[str, DashboardFigure]
+
+
+def view(data: DashboardData, years: Sequence[int] = AT_YEARS) -> DashboardView:
+    """The numbers of :func:`compute` and the curves of overall survival and local recurrence
+    as inline SVG (:mod:`ilpkit.reporting.svg_curves`), computed once from one frame.
+
+    The survival and local-recurrence data of the cohort are derived once and serve both the
+    numbers and the curves; the groups and the log-rank and Gray's test of a subgroup are taken
+    from the numbers' sections, not computed again.
+    """
+    frame = data.frame
+    var = data.filters.by
+    if len(frame) == 0:
+        return DashboardView(compute(data, years), {})
+    with without_cyclic_gc():
+        os_data = cohort.overall_survival(frame)
+        lr_data = cohort.local_recurrence(frame)
+        stats = _compute(frame, [var] if var else [], years, os_data, lr_data)
+        os_section, lr_section = stats.overall_survival, stats.local_recurrence
+        os_cmp = os_section.by.get(var) if var and os_section is not None else None
+        lr_cmp = lr_section.by.get(var) if var and lr_section is not None else None
+        figures = {
+            "overall-survival": _os_figure(os_data, var, os_cmp, data.synthetic),
+            "local-recurrence": _lr_figure(lr_data, var, lr_cmp, data.synthetic),
+        }
+    return DashboardView(stats, figures)
+
+
+def _os_figure(
+    os_data: pd.DataFrame, var: str, comparison: SurvivalComparison | None, synthetic: bool
+) -> DashboardFigure:
+    """Kaplan-Meier curves of overall survival (one per level of ``var``) with the log-rank
+    line, as in the report's figure."""
     from ilpkit.reporting import figures as figs
     from ilpkit.reporting.formatting import p_equals
     from ilpkit.stats.kaplan_meier import kaplan_meier
 
-    os_data = cohort.overall_survival(frame)
+    name = "overall-survival"
+    if comparison is not None and not comparison.groups:
+        return DashboardFigure(name, FIGURES[name], None, _no_levels(var))
     t = os_data["time_years"].to_numpy()
     e = os_data["event"].to_numpy()
-    if not var:
+    notes: list[str] = []
+    if comparison is None:
         km = kaplan_meier(t, e, conf_type="log-log")
-        return [figs.stop_at_risk(figs.km_curve(km, "All patients"), MIN_AT_RISK)], []
-    comparison = survival_section(os_data, [var], AT_YEARS, unit="patient").by[var]
-    text = np.array([str(v) for v in os_data[var].astype(object).to_numpy()], dtype=object)
-    curves = []
-    for level in comparison.groups:
-        sel = text == level
-        km = kaplan_meier(t[sel], e[sel], conf_type="log-log")
-        curves.append(figs.stop_at_risk(figs.km_curve(km, level_text(var, level)), MIN_AT_RISK))
-    p = comparison.logrank.p
-    return curves, [f"Log-rank {p_equals(p)}"] if p is not None else []
+        curves = [figs.stop_at_risk(figs.km_curve(km, "All patients"), MIN_AT_RISK)]
+        names = ["All patients"]
+    else:
+        text = np.array([str(v) for v in os_data[var].astype(object).to_numpy()], dtype=object)
+        curves = []
+        names = [level_text(var, level) for level in comparison.groups]
+        for level in comparison.groups:
+            sel = text == level
+            km = kaplan_meier(t[sel], e[sel], conf_type="log-log")
+            curve = figs.km_curve(km, level_text(var, level))
+            curves.append(figs.stop_at_risk(curve, MIN_AT_RISK))
+        if comparison.logrank.p is not None:
+            notes.append(f"Log-rank {p_equals(comparison.logrank.p)}")
+    plot = _plot(name, "survival", "Overall survival", curves, names, [], notes, synthetic)
+    return DashboardFigure(name, FIGURES[name], svg_curves.render(plot))
 
 
-def _lr_curves(frame: pd.DataFrame, var: str) -> tuple[list[Any], list[Any], list[str]]:
+def _lr_figure(
+    lr_data: pd.DataFrame, var: str, comparison: RecurrenceComparison | None, synthetic: bool
+) -> DashboardFigure:
     """Cumulative incidence curves of local recurrence (one per level of ``var``), the curve of
     death without local recurrence (no subgroup) and Gray's test line, as in the report."""
     from ilpkit.reporting import figures as figs
@@ -218,103 +292,106 @@ def _lr_curves(frame: pd.DataFrame, var: str) -> tuple[list[Any], list[Any], lis
     from ilpkit.stats.competing_risks import cumulative_incidence
     from ilpkit.stats.kaplan_meier import number_at_risk
 
-    lr_data = cohort.local_recurrence(frame)
+    name = "local-recurrence"
+    none = DashboardFigure(name, FIGURES[name], None, "No local recurrence in this selection.")
+    if comparison is not None and not comparison.groups:
+        return DashboardFigure(name, FIGURES[name], None, _no_levels(var))
     t = lr_data["time_years"].to_numpy()
     s = lr_data["status"].to_numpy()
     if not (s == 1).any():
-        return [], [], []
-    if not var:
+        return none
+    notes: list[str] = []
+    extra = []
+    if comparison is None:
         res = cumulative_incidence(t, s)
         risk = partial(number_at_risk, t)
         main = figs.cif_curve(res.curve(1), "Local recurrence", risk)
-        extra = []
         if (s == 2).any():
             death = figs.cif_curve(
                 res.curve(2), "Death without local recurrence", risk, with_band=False
             )
             extra.append(figs.stop_at_risk(death, MIN_AT_RISK, t))
-        return [figs.stop_at_risk(main, MIN_AT_RISK, t)], extra, []
-    comparison = local_recurrence_section(lr_data, [var], AT_YEARS).by[var]
-    values = np.array([str(v) for v in lr_data[var].astype(object).to_numpy()], dtype=object)
-    levels = list(comparison.groups)
-    keep = lr_data[var].notna().to_numpy() & np.isin(values, np.asarray(levels, dtype=object))
-    if not (s[keep] == 1).any():
-        return [], [], []
-    res = cumulative_incidence(t[keep], s[keep], values[keep])
-    curves = []
-    for level in levels:
-        times = t[keep][values[keep] == level]
-        risk = partial(number_at_risk, times)
-        curve = figs.cif_curve(res.curve(1, level), level_text(var, level), risk)
-        curves.append(figs.stop_at_risk(curve, MIN_AT_RISK, times))
-    p = comparison.gray.p
-    return curves, [], [f"Gray's test {p_equals(p)}"] if p is not None else []
+        curves = [figs.stop_at_risk(main, MIN_AT_RISK, t)]
+        names = ["Local recurrence"]
+    else:
+        values = np.array([str(v) for v in lr_data[var].astype(object).to_numpy()], dtype=object)
+        levels = list(comparison.groups)
+        keep = lr_data[var].notna().to_numpy() & np.isin(values, np.asarray(levels, dtype=object))
+        if not (s[keep] == 1).any():
+            return none
+        res = cumulative_incidence(t[keep], s[keep], values[keep])
+        curves = []
+        names = [level_text(var, level) for level in levels]
+        for level in levels:
+            times = t[keep][values[keep] == level]
+            risk = partial(number_at_risk, times)
+            curve = figs.cif_curve(res.curve(1, level), level_text(var, level), risk)
+            curves.append(figs.stop_at_risk(curve, MIN_AT_RISK, times))
+        if comparison.gray.p is not None:
+            notes.append(f"Gray's test {p_equals(comparison.gray.p)}")
+    ylabel = "Cumulative incidence of local recurrence"
+    plot = _plot(name, "incidence", ylabel, curves, names, extra, notes, synthetic)
+    return DashboardFigure(name, FIGURES[name], svg_curves.render(plot))
 
 
-@contextmanager
-def without_cyclic_gc() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a view is computed and drawn.
-
-    The registry frame holds many Python objects; the collector's full passes over them while
-    matplotlib creates its many small objects took about a quarter of a figure's time
-    (measured at 10,000 patients). Nothing here makes reference cycles, and memory is still
-    freed by reference counting.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+def _no_levels(var: str) -> str:
+    return f"No curve: no {SUBGROUPS[var]} is recorded in this selection."
 
 
-def figure_svg(data: DashboardData, name: str) -> bytes:
-    """One dashboard figure as SVG (text drawn as paths), with the numbers at risk under it.
-
-    Only the curves and the test of that figure are computed.
-
-    Raises
-    ------
-    DashboardError
-        For an unknown figure name.
-    """
-    from ilpkit.reporting import figures as figs
-
-    if name not in FIGURES:
-        raise DashboardError(f"there is no dashboard figure '{name}'")
-    var = data.filters.by
-    with without_cyclic_gc(), figs.figure_style():
-        if len(data.frame) == 0:
-            fig = _empty_figure("No perfusion in this selection")
-        elif name == "overall-survival":
-            curves, notes = _os_curves(data.frame, var)
-            fig = figs.curve_figure(
-                curves,
-                kind="survival",
-                ylabel="Overall survival",
-                test_text=notes,
-                synthetic=data.synthetic,
-            )
-        else:
-            curves, extra, notes = _lr_curves(data.frame, var)
-            if not curves:
-                fig = _empty_figure("No local recurrence in this selection")
-            else:
-                fig = figs.curve_figure(
-                    curves,
-                    kind="incidence",
-                    ylabel="Cumulative incidence of local recurrence",
-                    test_text=notes,
-                    extra=extra,
-                    synthetic=data.synthetic,
-                )
-        return figs.save(fig, ("svg",))["svg"]
+def _plot(
+    name: str,
+    kind: svg_curves.Kind,
+    ylabel: str,
+    curves: Sequence[StepCurve],
+    names: Sequence[str],
+    extra: Sequence[StepCurve],
+    notes: Sequence[str],
+    synthetic: bool,
+) -> svg_curves.CurvePlot:
+    """The SVG plot of the curves: ticks every 1, 2 or 5 years up to the last one with at least
+    :data:`MIN_AT_RISK` at risk over all groups (the report's rule), numbers at risk there.
+    ``names``: the groups, naming the rows of the at-risk table."""
+    end = max((c.end_time for c in curves), default=1.0) or 1.0
+    ticks = svg_curves.tick_years(end)
+    counts = [_at_risk(c, ticks) for c in curves]
+    if all(n is not None for n in counts):
+        totals = [sum(int(n[i]) for n in counts if n is not None) for i in range(len(ticks))]
+        ticks = svg_curves.trim_ticks(ticks, totals, MIN_AT_RISK)
+    return svg_curves.CurvePlot(
+        key=f"{name}-curves",
+        title=FIGURES[name],
+        kind=kind,
+        ylabel=ylabel,
+        curves=[
+            _svg_curve(c, n, len(ticks), row)
+            for c, n, row in zip(curves, counts, names, strict=True)
+        ],
+        ticks_years=ticks,
+        extra=[_svg_curve(c, None, 0) for c in extra],
+        notes=notes,
+        synthetic=synthetic,
+    )
 
 
-def _empty_figure(text: str) -> Any:
-    from ilpkit.reporting import figures as figs
+def _at_risk(curve: StepCurve, ticks: Sequence[float]) -> tuple[int, ...] | None:
+    if curve.at_risk is None:
+        return None
+    return tuple(int(n) for n in np.asarray(curve.at_risk(np.asarray(ticks, dtype=float))))
 
-    fig = figs.new_figure(figs.WIDTH_IN, 1.2)
-    fig.text(0.5, 0.5, text, ha="center", va="center", color=figs.MUTED)
-    return fig
+
+def _svg_curve(
+    c: StepCurve, at_risk: tuple[int, ...] | None, n_ticks: int, row_label: str | None = None
+) -> svg_curves.Curve:
+    return svg_curves.Curve(
+        label=c.label,
+        time_years=c.time,
+        value=c.value,
+        lower=c.lower,
+        upper=c.upper,
+        start=c.start,
+        end_years=c.end_time,
+        censor_years=c.censor_time,
+        censor_value=c.censor_value,
+        at_risk=None if at_risk is None else at_risk[:n_ticks],
+        row_label=row_label,
+    )

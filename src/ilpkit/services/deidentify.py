@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ilpkit.adapters.db.registry_info import SYNTHETIC_CENTER, SYNTHETIC_ID_PREFIX
 from ilpkit.adapters.export.columns import AGE_BAND_YEARS
 from ilpkit.domain import limits
 from ilpkit.domain.fields import FIELDS
+from ilpkit.domain.synthetic import SYNTHETIC_CENTER, SYNTHETIC_ID_PREFIX
 
 KEY_ENV = "ILP_PSEUDONYM_KEY"
 """Environment variable that may hold the pseudonymisation key."""

@@ -34,8 +34,6 @@ audit row, move the files into place, commit; on any failure neither file nor au
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -56,7 +54,7 @@ from ilpkit.adapters.redcap.records import REPEAT_INSTANCE, REPEAT_INSTRUMENT, w
 from ilpkit.domain import limits
 from ilpkit.domain.fields import FIELDS, PERFUSION_ID, FieldSpec
 from ilpkit.errors import IlpkitError
-from ilpkit.services.registry_export import audit_key
+from ilpkit.services.export_publish import publish, staging_folder
 from ilpkit.services.unit_of_work import UnitOfWork
 
 DICTIONARY_FILE = "data_dictionary.csv"
@@ -297,73 +295,44 @@ def export_redcap(
         )
         counts = {"patients": 0, "perfusions": 0, "dash": 0}
         folder.mkdir(exist_ok=True)
-        temps: list[Path] = []
-        published: list[tuple[Path, Path | None]] = []
         try:
-            for target in targets:
-                fd, name = tempfile.mkstemp(
-                    prefix=f".{target.name}.", suffix=".partial", dir=folder
-                )
-                os.close(fd)
-                temps.append(Path(name))
-            with temps[0].open("w", encoding="utf-8", newline="") as out:
-                n_fields = write_dictionary((_neutralised(f) for f in dictionary), out)
-            with temps[1].open("w", encoding="utf-8", newline="") as out:
-                n_rows = write_records(
-                    columns,
-                    _record_rows(frame_rows(frame), ids, patient_specs, perfusion_specs, counts),
-                    out,
-                )
-            mask = os.umask(0o022)
-            os.umask(mask)
-            for tmp in temps:
-                os.chmod(tmp, 0o666 & ~mask)
-            repo.add_audit(
-                conn,
-                actor,
-                "export",
-                [
-                    (
-                        "export",
-                        audit_key(folder.name or str(folder)),
-                        {
-                            "format": "redcap",
-                            "folder": str(folder.absolute()),
-                            "files": [DICTIONARY_FILE, RECORDS_FILE],
-                            "fields": n_fields,
-                            "rows": n_rows,
-                            "patients": counts["patients"],
-                            "perfusions": counts["perfusions"],
-                            "synthetic": synthetic,
-                        },
+            with staging_folder(folder, "redcap") as staging:
+                staged = [staging / target.name for target in targets]
+                with staged[0].open("w", encoding="utf-8", newline="") as out:
+                    n_fields = write_dictionary((_neutralised(f) for f in dictionary), out)
+                with staged[1].open("w", encoding="utf-8", newline="") as out:
+                    n_rows = write_records(
+                        columns,
+                        _record_rows(
+                            frame_rows(frame), ids, patient_specs, perfusion_specs, counts
+                        ),
+                        out,
                     )
-                ],
-            )
-            for tmp, target in zip(temps, targets, strict=True):
-                backup = None
-                if target.exists():
-                    backup = target.with_name(tmp.name + ".previous")
-                    os.replace(target, backup)
-                os.replace(tmp, target)
-                published.append((target, backup))
-            uow.commit()
+                details = {
+                    "format": "redcap",
+                    "folder": str(folder.absolute()),
+                    "files": [DICTIONARY_FILE, RECORDS_FILE],
+                    "fields": n_fields,
+                    "rows": n_rows,
+                    "patients": counts["patients"],
+                    "perfusions": counts["perfusions"],
+                    "synthetic": synthetic,
+                }
+                outputs = list(zip(staged, targets, strict=True))
+                publish(
+                    uow,
+                    actor,
+                    folder,
+                    details,
+                    outputs,
+                    replace=replace,
+                    audit_name=folder.name or str(folder),
+                )
         except BaseException:
-            for target, backup in published:
-                target.unlink(missing_ok=True)
-                if backup is not None:
-                    os.replace(backup, target)
             if created_folder:
-                for tmp in temps:
-                    tmp.unlink(missing_ok=True)
                 with contextlib.suppress(OSError):
                     folder.rmdir()
             raise
-        finally:
-            for tmp in temps:
-                tmp.unlink(missing_ok=True)
-        for _, backup in published:
-            if backup is not None:
-                backup.unlink(missing_ok=True)
     return RedcapExportReport(
         folder=folder,
         fields=n_fields,

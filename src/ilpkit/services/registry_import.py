@@ -18,8 +18,12 @@ Merge rules:
 - a new perfusion within 30 days of another perfusion of the same patient is a warning;
 - stored perfusions of a patient whose data change are re-checked against the new data.
 
-A dry run does the same work and rolls back. Reads of the stored state all happen inside the
-import's transaction (the :class:`UnitOfWork`).
+Reads of the stored state all happen inside the import's transaction (the :class:`UnitOfWork`).
+A dry run does the same work on a read-only transaction: it reads the stored records the file
+mentions and keeps what the import would write in memory (:class:`_DryRunStore`), so later chunks
+see the registry as the import would have left it, and writes nothing (no write lock, no id
+sequence numbers used, a SQLite file opened read-only). It keeps in memory the patients and
+perfusions the file would add or change.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import os
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -262,12 +266,14 @@ def _run(
 ) -> ImportReport:
     with open_registry_csv(path) as reader:
         total = max(1, reader.n_lines - 1)
-        with UnitOfWork(url, migrate=scratch or not dry_run, require_registry=False) as uow:
+        write = scratch or not dry_run
+        with UnitOfWork(url, write=write, migrate=write, require_registry=False) as uow:
             conn = uow.connection
             if not _has_schema(conn):  # a dry run against a database without tables
                 return _scratch_run(path, today, actor, progress, allow_case_variants, centers)
             _check_schema_current(conn)
-            merger = _Merger(conn, today, actor, set(reader.columns), allow_case_variants, centers)
+            store = _DryRunStore(conn) if dry_run else _DatabaseStore(conn, actor)
+            merger = _Merger(store, today, actor, set(reader.columns), allow_case_variants, centers)
             for chunk in _chunks(iter(reader), CHUNK_ROWS):
                 merger.add_chunk(chunk)
                 if progress is not None:
@@ -279,7 +285,7 @@ def _run(
                 raise RegistryValidationError(problems)
             report = merger.report(problems, written=not dry_run)
             if dry_run:
-                return report  # leaving the unit of work without commit rolls back
+                return report  # nothing was written
             repo.add_audit(conn, actor, "import", [("import", path.name, merger.audit_summary())])
             uow.commit()
     if progress is not None:
@@ -351,14 +357,15 @@ class _Merger:
 
     def __init__(
         self,
-        conn: Connection,
+        store: _DatabaseStore,
         today: date,
         actor: str,
         columns: set[str],
         allow_case_variants: bool,
         centers: Collection[str] | None = None,
     ) -> None:
-        self.conn = conn
+        self.store = store
+        conn = store.conn
         self.centers = None if centers is None else frozenset(centers)
         self.today = today
         self.actor = actor
@@ -370,7 +377,8 @@ class _Merger:
         self.changes: list[Change] = []
         self.n_changes = 0
         self.n_cleared = 0
-        repo.refresh_statistics(conn)
+        if store.writes:
+            repo.refresh_statistics(conn)
         self.stored_patients, self.stored_perfusions = repo.registry_size(conn, self.centers)
         self.registry_was_empty = self.stored_perfusions == 0
         # facts kept per patient and per perfusion of the file, for checks across chunks
@@ -397,14 +405,14 @@ class _Merger:
         if not parsed:
             return
         ids = {r.patient.patient_id for r, _ in parsed}
-        like = repo.patients_like(self.conn, ids)
+        like = self.store.patients_like(ids)
         if self.centers is not None:
             parsed, like = self._own_patients_only(parsed, like)
         stored_exact = {s.patient.patient_id: s for s in like}
         stored_lower: dict[str, list[str]] = defaultdict(list)
         for s in like:
             stored_lower[s.patient.patient_id.lower()].append(s.patient.patient_id)
-        perfusions = repo.perfusions_of(self.conn, [s.pk for s in like])
+        perfusions = self.store.perfusions_of([s.pk for s in like])
         by_patient: dict[str, list[repo.StoredPerfusion]] = defaultdict(list)
         by_id: dict[str, repo.StoredPerfusion] = {}
         for sp in perfusions:
@@ -413,7 +421,7 @@ class _Merger:
                 by_id[sp.perfusion_id] = sp
         wanted = {pid for _, pid in parsed if pid is not None and pid not in by_id}
         if wanted:
-            for sp in repo.perfusions_by_id(self.conn, wanted):
+            for sp in self.store.perfusions_by_id(wanted):
                 by_id[sp.perfusion_id or ""] = sp
         if self.centers is not None:
             parsed, by_id = self._own_perfusions_only(parsed, by_id)
@@ -421,7 +429,7 @@ class _Merger:
         for record, perfusion_id in parsed:
             self._merge_row(record, perfusion_id, stored_exact, stored_lower, by_patient, by_id,
                             plan)  # fmt: skip
-        self._write(plan, stored_exact)
+        self.store.write(plan, stored_exact, perfusions + list(by_id.values()))
 
     # --- an import restricted to some centres -------------------------------------------
 
@@ -791,41 +799,14 @@ class _Merger:
             self.changes.append(change)
         plan.changes.append(change)
 
-    def _write(self, plan: _ChunkPlan, stored_exact: dict[str, repo.StoredPatient]) -> None:
-        conn = self.conn
-        repo.insert_patients(conn, plan.new_patients)
-        repo.update_patients(conn, plan.changed_patients)
-        pks = {pid: s.pk for pid, s in stored_exact.items()}
-        if plan.new_patients:
-            pks.update(repo.patient_pks(conn, [p.patient_id for p in plan.new_patients]))
-        # updates first: a perfusion moved to another date frees its old date for a new one
-        repo.update_perfusion_rows(conn, plan.changed_perfusions)
-        repo.insert_perfusion_rows(
-            conn,
-            [
-                (r, pks[r.patient.patient_id], perfusion_id)
-                for r, perfusion_id in plan.new_perfusions
-            ],
-        )
-        by_key: dict[tuple[str, str], dict[str, object]] = {}
-        for c in plan.changes:
-            entry = by_key.setdefault((c.entity, c.key), {})
-            entry[c.column] = {"old": c.old, "new": c.new}
-        repo.add_audit(
-            conn,
-            self.actor,
-            "import",
-            [(entity, key, {"changes": d}) for (entity, key), d in by_key.items()],
-        )
-
     # --- after the last chunk --------------------------------------------------------------
 
     def finish(self) -> None:
         """Re-check stored perfusions the file does not mention of patients whose data changed."""
         if not self.changed_patients:
             return
-        pks = repo.patient_pks(self.conn, list(self.changed_patients))
-        for sp in repo.perfusions_of(self.conn, list(pks.values())):
+        pks = self.store.patient_pks(list(self.changed_patients))
+        for sp in self.store.perfusions_of(list(pks.values())):
             pid = sp.record.patient.patient_id
             if (pid, sp.record.perfusion.ilp_date.toordinal()) in self.keys:
                 continue
@@ -874,6 +855,151 @@ class _Merger:
             "values_cleared": self.n_cleared,
             "absent_columns": self.absent,
         }
+
+
+class _DatabaseStore:
+    """The stored registry as an import reads it, and where it writes each chunk."""
+
+    writes = True
+
+    def __init__(self, conn: Connection, actor: str = "") -> None:
+        self.conn = conn
+        self.actor = actor
+
+    def patients_like(self, patient_ids: Collection[str]) -> list[repo.StoredPatient]:
+        """Stored patients whose id equals one of ``patient_ids`` ignoring case."""
+        return repo.patients_like(self.conn, patient_ids)
+
+    def perfusions_of(self, patient_pks: Collection[int]) -> list[repo.StoredPerfusion]:
+        """Stored perfusions of some patients (by primary key)."""
+        return repo.perfusions_of(self.conn, patient_pks)
+
+    def perfusions_by_id(self, perfusion_ids: Collection[str]) -> list[repo.StoredPerfusion]:
+        """Stored perfusions with the given stable identifiers."""
+        return repo.perfusions_by_id(self.conn, perfusion_ids)
+
+    def patient_pks(self, patient_ids: Collection[str]) -> dict[str, int]:
+        """Primary keys of the given stored patients."""
+        return repo.patient_pks(self.conn, patient_ids)
+
+    def write(
+        self,
+        plan: _ChunkPlan,
+        stored_exact: dict[str, repo.StoredPatient],
+        read: list[repo.StoredPerfusion],
+    ) -> None:
+        """Store what one chunk adds and changes (``read``: the stored perfusions it read)."""
+        conn = self.conn
+        repo.insert_patients(conn, plan.new_patients)
+        repo.update_patients(conn, plan.changed_patients)
+        pks = {pid: s.pk for pid, s in stored_exact.items()}
+        if plan.new_patients:
+            pks.update(repo.patient_pks(conn, [p.patient_id for p in plan.new_patients]))
+        # updates first: a perfusion moved to another date frees its old date for a new one
+        repo.update_perfusion_rows(conn, plan.changed_perfusions)
+        repo.insert_perfusion_rows(
+            conn,
+            [
+                (r, pks[r.patient.patient_id], perfusion_id)
+                for r, perfusion_id in plan.new_perfusions
+            ],
+        )
+        by_key: dict[tuple[str, str], dict[str, object]] = {}
+        for c in plan.changes:
+            entry = by_key.setdefault((c.entity, c.key), {})
+            entry[c.column] = {"old": c.old, "new": c.new}
+        repo.add_audit(
+            conn,
+            self.actor,
+            "import",
+            [(entity, key, {"changes": d}) for (entity, key), d in by_key.items()],
+        )
+
+
+class _DryRunStore(_DatabaseStore):
+    """The stored registry read-only, with what the import would write kept in memory.
+
+    Every read answers as the database would after the earlier chunks had been written: the
+    records a chunk adds or changes overlay the stored ones (new records get negative primary
+    keys), so a dry run finds exactly the problems, warnings and counts of the import.
+    """
+
+    writes = False
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn)
+        self.patients: dict[str, repo.StoredPatient] = {}  # new and changed, by patient id
+        self.new_by_lower: dict[str, list[str]] = defaultdict(list)  # lower(id) -> new ids
+        self.perfusions: dict[int, repo.StoredPerfusion] = {}  # new and changed, by pk
+        self.new_of_patient: dict[int, list[int]] = defaultdict(list)  # patient pk -> new pks
+        self.by_perfusion_id: dict[str, int] = {}  # perfusion_id of a new perfusion -> pk
+        self.last_pk = 0
+
+    def _new_pk(self) -> int:
+        self.last_pk -= 1
+        return self.last_pk
+
+    def _current(self, sp: repo.StoredPerfusion) -> repo.StoredPerfusion:
+        """``sp`` as written by the import so far, with its patient's values as written."""
+        sp = self.perfusions.get(sp.pk, sp)
+        written = self.patients.get(sp.record.patient.patient_id)
+        if written is not None and written.patient != sp.record.patient:
+            sp = replace(sp, record=replace(sp.record, patient=written.patient))
+        return sp
+
+    def patients_like(self, patient_ids: Collection[str]) -> list[repo.StoredPatient]:
+        out = [
+            self.patients.get(s.patient.patient_id, s) for s in super().patients_like(patient_ids)
+        ]
+        for lower in {pid.lower() for pid in patient_ids}:
+            out.extend(self.patients[pid] for pid in self.new_by_lower.get(lower, []))
+        return out
+
+    def perfusions_of(self, patient_pks: Collection[int]) -> list[repo.StoredPerfusion]:
+        stored = super().perfusions_of([pk for pk in patient_pks if pk > 0])
+        out = [self._current(sp) for sp in stored]
+        for pk in patient_pks:
+            out.extend(self._current(self.perfusions[p]) for p in self.new_of_patient.get(pk, []))
+        out.sort(key=lambda sp: (sp.record.patient.patient_id, sp.record.perfusion.ilp_date))
+        return out
+
+    def perfusions_by_id(self, perfusion_ids: Collection[str]) -> list[repo.StoredPerfusion]:
+        out = [self._current(sp) for sp in super().perfusions_by_id(perfusion_ids)]
+        out.extend(
+            self._current(self.perfusions[self.by_perfusion_id[i]])
+            for i in perfusion_ids
+            if i in self.by_perfusion_id
+        )
+        return out
+
+    def patient_pks(self, patient_ids: Collection[str]) -> dict[str, int]:
+        pks = super().patient_pks([i for i in patient_ids if i not in self.patients])
+        pks.update({i: self.patients[i].pk for i in patient_ids if i in self.patients})
+        return pks
+
+    def write(
+        self,
+        plan: _ChunkPlan,
+        stored_exact: dict[str, repo.StoredPatient],
+        read: list[repo.StoredPerfusion],
+    ) -> None:
+        for patient in plan.new_patients:
+            pid = patient.patient_id
+            self.patients[pid] = repo.StoredPatient(self._new_pk(), patient)
+            self.new_by_lower[pid.lower()].append(pid)
+        for patient in plan.changed_patients:
+            pk = stored_exact[patient.patient_id].pk
+            self.patients[patient.patient_id] = repo.StoredPatient(pk, patient)
+        by_pk = {sp.pk: sp for sp in read}
+        for pk, record in plan.changed_perfusions:
+            self.perfusions[pk] = replace(by_pk[pk], record=record)
+        for record, perfusion_id in plan.new_perfusions:
+            pk = self._new_pk()
+            pid = record.patient.patient_id
+            patient_pk = (self.patients.get(pid) or stored_exact[pid]).pk
+            self.perfusions[pk] = repo.StoredPerfusion(pk, patient_pk, perfusion_id, record)
+            self.new_of_patient[patient_pk].append(pk)
+            self.by_perfusion_id[perfusion_id] = pk
 
 
 @dataclass

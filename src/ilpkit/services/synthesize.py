@@ -18,12 +18,13 @@ from ilpkit import __version__
 from ilpkit.adapters.db import bulk, registry_info
 from ilpkit.adapters.db import registry_repository as repo
 from ilpkit.adapters.db.engine import safe_url
+from ilpkit.domain.synthetic import SYNTHETIC_CENTER
 from ilpkit.errors import IlpkitError
 from ilpkit.progress import StageProgress
 from ilpkit.services.unit_of_work import UnitOfWork
 from ilpkit.synthetic import generate_cohort
 from ilpkit.synthetic.calibration import TARGETS, cohort_figures
-from ilpkit.synthetic.cohort import CENTER_CODE, SyntheticCohort
+from ilpkit.synthetic.cohort import SyntheticCohort
 from ilpkit.synthetic.registry_text import write_cohort_csv
 
 # Progress stages: ``generate``, ``csv`` (rows) and ``database`` (patient and perfusion rows).
@@ -88,7 +89,7 @@ class SynthReport:
             "n_patients": self.n_patients,
             "n_perfusions": self.n_perfusions,
             "seed": self.seed,
-            "center": CENTER_CODE,
+            "center": SYNTHETIC_CENTER,
             "csv_path": None if self.csv_path is None else str(self.csv_path),
             "database": self.database,
             "replaced_patients": self.replaced_patients,
@@ -116,7 +117,7 @@ def _audit_details(cohort: SyntheticCohort, replaced: tuple[int, int]) -> dict[s
         "synthetic": True,
         "model": f"ilpkit {__version__} synthetic cohort model (docs/synthetic-cohort.md)",
         "seed": cohort.seed,
-        "center": CENTER_CODE,
+        "center": SYNTHETIC_CENTER,
         "patients": cohort.n_patients,
         "perfusions": cohort.n_perfusions,
         "replaced_patients": replaced[0],

@@ -143,18 +143,6 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([None] * len(frame), index=frame.index, dtype=object)
 
 
-def _yes_no_text(values: pd.Series) -> pd.Series:
-    """yes/no text from booleans or text (``yes``/``no``); anything else is None."""
-    out = pd.Series([None] * len(values), index=values.index, dtype=object)
-    if values.notna().any():
-        is_bool = values.map(type).isin([bool, np.bool_]).to_numpy()
-        yes = (is_bool & (values == True)).to_numpy() | (values == "yes").to_numpy()  # noqa: E712
-        no = (is_bool & (values == False)).to_numpy() | (values == "no").to_numpy()  # noqa: E712
-        out[yes] = "yes"
-        out[no] = "no"
-    return out
-
-
 def necrosis_group(necrosis_pct: pd.Series) -> pd.Series:
     """``>50%`` or ``<=50%`` of pathological necrosis (:data:`NECROSIS_THRESHOLD_PCT`)."""
     pct = pd.to_numeric(necrosis_pct, errors="coerce").astype(float)
@@ -184,7 +172,11 @@ def _yes_no(values: pd.Series) -> pd.Series:
 
 
 def _optional_yes_no(values: pd.Series) -> pd.Series:
-    """'yes' / 'no' for a recorded value, None for a missing one (pandas ``boolean`` or bool)."""
+    """'yes' / 'no' for a recorded value, None for a missing one (pandas ``boolean`` or bool, or
+    text ``yes``/``no`` in a frame built by hand)."""
+    if values.dtype == object:
+        mapped = values.map({True: "yes", False: "no", "yes": "yes", "no": "no"})
+        return mapped.astype(object).where(mapped.notna(), None)
     flags = values.astype("boolean")
     out = np.full(len(flags), None, dtype=object)
     known = flags.notna().to_numpy()
@@ -239,7 +231,6 @@ def covariates(frame: pd.DataFrame) -> pd.DataFrame:
     out["response"] = frame["response"]
     out["resection_margin"] = frame["resection_margin"]
     out["histology_group"] = histology_group(frame["histology"])
-    out["adjuvant_radiotherapy"] = _yes_no_text(_column(frame, "adjuvant_radiotherapy"))
     out["necrosis_group"] = necrosis_group(_column(frame, "pathological_necrosis_pct"))
     out["age_years"] = (frame["ilp_date"] - frame["birth_date"]).dt.days / DAYS_PER_YEAR
     out["tumor_size_cm"] = frame["tumor_size_cm"].astype(float)

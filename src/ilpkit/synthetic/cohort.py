@@ -30,16 +30,11 @@ from ilpkit.domain.errors import Severity
 from ilpkit.domain.fields import FIELDS, PATIENT_COLUMNS
 from ilpkit.domain.limits import Range
 from ilpkit.domain.record_rules import RECORD_RULES, RecordRule
+from ilpkit.domain.synthetic import SYNTHETIC_CENTER, SYNTHETIC_ID_PREFIX
 from ilpkit.synthetic.parameters import CohortParameters
 
 PERFUSION_LEVEL_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.level == "perfusion")
 """Registry CSV v1 columns held once per perfusion."""
-
-CENTER_CODE = "SYNTH"
-"""Centre code of every synthetic patient."""
-
-PATIENT_ID_PREFIX = "SYN-"
-"""Every synthetic patient id starts with this, e.g. ``SYN-000001``."""
 
 
 def patient_ids(n_patients: int) -> np.ndarray:
@@ -50,7 +45,7 @@ def patient_ids(n_patients: int) -> np.ndarray:
     """
     width = max(6, len(str(n_patients)))
     return np.array(
-        [f"{PATIENT_ID_PREFIX}{i:0{width}d}" for i in range(1, n_patients + 1)], dtype=object
+        [f"{SYNTHETIC_ID_PREFIX}{i:0{width}d}" for i in range(1, n_patients + 1)], dtype=object
     )
 
 
@@ -230,12 +225,12 @@ def registry_rule_violations(cohort: SyntheticCohort, today: date) -> list[str]:
     pid = cohort.patients["patient_id"]
     _count(
         "patient_id not SYN-digits",
-        ~np.char.startswith(pid.astype(str), PATIENT_ID_PREFIX),
+        ~np.char.startswith(pid.astype(str), SYNTHETIC_ID_PREFIX),
         out,
     )
     if len(np.unique(pid.astype(str))) != len(pid):
         out.append("duplicated patient_id")
-    _count("center is not SYNTH", cohort.patients["center"] != CENTER_CODE, out)
+    _count("center is not SYNTH", cohort.patients["center"] != SYNTHETIC_CENTER, out)
 
     for record_rule in RECORD_RULES:
         if record_rule.refused_in_synthetic:
@@ -270,8 +265,6 @@ def check_cohort(cohort: SyntheticCohort, today: date) -> None:
 
 
 __all__ = [
-    "CENTER_CODE",
-    "PATIENT_ID_PREFIX",
     "PERFUSION_LEVEL_COLUMNS",
     "SyntheticCohort",
     "SyntheticCohortError",

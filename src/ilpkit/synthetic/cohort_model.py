@@ -45,7 +45,8 @@ from datetime import date
 import numpy as np
 from scipy import special
 
-from ilpkit.synthetic.cohort import CENTER_CODE, SyntheticCohort, check_cohort, patient_ids
+from ilpkit.domain.synthetic import SYNTHETIC_CENTER
+from ilpkit.synthetic.cohort import SyntheticCohort, check_cohort, patient_ids
 from ilpkit.synthetic.parameters import DEFAULT_PARAMETERS, CohortParameters
 
 DEFAULT_SEED = 3937
@@ -626,7 +627,7 @@ def _assemble(
     ep1, ep2 = first.episode, second.episode
     patients = {
         "patient_id": patient_ids(n),
-        "center": np.full(n, CENTER_CODE, dtype=object),
+        "center": np.full(n, SYNTHETIC_CENTER, dtype=object),
         "sex": pat.sex,
         "birth_date": _to_dates(pat.birth_day),
         "death_date": _to_dates(np.where(surv.dead, surv.death_day, _NEVER)),

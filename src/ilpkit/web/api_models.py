@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+import dataclasses
+import typing
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
+
+from ilpkit.services.access import PatientView, PerfusionView
 
 
 class TokenRequest(BaseModel):
@@ -22,34 +25,31 @@ class TokenResponse(BaseModel):
     token_type: str = "bearer"
 
 
-class PatientOut(BaseModel):
-    """A patient as the user may see it (pseudonymised for a statistician)."""
-
-    patient_id: str
-    center: str
-    sex: str
-    birth_date: date | None
-    death_date: date | None
-    last_followup_date: date
-    perfusions: int
-    version: int = Field(description="The record's version: send it with a change or deletion.")
+VERSION_NOTE = "The record's version: send it with a change or deletion."
 
 
-class PerfusionOut(BaseModel):
-    """One perfusion of a patient."""
+def _view_model(name: str, doc: str, view: type) -> type[BaseModel]:
+    """A response model with the fields of a service-layer view (a dataclass of
+    :mod:`ilpkit.services.access`), so that each field is declared once, there; every field is
+    required, ``version`` carries its description."""
+    hints = typing.get_type_hints(view)
+    fields: dict[str, Any] = {
+        f.name: (hints[f.name], Field(description=VERSION_NOTE) if f.name == "version" else ...)
+        for f in dataclasses.fields(view)
+    }
+    return create_model(name, __doc__=doc, __module__=__name__, **fields)
 
-    perfusion_id: str | None
-    patient_id: str
-    ilp_date: date
-    limb: str
-    perfusion_level: str
-    limb_volume_l: float
-    tnf_mg: float
-    melphalan_mg: float
-    histology: str
-    response: str | None
-    max_leakage_pct: float | None
-    version: int = Field(description="The record's version: send it with a change or deletion.")
+
+if TYPE_CHECKING:
+    PatientOut = BaseModel
+    PerfusionOut = BaseModel
+else:
+    PatientOut = _view_model(
+        "PatientOut",
+        "A patient as the user may see it (pseudonymised for a statistician).",
+        PatientView,
+    )
+    PerfusionOut = _view_model("PerfusionOut", "One perfusion of a patient.", PerfusionView)
 
 
 class PatientPage(BaseModel):
@@ -126,7 +126,7 @@ by the registry's own rules, as a CSV cell."""
 
 
 def _record_model(name: str, doc: str, names: tuple[str, ...], **extra: Any) -> type[BaseModel]:
-    from pydantic import ConfigDict, create_model
+    from pydantic import ConfigDict
 
     from ilpkit.domain.fields import FIELDS_BY_NAME
 

@@ -7,6 +7,7 @@ each route module's ``register(app, web)``. Nothing here connects at import time
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -30,6 +31,8 @@ SESSION_COOKIE = "ilp_session"
 LOGIN_CSRF_COOKIE = "ilp_login_csrf"
 MAX_PAGE = 200
 """Largest page of a list endpoint."""
+SYNTHETIC_RECHECK_S = 60.0
+"""How often (seconds) a registry not (yet) marked synthetic is checked again for the mark."""
 
 
 class LoginRequired(Exception):
@@ -101,6 +104,23 @@ class Web:
         self.idle_timeout = idle_timeout
         self._bearer = HTTPBearer(auto_error=False)
         self.api_user: Callable[..., Principal] = self._make_api_user()
+        self._synthetic = False
+        self._synthetic_checked = -SYNTHETIC_RECHECK_S
+
+    def synthetic(self) -> bool:
+        """True when the registry is SYNTHETIC (every page then says so in a banner).
+
+        The mark is never removed, so once seen it is kept; otherwise it is looked up again at
+        most every :data:`SYNTHETIC_RECHECK_S` seconds.
+        """
+        now = time.monotonic()
+        if not self._synthetic and now - self._synthetic_checked >= SYNTHETIC_RECHECK_S:
+            from ilpkit.adapters.db.registry_info import is_synthetic
+
+            with self.db.begin() as conn:
+                self._synthetic = is_synthetic(conn)
+            self._synthetic_checked = now
+        return self._synthetic
 
     # --- pages ---------------------------------------------------------------------------
 
@@ -113,7 +133,12 @@ class Web:
         user: accounts.SessionUser | None = None,
     ) -> HTMLResponse:
         """Render template ``name`` with the user and the session's CSRF token."""
-        full = {"user": user, "csrf_token": user.csrf_token if user else "", **context}
+        full = {
+            "user": user,
+            "csrf_token": user.csrf_token if user else "",
+            "synthetic": self.synthetic(),
+            **context,
+        }
         return self.templates.TemplateResponse(request, name, full, status_code=status_code)
 
     def page_user(self, request: Request, conn: Connection) -> accounts.SessionUser:

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from ilpkit.adapters.db import registry_repository
 from ilpkit.services import registry_export_formats as service
 from ilpkit.services.deidentify import DeidentifyOptions
 from ilpkit.services.registry_export_formats import ExportError, export_registry_as
@@ -82,7 +83,7 @@ def test_failed_audit_insert_publishes_nothing(sqlite_registry, out_dir, monkeyp
     def broken(*args, **kwargs):
         raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(service.repo, "add_audit", broken)
+    monkeypatch.setattr(registry_repository, "add_audit", broken)
     with pytest.raises(sa.exc.OperationalError):
         export_registry_as(sqlite_registry, out_dir / "x.xml", "odm", "tester")
     assert list(out_dir.iterdir()) == []

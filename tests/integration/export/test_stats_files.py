@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import subprocess
 from datetime import date
+from typing import NoReturn
 
 import pyarrow.parquet as pq
 import pyreadstat
@@ -113,14 +115,21 @@ def test_one_row_per_patient(sqlite_registry, out_dir, fmt):
     assert "melphalan_mg_2" in data and "birth_date" in data and "birth_date_1" not in data
 
 
+def _r_unavailable(reason: str) -> NoReturn:
+    """Skip with ``reason``, or fail when CI is set (.ci/run installs R and haven)."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set: the R reference check must run, not skip)")
+    pytest.skip(reason)
+
+
 def test_read_back_with_r_haven(registry, out_dir):
-    """Reference reader: R's haven (skips where R or haven is not installed)."""
+    """Reference reader: R's haven (skips where R or haven is not installed, fails under CI)."""
     rscript = shutil.which("Rscript")
     if rscript is None:
-        pytest.skip("R is not installed (Rscript not found): the haven reference check needs it")
+        _r_unavailable("R is not installed (Rscript not found): the haven reference check needs it")
     probe = subprocess.run([rscript, "-e", "library(haven)"], capture_output=True, text=True)
     if probe.returncode != 0:
-        pytest.skip("R's haven package is not installed")
+        _r_unavailable("R's haven package is not installed")
     for fmt, reader in (("sav", "read_sav"), ("dta", "read_dta")):
         path = out_dir / f"registry.{fmt}"
         export_registry_as(registry, path, fmt, "tester")

@@ -11,11 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ilpkit.adapters.db.tables import patients, registry_info
+from ilpkit.domain.synthetic import SYNTHETIC_CENTER, SYNTHETIC_ID_PREFIX
 
 SYNTHETIC = "synthetic"
 SYNTHETIC_SEED = "synthetic_seed"
-SYNTHETIC_ID_PREFIX = "SYN-"
-SYNTHETIC_CENTER = "SYNTH"
 
 
 def read_info(conn: Connection) -> dict[str, str]:

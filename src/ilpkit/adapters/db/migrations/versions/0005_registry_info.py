@@ -28,6 +28,8 @@ def upgrade() -> None:
     )
     conn = op.get_bind()
     patients = sa.table("patients", sa.column("patient_id"), sa.column("center"))
+    # A migration is frozen: it keeps its own copy of the synthetic labels (the values of
+    # ilpkit.domain.synthetic when it was written), never an import that could change later.
     synthetic = conn.execute(
         sa.select(sa.func.count())
         .select_from(patients)
