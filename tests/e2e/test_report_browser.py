@@ -67,10 +67,68 @@ def test_report_loads_without_console_errors_and_every_figure_shows(browser, dem
     assert problems == [], problems
     banner = page.locator("#synthetic-banner")
     assert banner.is_visible() and "SYNTHETIC DATA" in banner.inner_text()
-    assert page.locator("table.data").count() == 9
     shot = SCREENSHOT_DIR / "ilpkit-report-top.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
+    page.close()
+
+
+OUTCOME_STUDY = {
+    "local-recurrence": (
+        ["Local recurrence by factors known after the perfusion", "landmark analysis"],
+        1,
+    ),
+    "regional-toxicity": (
+        [
+            "Regional (limb) toxicity, per perfusion (Wieberdink grade)",
+            "Severe regional toxicity (Wieberdink IV–V) by factor",
+            "Systemic toxicity and surgical complications",
+        ],
+        0,
+    ),
+    "tnf-dose": (["Outcomes by TNF-α dose group"], 1),
+    "distant-metastasis": (["Distant metastasis, metastasis-free and sarcoma-specific"], 1),
+    "published": (["This registry beside published TM-ILP series"], 1),
+}
+"""Section id -> (words of its tables' captions, figures at least): the sections of the outcome
+study (regional toxicity, TNF dose, distant metastasis, the landmark local-recurrence table, the
+forest plot beside the published series), as the synthetic registry of 208 patients has them."""
+
+
+def _shown_image(figure: Any) -> bool:
+    return bool(
+        figure.locator("img").evaluate(
+            "e => e.complete && e.naturalWidth > 0 && e.getBoundingClientRect().width > 300"
+        )
+    )
+
+
+def test_every_section_of_the_outcome_study_is_present(browser, demo_report):
+    page, problems = _open(browser, demo_report)
+    for section_id, (captions, min_figures) in OUTCOME_STUDY.items():
+        section = page.locator(f"section#{section_id}")
+        assert section.count() == 1 and section.is_visible(), section_id
+        shown = " | ".join(section.locator("table.data caption").all_inner_texts())
+        for words in captions:
+            assert words in shown, (section_id, words, shown)
+        for table in section.locator("table.data").all():
+            assert table.locator("tbody tr").count() >= 1, (section_id, table.inner_text())
+        figures = section.locator("figure.figure")
+        assert figures.count() >= min_figures, section_id
+        assert all(_shown_image(f) for f in figures.all()), section_id
+    # the forest plot beside the published series is the section's figure
+    forest = page.locator("section#published figure.figure")
+    assert "This registry beside published TM-ILP series" in forest.inner_text()
+    # the landmark table sits with the local recurrence, after the cumulative incidence table
+    lr_captions = page.locator("section#local-recurrence table.data caption").all_inner_texts()
+    assert "landmark analysis" in lr_captions[-1] and "cumulative incidence" in lr_captions[0]
+    # tables and figures are numbered 1, 2, ... in reading order
+    for kind, selector in (("Table", "table.data caption .label"), ("Figure", "figcaption .label")):
+        labels = page.locator(selector).all_inner_texts()
+        assert labels == [f"{kind} {n}." for n in range(1, len(labels) + 1)], labels
+    ids = page.eval_on_selector_all("div.table-wrap, figure.figure", "els => els.map(e => e.id)")
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert problems == [], problems
     page.close()
 
 

@@ -3,13 +3,17 @@
 ``GET /planner`` shows the form; ``POST /planner/compute`` (htmx, on every change) answers the
 results fragment with the message of each field next to it; ``POST /planner/save`` stores the plan
 for a patient and planned ILP date like ``ilp plan --save`` (admin and clinician only; the patient
-must be one the user may see). The calculation is :func:`ilpkit.planning.plan.make_plan`.
+must be one the user may see). For the roles that may write records, a computed plan with a patient
+id offers "Record this perfusion": a link to the patient's new-perfusion form prefilled with the
+planned date, limb, level, volume and doses (:func:`record_url`; the form saves, not the link).
+The calculation is :func:`ilpkit.planning.plan.make_plan`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -33,7 +37,7 @@ from ilpkit.planning.limb_volume import (
 )
 from ilpkit.planning.plan import PerfusionPlan, make_plan
 from ilpkit.planning.protocols import ProtocolBook
-from ilpkit.services import access, accounts
+from ilpkit.services import access, accounts, record_edit
 from ilpkit.services.access import PseudonymKeyMissing, RecordNotFound
 from ilpkit.services.perfusion_plans import insert_plan, summary_of
 from ilpkit.web.context import Web, principal_of
@@ -65,11 +69,19 @@ class PlannerForm:
         self.errors.setdefault(name, message)
 
 
-def _error_fields(book: ProtocolBook) -> list[str]:
+def _error_fields(book: ProtocolBook, with_patient: bool) -> list[str]:
+    """The fields that have a place for their message on the page (the patient ones only when
+    that part of the form is shown)."""
     names = ["limb", "level", "volume_l", "circumferences_cm", "spacing_cm", "protocol"]
     names += [f"lab_{lab.key}" for lab in book.eligibility.labs]
     names += [f"cond_{c.key}" for c in book.eligibility.conditions]
-    return [*names, "labs", "patient_id", "ilp_date"]
+    names.append("labs")
+    return [*names, "patient_id", "ilp_date"] if with_patient else names
+
+
+def _patient_part(user: accounts.SessionUser) -> tuple[bool, bool]:
+    """(may save plans, may record perfusions): either shows the patient part of the form."""
+    return user.role in SAVE_ROLES, record_edit.may_change_records(principal_of(user))
 
 
 def _volume(form: PlannerForm) -> LimbVolume | None:
@@ -186,6 +198,36 @@ def compute(form: PlannerForm, book: ProtocolBook) -> PerfusionPlan | None:
     return None
 
 
+def _decimal(value: float, places: int) -> str:
+    """``value`` rounded to ``places`` decimals as shown on the plan, without trailing zeros."""
+    text = f"{value:.{places}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def record_url(form: PlannerForm, plan: PerfusionPlan | None) -> str:
+    """The new-perfusion form of the form's patient, prefilled with ``plan`` ('' when there is
+    no plan or no patient id).
+
+    The query carries the planned date (when given), limb, level, limb volume (L, 2 decimals) and
+    how it was obtained, the TNF-α dose and the melphalan dose after any cap (mg, 1 decimal), as
+    the plan shows them; the record form validates them like any typed value when it is saved.
+    """
+    patient_id = form.get("patient_id").strip()
+    if plan is None or not patient_id:
+        return ""
+    values = {
+        "ilp_date": form.get("ilp_date").strip(),
+        "limb": plan.limb.value,
+        "perfusion_level": plan.level.value,
+        "limb_volume_l": _decimal(plan.volume.limb_volume_l, 2),
+        "limb_volume_method": plan.volume.method.value,
+        "tnf_mg": f"{plan.doses.tnf_mg.value:g}",
+        "melphalan_mg": _decimal(plan.doses.melphalan_mg, 1),
+    }
+    query = urlencode({name: value for name, value in values.items() if value})
+    return f"/records/patients/{quote(patient_id, safe='')}/perfusions/new?{query}"
+
+
 def _read_form(raw: Any) -> PlannerForm:
     values = {}
     for key, value in list(raw.multi_items())[:MAX_FORM_FIELDS]:
@@ -206,6 +248,7 @@ def register(app: FastAPI, web: Web) -> None:
         status: int = 200,
         saved: str = "",
     ) -> HTMLResponse:
+        can_save, can_record = _patient_part(user)
         context = {
             "book": book,
             "form": form,
@@ -213,8 +256,10 @@ def register(app: FastAPI, web: Web) -> None:
             "levels_by_limb": {
                 limb.value: [x.value for x in LEVELS_BY_LIMB[limb]] for limb in Limb
             },
-            "error_fields": _error_fields(book),
-            "can_save": user.role in SAVE_ROLES,
+            "error_fields": _error_fields(book, can_save or can_record),
+            "can_save": can_save,
+            "can_record": can_record,
+            "record_url": record_url(form, plan),
             "saved": saved,
             "labs_open": any(
                 (k.startswith(("lab_", "cond_")) and v.strip()) for k, v in form.values.items()
@@ -254,7 +299,15 @@ def register(app: FastAPI, web: Web) -> None:
         plan = compute(form, book)
         if request.headers.get("HX-Request") != "true":
             return page(request, user, form, book, plan)
-        context = {"form": form, "plan": plan, "error_fields": _error_fields(book), "oob": True}
+        can_save, can_record = _patient_part(user)
+        context = {
+            "form": form,
+            "plan": plan,
+            "error_fields": _error_fields(book, can_save or can_record),
+            "oob": True,
+            "can_record": can_record,
+            "record_url": record_url(form, plan),
+        }
         return web.render(request, "planner_results.html", context, 200, user)
 
     @app.post("/planner/save", include_in_schema=False)

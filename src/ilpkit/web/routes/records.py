@@ -2,6 +2,10 @@
 patient's fields, a new perfusion, a perfusion's fields, deleting a perfusion, and a patient's
 audit history.
 
+The new-perfusion form may be opened with values in its query (e.g. ``?limb=leg&tnf_mg=3`` from
+the perfusion planner's "Record this perfusion"): they only fill in the form, which is saved,
+checked and audited like one typed by hand.
+
 The routes parse the form and call :mod:`ilpkit.services.record_edit` (validation, write
 rights, versions, audit entries all live there) and :mod:`ilpkit.services.record_history`. A
 form with problems is shown again with everything typed and each problem next to its field
@@ -38,6 +42,12 @@ from ilpkit.web.context import Web, principal_of
 
 MAX_VALUE_CHARS = 2000
 """Longest text kept of one form field (registry values are far shorter)."""
+
+_PREFILLED = (
+    "Some fields are filled in from the link that opened this form (the planned perfusion): "
+    "check them against what was actually given, complete the other fields and save. Nothing "
+    "has been saved yet."
+)
 
 _CSRF_PROBLEM = (
     "The form had expired or did not come from this site, so nothing was saved; your entries "
@@ -143,6 +153,7 @@ class _Form:
         self.stale: StaleRecord | None = None
         self.delete_error = ""
         self.delete_reason = ""
+        self.notice = ""
 
     def context(self, user: accounts.SessionUser) -> dict[str, Any]:
         centers = None if user.role == "admin" else sorted(user.centers)
@@ -179,6 +190,7 @@ class _Form:
             "delete_action": self.delete_action,
             "delete_error": self.delete_error,
             "delete_reason": self.delete_reason,
+            "notice": self.notice,
         }
 
 
@@ -325,7 +337,10 @@ def register(app: FastAPI, web: Web) -> None:
                 record_edit.patient_for_edit(conn, principal_of(user), patient_id)
         except (RecordNotFound, RecordEditRefused) as exc:
             return refused(request, user, exc)
-        return show(request, user, new_perfusion_form(patient_id, {}))
+        form = new_perfusion_form(patient_id, _form_values(request.query_params, PERFUSION_FIELDS))
+        if form.values:
+            form.notice = _PREFILLED
+        return show(request, user, form)
 
     @app.post("/records/patients/{patient_id:path}/perfusions/new", include_in_schema=False)
     async def create_perfusion(request: Request, patient_id: str) -> Response:
