@@ -181,7 +181,7 @@ def test_plain_registry_report_and_table1_counted_independently(plain_registry, 
     assert "SYNTHETIC" not in result.output
     html = (out / "report.html").read_text(encoding="utf-8")
     assert 'class="synthetic-banner"' not in html and "@top-center" not in html
-    table1 = out / "tables" / "table1-baseline.csv"
+    table1 = out / "tables" / "table01-baseline.csv"
     assert table1.is_file()
     rows = list(csv.reader(table1.open(encoding="utf-8", newline="")))
     first = _first_perfusions(csv_path)
@@ -193,7 +193,7 @@ def test_plain_registry_report_and_table1_counted_independently(plain_registry, 
     yes = sum(r["multifocal"] == "yes" for r in first)
     assert multifocal[2] == f"{yes:,} ({100 * yes / len(first):.1f}%)" and multifocal[3] == "0"
     # the colon registry records no leakage: every perfusion counted missing
-    table2 = list(csv.reader((out / "tables" / "table2-perfusion.csv").open(encoding="utf-8")))
+    table2 = list(csv.reader((out / "tables" / "table02-perfusion.csv").open(encoding="utf-8")))
     leak = next(r for r in table2 if r[0] == "Peak cumulative leakage, %")
     with csv_path.open(encoding="utf-8") as fh:
         assert leak[3] == f"{sum(1 for _ in csv.DictReader(fh)):,}"

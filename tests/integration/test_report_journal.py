@@ -74,6 +74,15 @@ def test_new_sections_and_published_forest_plot(report):
 
 
 def test_histology_in_groups_in_table_1(report):
-    table1 = (report / "tables" / "table1-baseline.csv").read_text(encoding="utf-8")
+    table1 = (report / "tables" / "table01-baseline.csv").read_text(encoding="utf-8")
     assert "UPS/MFH" in table1 and "Liposarcoma" in table1 and "Other" in table1
     assert "Undifferentiated pleomorphic sarcoma" not in table1
+
+
+def test_table_files_are_numbered_as_their_captions(report):
+    """tables/tableNN-name.csv carries the number its caption shows in the report."""
+    html = unescape((report / "report.html").read_text(encoding="utf-8"))
+    numbers = [int(n) for n in re.findall(r'<span class="label">Table (\d+)\.</span>', html)]
+    assert numbers == list(range(1, len(numbers) + 1))
+    stems = sorted(p.stem for p in (report / "tables").glob("*.csv"))
+    assert [int(re.match(r"table(\d+)-", s).group(1)) for s in stems] == numbers

@@ -25,7 +25,7 @@ def test_journal_style_in_text_tables_and_figure_lines(tmp_path: Path):
     html = unescape((out / "report.html").read_text(encoding="utf-8"))
     assert re.search(r"P (=|<|>) \.\d", html)
     assert not re.search(r"\bp (=|<) 0\.\d", html)  # no plain-style p-value left
-    survival = (out / "tables" / "SYNTHETIC-table6-overall-survival.csv").read_text("utf-8")
+    survival = (out / "tables" / "SYNTHETIC-table07-overall-survival.csv").read_text("utf-8")
     assert re.search(r",(<|>) ?\.\d+|,\.\d+", survival)
     assert not re.search(r",0\.\d{2,3}(,|$)", survival, re.M)
 

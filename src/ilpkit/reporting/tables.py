@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -119,8 +120,11 @@ class _Builder:
     def table(
         self, key: str, number: int, title: str, note: str, merge_label: bool = True
     ) -> ReportTable:
+        """The table, its file stem ``table<NN>-<name>`` (the number as in the caption, two
+        digits; ``key`` gives the name, with or without a ``tableN-`` prefix)."""
+        name = re.sub(r"^table\d+-", "", key)
         return ReportTable(
-            key,
+            f"table{number:02d}-{name}",
             number,
             title,
             self.columns,
