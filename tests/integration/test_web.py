@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from datetime import timedelta
 
 import pytest
@@ -21,8 +20,10 @@ from tests.integration.webdata import (
     PATIENTS,
     ROLE_ACCOUNTS,
     XSS_ID,
-    add_accounts,
-    seed,
+    web_registry,
+)
+from tests.integration.webdata import (
+    csrf_of as _csrf,
 )
 
 from ilpkit.web.app import create_app
@@ -30,20 +31,13 @@ from ilpkit.web.app import create_app
 
 @pytest.fixture
 def registry(db_url, monkeypatch):
-    monkeypatch.setenv("ILP_PSEUDONYM_KEY", KEY)
-    seed(db_url)
-    add_accounts(db_url)
-    return db_url
+    return web_registry(db_url, monkeypatch)
 
 
 @pytest.fixture
 def client(registry):
     with TestClient(create_app(registry)) as c:
         yield c
-
-
-def _csrf(text: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', text).group(1)
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD):

@@ -18,7 +18,14 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from tests.conftest import make_row, write_csv
-from tests.integration.webdata import KEY, PASSWORD, ROLE_ACCOUNTS, XSS_ID, add_accounts, seed
+from tests.integration.webdata import (
+    KEY,
+    PASSWORD,
+    ROLE_ACCOUNTS,
+    XSS_ID,
+    web_registry,
+)
+from tests.integration.webdata import csrf_of as _csrf
 
 from ilpkit.adapters.db.engine import make_engine
 from ilpkit.adapters.db.tables import audit_log, patients, perfusions
@@ -71,21 +78,13 @@ def add_outcomes(url: str) -> None:
 
 @pytest.fixture
 def registry(db_url, monkeypatch):
-    monkeypatch.setenv("ILP_PSEUDONYM_KEY", KEY)
-    seed(db_url)
-    add_outcomes(db_url)
-    add_accounts(db_url)
-    return db_url
+    return web_registry(db_url, monkeypatch, outcomes=add_outcomes)
 
 
 @pytest.fixture
 def client(registry):
     with TestClient(create_app(registry)) as c:
         yield c
-
-
-def _csrf(text: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', text).group(1)
 
 
 def login(client: TestClient, username: str):

@@ -18,7 +18,8 @@ import re
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from tests.integration.webdata import KEY, PASSWORD, ROLE_ACCOUNTS, add_accounts, seed
+from tests.integration.webdata import KEY, PASSWORD, ROLE_ACCOUNTS, web_registry
+from tests.integration.webdata import csrf_of as _csrf
 
 from ilpkit.adapters.db.engine import make_engine
 from ilpkit.adapters.db.tables import (
@@ -64,21 +65,13 @@ HX = {"HX-Request": "true"}
 
 @pytest.fixture
 def registry(db_url, monkeypatch):
-    monkeypatch.setenv("ILP_PSEUDONYM_KEY", KEY)
-    monkeypatch.delenv("ILP_PROTOCOL_FILE", raising=False)
-    seed(db_url)
-    add_accounts(db_url)
-    return db_url
+    return web_registry(db_url, monkeypatch)
 
 
 @pytest.fixture
 def client(registry):
     with TestClient(create_app(registry)) as c:
         yield c
-
-
-def _csrf(text: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', text).group(1)
 
 
 def login(client: TestClient, role: str) -> str:

@@ -20,7 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from tests.integration.webdata import KEY, PASSWORD, ROLE_ACCOUNTS, add_accounts, seed
+from tests.integration.webdata import PASSWORD, ROLE_ACCOUNTS, web_registry
+from tests.integration.webdata import csrf_of as _csrf
 
 from ilpkit.adapters.db.tables import audit_log, perfusions
 from ilpkit.web.app import create_app
@@ -31,21 +32,13 @@ LINK = re.compile(r'<a class="button" id="record-perfusion-link" href="([^"]+)">
 
 @pytest.fixture
 def registry(db_url, monkeypatch):
-    monkeypatch.setenv("ILP_PSEUDONYM_KEY", KEY)
-    monkeypatch.delenv("ILP_PROTOCOL_FILE", raising=False)
-    seed(db_url)
-    add_accounts(db_url)
-    return db_url
+    return web_registry(db_url, monkeypatch)
 
 
 @pytest.fixture
 def client(registry):
     with TestClient(create_app(registry)) as c:
         yield c
-
-
-def _csrf(text: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', text).group(1)
 
 
 def login(client: TestClient, role: str) -> str:

@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from tests.conftest import make_row
-from tests.integration.webdata import KEY, PASSWORD, ROLE_ACCOUNTS, add_accounts, seed
+from tests.integration.webdata import PASSWORD, ROLE_ACCOUNTS, web_registry
+from tests.integration.webdata import csrf_of as _csrf
 
 from ilpkit.adapters.db.tables import audit_log, patients, perfusions
 from ilpkit.web.app import create_app
@@ -46,20 +47,13 @@ PATIENT_ONLY = ("patient_id", "center", "sex", "birth_date", "death_date", "last
 
 @pytest.fixture
 def registry(db_url, monkeypatch):
-    monkeypatch.setenv("ILP_PSEUDONYM_KEY", KEY)
-    seed(db_url)
-    add_accounts(db_url)
-    return db_url
+    return web_registry(db_url, monkeypatch)
 
 
 @pytest.fixture
 def client(registry):
     with TestClient(create_app(registry)) as c:
         yield c
-
-
-def _csrf(text: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', text).group(1)
 
 
 def login(client: TestClient, username: str) -> str:

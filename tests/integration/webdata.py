@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -83,3 +86,24 @@ def add_accounts(url: str) -> None:
     """Add one account per role (:data:`ROLE_ACCOUNTS`), all with :data:`PASSWORD`."""
     for role, (name, centers) in ROLE_ACCOUNTS.items():
         add_user(url, name, PASSWORD, role, centers, "test")
+
+
+def web_registry(
+    url: str, monkeypatch: Any, *, outcomes: Callable[[str], None] | None = None
+) -> str:
+    """The two-centre test registry at ``url`` with one account per role, the pseudonym key set
+    and the protocol file the packaged one; ``outcomes`` adds rows before the accounts."""
+    monkeypatch.setenv("ILP_PSEUDONYM_KEY", KEY)
+    monkeypatch.delenv("ILP_PROTOCOL_FILE", raising=False)
+    seed(url)
+    if outcomes is not None:
+        outcomes(url)
+    add_accounts(url)
+    return url
+
+
+def csrf_of(text: str) -> str:
+    """The CSRF token of the first form in a page."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', text)
+    assert match is not None, "no CSRF token in the page"
+    return match.group(1)
