@@ -877,25 +877,27 @@ def analyze(
         )
     from ilpkit.stats.metastasis import distant_metastasis_section
 
-    os_data = cohort.overall_survival(frame)
-    endpoints = opts.endpoints
-    baseline_by = _baseline(opts.by)
-    return AnalysisResults(
-        schema=SCHEMA,
-        synthetic=bool(synthetic),
-        cohort=cohort_section(frame, os_data),
-        response=response_section(frame, baseline_by) if "response" in endpoints else None,
-        overall_survival=_overall_survival(frame, os_data, opts) if "os" in endpoints else None,
-        local_recurrence=_local_recurrence(frame, opts) if "lr" in endpoints else None,
-        limb_salvage=limb_salvage_section(frame, opts.years)
-        if "limb_salvage" in endpoints
-        else None,
-        toxicity=_toxicity(frame, opts) if "toxicity" in endpoints else None,
-        tnf_dose=_tnf_dose(frame, opts) if "tnf_dose" in endpoints else None,
-        distant_metastasis=distant_metastasis_section(frame, opts.years)
-        if "metastasis" in endpoints
-        else None,
-    )
+    # Every section shares one preparation of the covariates and first perfusions.
+    with cohort.shared_preparation():
+        os_data = cohort.overall_survival(frame)
+        endpoints = opts.endpoints
+        baseline_by = _baseline(opts.by)
+        return AnalysisResults(
+            schema=SCHEMA,
+            synthetic=bool(synthetic),
+            cohort=cohort_section(frame, os_data),
+            response=response_section(frame, baseline_by) if "response" in endpoints else None,
+            overall_survival=_overall_survival(frame, os_data, opts) if "os" in endpoints else None,
+            local_recurrence=_local_recurrence(frame, opts) if "lr" in endpoints else None,
+            limb_salvage=limb_salvage_section(frame, opts.years)
+            if "limb_salvage" in endpoints
+            else None,
+            toxicity=_toxicity(frame, opts) if "toxicity" in endpoints else None,
+            tnf_dose=_tnf_dose(frame, opts) if "tnf_dose" in endpoints else None,
+            distant_metastasis=distant_metastasis_section(frame, opts.years)
+            if "metastasis" in endpoints
+            else None,
+        )
 
 
 def _tnf_cut_mg(opts: AnalysisOptions) -> float:

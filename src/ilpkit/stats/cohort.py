@@ -26,6 +26,9 @@ Time is in days between dates; years = days / 365.25.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -207,8 +210,44 @@ def tumor_size_group(size_cm: pd.Series) -> pd.Series:
     return groups.astype(object).where(groups.notna(), None)
 
 
+_SHARED: ContextVar[dict[tuple[str, int], tuple[pd.DataFrame, pd.DataFrame]] | None] = ContextVar(
+    "ilpkit_shared_preparation", default=None
+)
+
+
+@contextmanager
+def shared_preparation() -> Iterator[None]:
+    """Within this block, :func:`covariates` and the first perfusions of a frame are prepared once
+    per frame object and shared by every analysis (each caller gets its own copy of the
+    covariates). Frames must not be changed in place inside the block. Nested blocks share the
+    outer one's preparation.
+    """
+    if _SHARED.get() is not None:
+        yield
+        return
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _shared(kind: str, frame: pd.DataFrame) -> pd.DataFrame | None:
+    cache_ = _SHARED.get()
+    hit = None if cache_ is None else cache_.get((kind, id(frame)))
+    # The cache holds the frame itself, so its id cannot be reused while the entry lives.
+    return hit[1] if hit is not None and hit[0] is frame else None
+
+
+def _share(kind: str, frame: pd.DataFrame, value: pd.DataFrame) -> None:
+    cache_ = _SHARED.get()
+    if cache_ is not None:
+        cache_[(kind, id(frame))] = (frame, value)
+
+
 def covariates(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per-perfusion covariates as analyses use them.
+    """Per-perfusion covariates as analyses use them (prepared once per frame inside
+    :func:`shared_preparation`).
 
     Categorical ones are the registry's text (``yes``/``no``, grade ``1``-``3``, histology name),
     plus ``leiomyosarcoma`` (yes/no), ``tumor_size_group``, ``histology_group`` and
@@ -217,6 +256,15 @@ def covariates(frame: pd.DataFrame) -> pd.DataFrame:
     (NaN without one), for landmark analyses. Columns the registry lacks
     (``adjuvant_radiotherapy``, ``pathological_necrosis_pct``) give None.
     """
+    shared = _shared("covariates", frame)
+    if shared is not None:
+        return shared.copy()
+    out = _covariates(frame)
+    _share("covariates", frame, out)
+    return out.copy() if _SHARED.get() is not None else out
+
+
+def _covariates(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     out["multifocal"] = _yes_no(frame["multifocal"])
     out["prior_radiotherapy"] = _yes_no(frame["prior_radiotherapy"])
@@ -267,6 +315,16 @@ def _days(later: pd.Series, earlier: pd.Series) -> np.ndarray:
 
 
 def _first_perfusions(frame: pd.DataFrame) -> pd.DataFrame:
+    # Callers only read the result (shared within ``shared_preparation``).
+    shared = _shared("first", frame)
+    if shared is not None:
+        return shared
+    first = _first_perfusions_of(frame)
+    _share("first", frame, first)
+    return first
+
+
+def _first_perfusions_of(frame: pd.DataFrame) -> pd.DataFrame:
     # Sort and de-duplicate the two key columns only, then take the rows once: the same rows
     # in the same order (and index) as sorting the whole frame, without moving every column
     # twice.

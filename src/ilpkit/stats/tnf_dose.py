@@ -25,6 +25,7 @@ from ilpkit.stats.toxicity import (
 )
 
 
+@cohort.shared_preparation()
 def tnf_dose_section(
     frame: pd.DataFrame, years: tuple[int, ...], cut_mg: float = TNF_DOSE_CUT_MG
 ) -> TnfDose:
