@@ -107,3 +107,20 @@ def test_age_and_dose_per_litre():
     # A born 1950-01-01, perfused 2000-01-01: 18262 days = 49.998... years of 365.25 days
     assert cov.loc[0, "age_years"] == pytest.approx(18262 / 365.25)
     assert np.allclose(cov["melphalan_mg_per_l"], 10.0)
+
+
+def test_shared_preparation_gives_each_caller_its_own_copy_and_ends_with_the_block():
+    frame = tiny_registry()
+    alone = cohort.covariates(frame)
+    with cohort.shared_preparation():
+        first = cohort.covariates(frame)
+        first["histology"] = "changed by the caller"
+        second = cohort.covariates(frame)
+        os_shared = cohort.overall_survival(frame)
+        other = tiny_registry()
+        other["tumor_size_cm"] = 20.0  # another frame object is prepared on its own
+        assert list(cohort.covariates(other)["tumor_size_group"]) == [">15cm"] * 4
+    pd.testing.assert_frame_equal(second, alone)
+    pd.testing.assert_frame_equal(os_shared, cohort.overall_survival(frame))
+    frame["tumor_size_cm"] = 20.0  # outside the block nothing is remembered
+    assert list(cohort.covariates(frame)["tumor_size_group"]) == [">15cm"] * 4
