@@ -465,8 +465,9 @@ def cox_design(data: pd.DataFrame, terms: Sequence[str]) -> Design:
     return Design(x, tuple(names), term_map, keep, int((~keep).sum()), reference)
 
 
-def _cox_model(fit: CoxResult, design: Design, with_concordance: bool = False) -> CoxModel:
-    terms = {
+def cox_terms(fit: CoxResult) -> dict[str, CoxTerm]:
+    """Each coefficient of a Cox fit as a typed term (coef, SE, HR with CI, z, p)."""
+    return {
         name: CoxTerm(
             coef=_f(fit.coef[i]),
             se=_f(fit.se[i]),
@@ -477,6 +478,10 @@ def _cox_model(fit: CoxResult, design: Design, with_concordance: bool = False) -
         )
         for i, name in enumerate(fit.columns)
     }
+
+
+def _cox_model(fit: CoxResult, design: Design, with_concordance: bool = False) -> CoxModel:
+    terms = cox_terms(fit)
     ph_test: ProportionalHazardsTest | ProportionalHazardsTestError
     try:
         zph = cox_zph(fit)
@@ -761,17 +766,7 @@ def _cause_specific(design: Design, sub: pd.DataFrame, ties: Ties) -> CauseSpeci
         return None
     return CauseSpecificCox(
         ties=ties,
-        terms={
-            name: CoxTerm(
-                coef=_f(fit.coef[i]),
-                se=_f(fit.se[i]),
-                hr=_f(fit.hazard_ratio[i]),
-                ci95=(_f(fit.hr_lower[i]), _f(fit.hr_upper[i])),
-                z=_f(fit.z[i]),
-                p=_f(fit.p_value[i]),
-            )
-            for i, name in enumerate(fit.columns)
-        },
+        terms=cox_terms(fit),
     )
 
 
