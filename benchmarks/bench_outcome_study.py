@@ -50,12 +50,13 @@ import pandas as pd
 from ilpkit.adapters.db.registry_frame import load_registry_frame
 from ilpkit.services.unit_of_work import UnitOfWork
 from ilpkit.stats import cohort
-from ilpkit.stats.analysis import DEFAULT_COX
+from ilpkit.stats.analysis import DEFAULT_COX, _recurrence_comparison
 from ilpkit.stats.competing_risks import cumulative_incidence
 from ilpkit.stats.cox import design_from_frame, fit_cox
 from ilpkit.stats.fine_gray import fit_fine_gray
 from ilpkit.stats.kaplan_meier import kaplan_meier
-from ilpkit.stats.landmark_sections import landmark_recurrence_section
+from ilpkit.stats.landmark import landmark
+from ilpkit.stats.landmark_sections import cause_specific_cox, landmark_recurrence_section
 from ilpkit.stats.logistic import fit_logistic
 from ilpkit.stats.metastasis import distant_metastasis_section
 from ilpkit.stats.tnf_dose import tnf_dose_section
@@ -69,6 +70,8 @@ from ilpkit.stats.trend import prop_trend_test
 
 PERFUSIONS_PER_PATIENT = 1.11
 YEARS = (1, 2, 5)
+LANDMARK_FACTOR = "landmark LR by response: CIF + Gray + clustered Cox (one factor)"
+"""Timed against the sum of the two references (it is one CIF with Gray's test and one Cox fit)."""
 FG_TERMS = ("age_years", "tumor_size_cm", "multifocal", "prior_radiotherapy", "leiomyosarcoma")
 
 R_SCRIPT = r"""
@@ -77,6 +80,7 @@ a <- commandArgs(TRUE)
 tm <- function(expr) { t0 <- proc.time()[["elapsed"]]; force(expr);
   proc.time()[["elapsed"]] - t0 }
 o <- read.csv(a[1]); l <- read.csv(a[2]); g <- read.csv(a[3]); m <- read.csv(a[4])
+k <- read.csv(a[6])
 xo <- as.matrix(o[, grepl("^x", names(o))])
 out <- list()
 out$cox <- tm(coxph(Surv(o$time, o$event) ~ xo, ties = "efron"))
@@ -86,6 +90,9 @@ out$logistic <- tm(glm(g$y ~ xg, family = binomial))
 out$trend <- tm({tab <- table(g$tnf, g$y); prop.trend.test(tab[, 2], rowSums(tab))})
 out$metastasis <- tm({cuminc(m$time, m$status);
   summary(survfit(Surv(m$time, m$status != 0) ~ 1, conf.type = "log-log"), times = c(1, 2, 5))})
+out$landmark_factor <- tm({cuminc(k$time, k$status, k$response);
+  coxph(Surv(k$time, k$status == 1) ~ factor(k$response),
+        cluster = k$patient, ties = "efron")})
 n <- as.integer(a[5])
 if (n > 0) {
   xl <- as.matrix(l[seq_len(n), grepl("^x", names(l))])
@@ -145,6 +152,9 @@ def tasks(frame: pd.DataFrame) -> tuple[dict[str, Callable[[], Any]], dict[str, 
     )
     y_logit = graded["severe"].to_numpy(dtype=float)
     dm = cohort.distant_metastasis(frame)
+    lm = landmark(cohort.local_recurrence(frame), 3.0).data
+    lm_patients = cohort.patient_codes(lm)
+    lm_response = lm.dropna(subset=["response"])
 
     def trend() -> Any:
         codes = np.searchsorted(tnf_levels, tnf)
@@ -178,6 +188,10 @@ def tasks(frame: pd.DataFrame) -> tuple[dict[str, Callable[[], Any]], dict[str, 
             frame, YEARS
         ),
         "Fine-Gray, 5 terms (fit_fine_gray)": lambda: fit_fine_gray(x_fg, fg_time, fg_status),
+        LANDMARK_FACTOR: lambda: (
+            _recurrence_comparison(lm, "response", YEARS),
+            cause_specific_cox(lm, "response", "efron", True, lm_patients),
+        ),
     }
     r_data = {
         "os": pd.DataFrame(
@@ -193,6 +207,14 @@ def tasks(frame: pd.DataFrame) -> tuple[dict[str, Callable[[], Any]], dict[str, 
             | {f"x{i}": x_logit[:, i] for i in range(x_logit.shape[1])}
         ),
         "dm": dm[["time_years", "status"]].rename(columns={"time_years": "time"}),
+        "landmark": pd.DataFrame(
+            {
+                "time": lm_response["time_years"],
+                "status": lm_response["status"],
+                "response": lm_response["response"],
+                "patient": lm_patients[lm["response"].notna().to_numpy()],
+            }
+        ),
     }
     return run, r_data
 
@@ -219,14 +241,14 @@ def time_r(r_data: dict[str, pd.DataFrame], crr_size: int) -> dict[str, float] |
         return None
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
-        for name in ("os", "lr", "logit", "dm"):
+        for name in ("os", "lr", "logit", "dm", "landmark"):
             p = Path(tmp) / f"{name}.csv"
             r_data[name].to_csv(p, index=False)
             paths.append(str(p))
         script = Path(tmp) / "b.R"
         script.write_text(R_SCRIPT)
         out = subprocess.run(
-            ["Rscript", str(script), *paths, str(crr_size)],
+            ["Rscript", str(script), *paths[:4], str(crr_size), paths[4]],
             capture_output=True,
             text=True,
             check=True,
@@ -240,6 +262,7 @@ R_OF = {
     "logistic fit, 5 terms (fit_logistic)": "logistic",
     "Cochran-Armitage trend (counting included)": "trend",
     "metastasis CIF + MFS KM (core)": "metastasis",
+    LANDMARK_FACTOR: "landmark_factor",
 }
 
 
@@ -279,6 +302,8 @@ def main() -> None:
             for name, (w, c) in t.items():
                 r_s = None if r is None or name not in R_OF else r[R_OF[name]]
                 ratio_w, ratio_c = w / ref_w, c / ref_c
+                if name == LANDMARK_FACTOR:
+                    ratio_w, ratio_c = w / (cox_w + cif_w), c / (cox_c + cif_c)
                 rows[name] = {
                     "wall_s": w,
                     "cpu_s": c,

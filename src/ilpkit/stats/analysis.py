@@ -199,8 +199,8 @@ def check_variables(
         )
 
 
-def _levels(values: pd.Series, name: str) -> list[str]:
-    present = sorted({str(v) for v in values.dropna()})
+def _ordered_levels(texts: set[str] | list[str], name: str) -> list[str]:
+    present = sorted(texts)
     order = ORDERED.get(name) or CLINICAL_ORDER.get(name)
     if order:
         return [lv for lv in order if lv in present] + [lv for lv in present if lv not in order]
@@ -215,16 +215,26 @@ class _Split:
 
     known: pd.DataFrame
     levels: list[str]
-    text: pd.Series
+    codes: np.ndarray
+    texts: list[str]
+
+    @property
+    def text(self) -> pd.Series:
+        """The value of each known row as text."""
+        return pd.Series(
+            np.array(self.texts, dtype=object)[self.codes], index=self.known.index, dtype=object
+        )
 
     def level_rows(self) -> list[tuple[str, pd.DataFrame]]:
-        return [(lv, self.known[(self.text == lv).to_numpy()]) for lv in self.levels]
+        code = {t: i for i, t in enumerate(self.texts)}
+        return [(lv, self.known[self.codes == code[lv]]) for lv in self.levels]
 
 
 def _split(data: pd.DataFrame, var: str) -> _Split:
-    known = data[data[var].notna()]
-    text = known[var].astype(str)
-    return _Split(known, _levels(known[var], var), text)
+    codes, texts = cohort.text_codes(data[var])
+    known_rows = codes >= 0
+    known = data[known_rows]
+    return _Split(known, _ordered_levels(texts, var), codes[known_rows], texts)
 
 
 def _untested(note: str) -> ComparisonTest:
@@ -450,14 +460,15 @@ def cox_design(data: pd.DataFrame, terms: Sequence[str]) -> Design:
             names.append(t)
             term_map[t] = [t]
         else:
-            levels = _levels(sub[t], t)
+            codes, texts = cohort.text_codes(sub[t])
+            levels = _ordered_levels(texts, t)
             if len(levels) < 2:
                 present = f" ({levels[0]})" if levels else ""
                 raise AnalysisError(f"{t} has only one level present{present}")
             reference[t] = levels[0]
             cols = []
             for lv in levels[1:]:
-                columns.append((sub[t].astype(str) == lv).to_numpy(dtype=float))
+                columns.append((codes == texts.index(lv)).astype(float))
                 cols.append(f"{t}[{lv}]")
             names.extend(cols)
             term_map[t] = cols

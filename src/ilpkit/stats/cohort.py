@@ -26,12 +26,13 @@ Time is in days between dates; years = days / 365.25.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -134,9 +135,9 @@ def histology_groups() -> HistologyGroups:
 def histology_group(histology: pd.Series) -> pd.Series:
     """Group of each histology code (:func:`histology_groups`); missing stays None."""
     groups = histology_groups()
-    mapped = histology.map(groups.of_code).astype(object)
-    mapped = mapped.where(mapped.notna(), groups.other)
-    return mapped.where(histology.notna(), None)
+    codes, uniques = pd.factorize(histology.to_numpy(dtype=object), use_na_sentinel=True)
+    table = np.array([groups.of_code.get(u, groups.other) for u in uniques] + [None], dtype=object)
+    return pd.Series(table[codes], index=histology.index, dtype=object)
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -148,9 +149,13 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
 
 def necrosis_group(necrosis_pct: pd.Series) -> pd.Series:
     """``>50%`` or ``<=50%`` of pathological necrosis (:data:`NECROSIS_THRESHOLD_PCT`)."""
-    pct = pd.to_numeric(necrosis_pct, errors="coerce").astype(float)
-    out = np.where(pct > NECROSIS_THRESHOLD_PCT, NECROSIS_GROUPS[1], NECROSIS_GROUPS[0])
-    return pd.Series(out, index=necrosis_pct.index, dtype=object).where(pct.notna(), None)
+    if necrosis_pct.dtype == object:
+        pct = pd.to_numeric(necrosis_pct, errors="coerce").to_numpy(dtype=float)
+    else:
+        pct = _float_values(necrosis_pct)
+    out = np.array(NECROSIS_GROUPS, dtype=object)[(pct > NECROSIS_THRESHOLD_PCT).astype(np.intp)]
+    out[np.isnan(pct)] = None
+    return pd.Series(out, index=necrosis_pct.index, dtype=object)
 
 
 NUMERIC_COVARIATES: tuple[str, ...] = (
@@ -170,7 +175,18 @@ NUMERIC_COVARIATES: tuple[str, ...] = (
 grades are ordered whole numbers (Wieberdink 1-5, CTCAE 0-5)."""
 
 
+_YES_NO_TEXT = np.array(["no", "yes"], dtype=object)
+"""'no' / 'yes' as shared string objects, indexed by a 0/1 flag."""
+
+
+def _labels_of(flags: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``labels[flags]`` as an object array (one shared string object per label)."""
+    return labels[flags.astype(np.intp)]
+
+
 def _yes_no(values: pd.Series) -> pd.Series:
+    if values.dtype == bool:
+        return pd.Series(_labels_of(values.to_numpy(), _YES_NO_TEXT), index=values.index)
     return values.map({True: "yes", False: "no"})
 
 
@@ -181,25 +197,66 @@ def _optional_yes_no(values: pd.Series) -> pd.Series:
         mapped = values.map({True: "yes", False: "no", "yes": "yes", "no": "no"})
         return mapped.astype(object).where(mapped.notna(), None)
     flags = values.astype("boolean")
-    out = np.full(len(flags), None, dtype=object)
     known = flags.notna().to_numpy()
-    out[known] = np.where(flags[known].to_numpy(dtype=bool), "yes", "no")
+    out = _labels_of(flags.to_numpy(dtype=bool, na_value=False), _YES_NO_TEXT)
+    out[~known] = None
     return pd.Series(out, index=values.index, dtype=object)
+
+
+def _float_values(values: pd.Series) -> np.ndarray:
+    """A numeric column as a new float array (NaN for missing, pandas <NA> included)."""
+    if values.dtype == np.float64:
+        return values.to_numpy(dtype=float, copy=True)
+    if isinstance(values.dtype, pd.api.extensions.ExtensionDtype) or values.dtype == object:
+        return values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    return values.to_numpy(dtype=float, copy=True)
 
 
 def _optional_number(frame: pd.DataFrame, name: str) -> pd.Series:
     """A numeric column as float (NaN when missing; Int64 <NA> too); all NaN when absent."""
     if name not in frame.columns:
         return pd.Series(np.nan, index=frame.index, dtype=float)
-    return frame[name].astype("Float64").astype(float)
+    return pd.Series(_float_values(frame[name]), index=frame.index, dtype=float)
+
+
+def _text_values(values: pd.Series) -> np.ndarray:
+    """A text column as a new object array with None for every missing value."""
+    out = values.to_numpy(dtype=object, copy=True)
+    out[pd.isna(out)] = None
+    return out
 
 
 def _optional_text(frame: pd.DataFrame, name: str) -> pd.Series:
     """A text column with None for missing values; all None when the column is absent."""
     if name not in frame.columns:
         return pd.Series(None, index=frame.index, dtype=object)
-    col = frame[name]
-    return col.astype(object).where(col.notna(), None)
+    return pd.Series(_text_values(frame[name]), index=frame.index, dtype=object)
+
+
+def _interval_labels(
+    values: np.ndarray, upper_edges: Sequence[float], labels: Sequence[str], lowest: float
+) -> np.ndarray:
+    """Label of the interval ``(above, up to and including]`` holding each value; None for a
+    missing value or one at or below ``lowest`` (``pd.cut`` with ``right=True``)."""
+    edges = np.array([lowest, *upper_edges], dtype=float)
+    index = np.searchsorted(edges, values, side="left")
+    inside = (index >= 1) & (index < len(edges)) & ~np.isnan(values)
+    table = np.array([None, *labels], dtype=object)
+    return table[np.where(inside, index, 0)]
+
+
+def text_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """The text of each value (``str(value)``) as an integer code, -1 where it is missing, and
+    the texts by code (first appearance first).
+
+    One hashing pass (``pd.factorize``) instead of converting every value to text and comparing
+    the texts once per level, which took most of a subgroup comparison's time on a large
+    registry (docs/performance.md).
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts: dict[str, int] = {}
+    remap = np.array([texts.setdefault(str(u), len(texts)) for u in uniques] + [-1], dtype=np.intp)
+    return remap[codes], list(texts)
 
 
 def tumor_size_group(size_cm: pd.Series) -> pd.Series:
@@ -210,14 +267,14 @@ def tumor_size_group(size_cm: pd.Series) -> pd.Series:
     return groups.astype(object).where(groups.notna(), None)
 
 
-_SHARED: ContextVar[dict[tuple[str, int], tuple[pd.DataFrame, pd.DataFrame]] | None] = ContextVar(
+_SHARED: ContextVar[dict[tuple[str, int], tuple[pd.DataFrame, Any]] | None] = ContextVar(
     "ilpkit_shared_preparation", default=None
 )
 
 
 @contextmanager
 def shared_preparation() -> Iterator[None]:
-    """Within this block, :func:`covariates` and the first perfusions of a frame are prepared once
+    """Within this block, the covariates and the first perfusions of a frame are prepared once
     per frame object and shared by every analysis (each caller gets its own copy of the
     covariates). Frames must not be changed in place inside the block. Nested blocks share the
     outer one's preparation.
@@ -232,22 +289,76 @@ def shared_preparation() -> Iterator[None]:
         _SHARED.reset(token)
 
 
-def _shared(kind: str, frame: pd.DataFrame) -> pd.DataFrame | None:
+def _shared(kind: str, frame: pd.DataFrame) -> Any:
     cache_ = _SHARED.get()
     hit = None if cache_ is None else cache_.get((kind, id(frame)))
     # The cache holds the frame itself, so its id cannot be reused while the entry lives.
     return hit[1] if hit is not None and hit[0] is frame else None
 
 
-def _share(kind: str, frame: pd.DataFrame, value: pd.DataFrame) -> None:
+def _share(kind: str, frame: pd.DataFrame, value: Any) -> None:
     cache_ = _SHARED.get()
     if cache_ is not None:
         cache_[(kind, id(frame))] = (frame, value)
 
 
-def covariates(frame: pd.DataFrame) -> pd.DataFrame:
+COVARIATE_COLUMNS: tuple[str, ...] = (
+    "multifocal",
+    "prior_radiotherapy",
+    "presentation",
+    "histology",
+    "leiomyosarcoma",
+    "grade",
+    "tumor_size_group",
+    "sex",
+    "limb",
+    "response",
+    "resection_margin",
+    "histology_group",
+    "necrosis_group",
+    "age_years",
+    "tumor_size_cm",
+    "limb_volume_l",
+    "tnf_mg",
+    "melphalan_mg",
+    "melphalan_mg_per_l",
+    "tnf_dose_group",
+    "adjuvant_radiotherapy",
+    "complication_clavien_dindo",
+    "amputation_reason",
+    "cause_of_death",
+    "pathological_necrosis_pct",
+    "wieberdink_grade",
+    "systemic_toxicity_grade",
+    "max_leakage_pct",
+    "max_tissue_temp_c",
+    "resection_days",
+)
+"""The columns of :func:`covariates`, in order."""
+
+
+def _covariate_columns(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, Any]:
+    """The covariate columns ``names`` of ``frame`` (arrays), each derived once per frame inside
+    :func:`shared_preparation` (and kept read-only there)."""
+    sharing = _SHARED.get() is not None
+    shared = _shared("covariates", frame)
+    columns: dict[str, Any] = {} if shared is None else shared
+    if shared is None:
+        _share("covariates", frame, columns)
+    for name in names:
+        if name not in columns:
+            values = _COVARIATE[name](frame)
+            if sharing and isinstance(values, np.ndarray):
+                values.flags.writeable = False
+            columns[name] = values
+    return columns
+
+
+def covariates(
+    frame: pd.DataFrame, columns: Sequence[str] | None = None, *, renumber: bool = False
+) -> pd.DataFrame:
     """Per-perfusion covariates as analyses use them (prepared once per frame inside
-    :func:`shared_preparation`).
+    :func:`shared_preparation`; every call returns a new frame of its own).
 
     Categorical ones are the registry's text (``yes``/``no``, grade ``1``-``3``, histology name),
     plus ``leiomyosarcoma`` (yes/no), ``tumor_size_group``, ``histology_group`` and
@@ -255,59 +366,124 @@ def covariates(frame: pd.DataFrame) -> pd.DataFrame:
     ``melphalan_mg_per_l``; ``resection_days`` is the time from the perfusion to the resection
     (NaN without one), for landmark analyses. Columns the registry lacks
     (``adjuvant_radiotherapy``, ``pathological_necrosis_pct``) give None.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The registry frame (or some of its rows), one row per perfusion.
+    columns : sequence of str, optional
+        Only these covariates (of :data:`COVARIATE_COLUMNS`), in this order; default all.
+    renumber : bool
+        Index the rows 0..n-1 instead of with ``frame``'s index.
     """
-    shared = _shared("covariates", frame)
-    if shared is not None:
-        return shared.copy()
-    out = _covariates(frame)
-    _share("covariates", frame, out)
-    return out.copy() if _SHARED.get() is not None else out
+    names = COVARIATE_COLUMNS if columns is None else columns
+    return _frame_of(
+        {},
+        _covariate_columns(frame, names),
+        names,
+        pd.RangeIndex(len(frame)) if renumber else frame.index,
+    )
 
 
-def _covariates(frame: pd.DataFrame) -> pd.DataFrame:
-    out = pd.DataFrame(index=frame.index)
-    out["multifocal"] = _yes_no(frame["multifocal"])
-    out["prior_radiotherapy"] = _yes_no(frame["prior_radiotherapy"])
-    out["presentation"] = frame["presentation"]
-    out["histology"] = frame["histology"]
-    out["leiomyosarcoma"] = np.where(frame["histology"] == "leiomyosarcoma", "yes", "no")
-    grade = frame["grade"]
-    out["grade"] = grade.astype("string").astype(object).where(grade.notna(), None)
-    out["tumor_size_group"] = tumor_size_group(frame["tumor_size_cm"])
-    out["sex"] = frame["sex"]
-    out["limb"] = frame["limb"]
-    out["response"] = frame["response"]
-    out["resection_margin"] = frame["resection_margin"]
-    out["histology_group"] = histology_group(frame["histology"])
-    out["necrosis_group"] = necrosis_group(_column(frame, "pathological_necrosis_pct"))
-    out["age_years"] = (frame["ilp_date"] - frame["birth_date"]).dt.days / DAYS_PER_YEAR
-    out["tumor_size_cm"] = frame["tumor_size_cm"].astype(float)
-    out["limb_volume_l"] = frame["limb_volume_l"].astype(float)
-    out["tnf_mg"] = frame["tnf_mg"].astype(float)
-    out["melphalan_mg"] = frame["melphalan_mg"].astype(float)
-    out["melphalan_mg_per_l"] = out["melphalan_mg"] / out["limb_volume_l"]
-    tnf = out["tnf_mg"].to_numpy(dtype=float)
-    dose_group = np.where(tnf <= TNF_DOSE_CUT_MG, TNF_DOSE_GROUPS[0][0], TNF_DOSE_GROUPS[1][0])
-    dose_group = dose_group.astype(object)
-    dose_group[np.isnan(tnf)] = None
-    out["tnf_dose_group"] = dose_group
-    if "adjuvant_radiotherapy" in frame.columns:
-        out["adjuvant_radiotherapy"] = _optional_yes_no(frame["adjuvant_radiotherapy"])
-    else:
-        out["adjuvant_radiotherapy"] = None
-    for name in ("complication_clavien_dindo", "amputation_reason", "cause_of_death"):
-        out[name] = _optional_text(frame, name)
-    for name in (
-        "pathological_necrosis_pct",
-        "wieberdink_grade",
-        "systemic_toxicity_grade",
-        "max_leakage_pct",
-        "max_tissue_temp_c",
-    ):
-        out[name] = _optional_number(frame, name)
+def _frame_of(
+    first: dict[str, Any], cov: dict[str, Any], names: Sequence[str], index: pd.Index
+) -> pd.DataFrame:
+    """One new frame of the ``first`` columns followed by the covariates ``names``, assembled
+    once (every value copied once; adding covariates column by column and copying the result
+    moved every object column several times)."""
+    data = dict(first)
+    for name in names:
+        data[name] = cov[name]
+    return pd.DataFrame(data, index=index, copy=True)
+
+
+def _grade_text(grade: pd.Series) -> np.ndarray:
+    """Grade as registry text ('1'-'3'), None when missing."""
+    if pd.api.types.is_integer_dtype(grade.dtype):
+        known = grade.notna().to_numpy()
+        whole = grade.to_numpy(dtype=np.int64, na_value=0)
+        if known.any() and whole[known].min() >= 0 and whole[known].max() < 100:
+            table = np.array([str(g) for g in range(int(whole[known].max()) + 1)], dtype=object)
+            out = table[np.where(known, whole, 0)]
+            out[~known] = None
+            return out
+    text = grade.astype("string").astype(object).where(grade.notna(), None)
+    return text.to_numpy(dtype=object)
+
+
+def _tnf_dose_group(frame: pd.DataFrame) -> np.ndarray:
+    tnf = _float_values(frame["tnf_mg"])
+    labels = np.array([g for g, _, _ in TNF_DOSE_GROUPS], dtype=object)
+    group = _labels_of(tnf > TNF_DOSE_CUT_MG, labels)
+    group[np.isnan(tnf)] = None
+    return group
+
+
+def _adjuvant_radiotherapy(frame: pd.DataFrame) -> np.ndarray:
+    if "adjuvant_radiotherapy" not in frame.columns:
+        return np.full(len(frame), None, dtype=object)
+    return _optional_yes_no(frame["adjuvant_radiotherapy"]).to_numpy()
+
+
+def _resection_days(frame: pd.DataFrame) -> np.ndarray:
     resection = pd.to_datetime(_column(frame, "resection_date"))
-    out["resection_days"] = (resection - frame["ilp_date"]).dt.days.astype(float)
-    return out
+    return (resection - frame["ilp_date"]).dt.days.astype(float).to_numpy()
+
+
+_COVARIATE: dict[str, Callable[[pd.DataFrame], Any]] = {
+    "multifocal": lambda f: _yes_no(f["multifocal"]).to_numpy(),
+    "prior_radiotherapy": lambda f: _yes_no(f["prior_radiotherapy"]).to_numpy(),
+    "presentation": lambda f: _as_is(f["presentation"]),
+    "histology": lambda f: _as_is(f["histology"]),
+    "leiomyosarcoma": lambda f: _labels_of(
+        (f["histology"] == "leiomyosarcoma").to_numpy(dtype=bool), _YES_NO_TEXT
+    ),
+    "grade": lambda f: _grade_text(f["grade"]),
+    "tumor_size_group": lambda f: _interval_labels(
+        _float_values(f["tumor_size_cm"]),
+        [hi for _, _, hi in TUMOR_SIZE_GROUPS],
+        [g for g, _, _ in TUMOR_SIZE_GROUPS],
+        0.0,
+    ),
+    "sex": lambda f: _as_is(f["sex"]),
+    "limb": lambda f: _as_is(f["limb"]),
+    "response": lambda f: _as_is(f["response"]),
+    "resection_margin": lambda f: _as_is(f["resection_margin"]),
+    "histology_group": lambda f: histology_group(f["histology"]).to_numpy(),
+    "necrosis_group": lambda f: necrosis_group(_column(f, "pathological_necrosis_pct")).to_numpy(),
+    "age_years": lambda f: ((f["ilp_date"] - f["birth_date"]).dt.days / DAYS_PER_YEAR).to_numpy(),
+    "tumor_size_cm": lambda f: _float_values(f["tumor_size_cm"]),
+    "limb_volume_l": lambda f: _float_values(f["limb_volume_l"]),
+    "tnf_mg": lambda f: _float_values(f["tnf_mg"]),
+    "melphalan_mg": lambda f: _float_values(f["melphalan_mg"]),
+    "melphalan_mg_per_l": lambda f: (
+        _float_values(f["melphalan_mg"]) / _float_values(f["limb_volume_l"])
+    ),
+    "tnf_dose_group": _tnf_dose_group,
+    "adjuvant_radiotherapy": _adjuvant_radiotherapy,
+    "complication_clavien_dindo": lambda f: _optional_text(
+        f, "complication_clavien_dindo"
+    ).to_numpy(),
+    "amputation_reason": lambda f: _optional_text(f, "amputation_reason").to_numpy(),
+    "cause_of_death": lambda f: _optional_text(f, "cause_of_death").to_numpy(),
+    "pathological_necrosis_pct": lambda f: _optional_number(
+        f, "pathological_necrosis_pct"
+    ).to_numpy(),
+    "wieberdink_grade": lambda f: _optional_number(f, "wieberdink_grade").to_numpy(),
+    "systemic_toxicity_grade": lambda f: _optional_number(f, "systemic_toxicity_grade").to_numpy(),
+    "max_leakage_pct": lambda f: _optional_number(f, "max_leakage_pct").to_numpy(),
+    "max_tissue_temp_c": lambda f: _optional_number(f, "max_tissue_temp_c").to_numpy(),
+    "resection_days": _resection_days,
+}
+"""How each covariate is derived from the registry frame: as arrays (one shared string object
+per label, numpy comparisons), only the columns an analysis asks for, assembled into one frame
+once; the same values as the column-by-column pandas operations they replaced, several times
+faster on a large registry (docs/performance.md)."""
+
+
+def _as_is(values: pd.Series) -> Any:
+    """A registry column as it is (a new object array for text)."""
+    return values.to_numpy(copy=True) if values.dtype == object else values.array
 
 
 def _days(later: pd.Series, earlier: pd.Series) -> np.ndarray:
@@ -324,7 +500,49 @@ def _first_perfusions(frame: pd.DataFrame) -> pd.DataFrame:
     return first
 
 
+def patient_runs(frame: pd.DataFrame) -> np.ndarray | None:
+    """Where each patient's rows start, when the rows are ordered by patient id and then
+    perfusion date (as :func:`ilpkit.adapters.db.registry_frame.load_registry_frame` returns
+    them, and every subset of those rows keeps them); None when they are not (or a date is
+    missing), and the caller sorts.
+
+    Checking the order is two comparisons of neighbouring rows; sorting or hashing a million
+    text patient ids took seconds (docs/performance.md).
+
+    Returns
+    -------
+    ndarray of bool or None
+        True on the first row of each patient.
+    """
+    shared = _shared("runs", frame)
+    if shared is not None:
+        return None if shared is False else shared
+    runs = _patient_runs(frame)
+    _share("runs", frame, False if runs is None else runs)
+    return runs
+
+
+def _patient_runs(frame: pd.DataFrame) -> np.ndarray | None:
+    ids = frame["patient_id"].to_numpy(dtype=object)
+    if len(ids) < 2:
+        return np.ones(len(ids), dtype=bool)
+    dates = frame["ilp_date"].to_numpy(dtype="datetime64[ns]")
+    if np.isnat(dates).any():
+        return None
+    try:
+        same = np.asarray(ids[1:] == ids[:-1], dtype=bool)
+        later = np.asarray(ids[1:] > ids[:-1], dtype=bool)
+    except TypeError:  # ids of different types (a frame built by hand): no order to check
+        return None
+    if not (same | later).all() or not (dates[1:] >= dates[:-1])[same].all():
+        return None
+    return np.concatenate([[True], ~same])
+
+
 def _first_perfusions_of(frame: pd.DataFrame) -> pd.DataFrame:
+    starts = patient_runs(frame)
+    if starts is not None:  # already in (patient, date) order: the first row of each run
+        return frame.take(np.flatnonzero(starts))
     # Sort and de-duplicate the two key columns only, then take the rows once: the same rows
     # in the same order (and index) as sorting the whole frame, without moving every column
     # twice.
@@ -356,18 +574,49 @@ def overall_survival(frame: pd.DataFrame, with_covariates: bool = True) -> pd.Da
 
 def _overall_survival_of_first(first: pd.DataFrame, with_covariates: bool) -> pd.DataFrame:
     """:func:`overall_survival` from the first perfusions (``_first_perfusions``)."""
-    out = pd.DataFrame({"patient_id": first["patient_id"].to_numpy()})
     days = _days(first["last_followup_date"], first["ilp_date"])
-    out = _with_time(out, days)
-    out["event"] = first["death_date"].notna().to_numpy().astype(int)
-    if not with_covariates:
-        return out
-    cov = covariates(first).reset_index(drop=True)
-    return pd.concat([out, cov], axis=1)
+    return _dataset(
+        first,
+        {
+            "patient_id": first["patient_id"].to_numpy(),
+            "time_days": days,
+            "time_years": days / DAYS_PER_YEAR,
+            "event": first["death_date"].notna().to_numpy().astype(int),
+        },
+        with_covariates,
+    )
 
 
-def local_recurrence(frame: pd.DataFrame) -> pd.DataFrame:
+def _dataset(
+    frame: pd.DataFrame, first: dict[str, Any], with_covariates: bool | Sequence[str]
+) -> pd.DataFrame:
+    """An analysis dataset: the ``first`` columns, then the covariates of ``frame``'s rows
+    (all when ``with_covariates`` is True, these when it names some), indexed 0..n-1."""
+    if with_covariates is True:
+        names: Sequence[str] = COVARIATE_COLUMNS
+    else:
+        names = with_covariates or ()
+    cov = _covariate_columns(frame, names)
+    return _frame_of(first, cov, names, pd.RangeIndex(len(frame)))
+
+
+def patient_codes(data: pd.DataFrame) -> np.ndarray:
+    """Integer code of each row's patient: 0, 1, ... in order of first appearance (as
+    ``pd.factorize`` of the ``patient_id`` text gives them; found from the runs of rows when
+    the rows are in patient order, see :func:`patient_runs`)."""
+    starts = patient_runs(data)
+    if starts is not None:
+        return np.cumsum(starts) - 1
+    codes, _ = pd.factorize(data["patient_id"].astype(str), sort=False)
+    return np.asarray(codes, dtype=np.intp)
+
+
+def local_recurrence(
+    frame: pd.DataFrame, covariates: Sequence[str] = COVARIATE_COLUMNS
+) -> pd.DataFrame:
     """LR per perfusion with death as the competing risk.
+
+    ``covariates`` limits the covariates carried (default all of :data:`COVARIATE_COLUMNS`).
 
     Returns
     -------
@@ -380,21 +629,39 @@ def local_recurrence(frame: pd.DataFrame) -> pd.DataFrame:
     died = frame["death_date"].notna().to_numpy()
     end = frame["local_recurrence_date"].where(has_lr, frame["last_followup_date"])
     status = np.where(has_lr, 1, np.where(died, 2, 0))
-    out = pd.DataFrame(
-        {"patient_id": frame["patient_id"].to_numpy(), "ilp_date": frame["ilp_date"].to_numpy()}
+    days = _days(end, frame["ilp_date"])
+    return _dataset(
+        frame,
+        {
+            "patient_id": frame["patient_id"].to_numpy(),
+            "ilp_date": frame["ilp_date"].to_numpy(),
+            "time_days": days,
+            "time_years": days / DAYS_PER_YEAR,
+            "status": status,
+            "event": (status == 1).astype(int),
+        },
+        covariates,
     )
-    out = _with_time(out, _days(end, frame["ilp_date"]))
-    out["status"] = status
-    out["event"] = (status == 1).astype(int)
-    return pd.concat([out, covariates(frame).reset_index(drop=True)], axis=1)
 
 
 def _first_with_metastasis(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     """First perfusion of each patient (indexed by patient) and the patient's first distant
     metastasis date (NaT without one), over all of the patient's perfusions."""
-    first_dm = frame.groupby("patient_id")["distant_metastasis_date"].min()
     first = _first_perfusions(frame).set_index("patient_id")
-    return first, first_dm.reindex(first.index)
+    starts = patient_runs(frame)
+    if starts is None:
+        first_dm = frame.groupby("patient_id")["distant_metastasis_date"].min()
+        return first, first_dm.reindex(first.index)
+    # rows in patient order: the earliest date of each run of rows (NaT when none)
+    dm = frame["distant_metastasis_date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    never = np.iinfo(np.int64).max
+    earliest = np.minimum.reduceat(
+        np.where(dm == np.iinfo(np.int64).min, never, dm), np.flatnonzero(starts)
+    )
+    earliest = np.where(earliest == never, np.iinfo(np.int64).min, earliest)
+    return first, pd.Series(
+        earliest.view("datetime64[ns]"), index=first.index, name="distant_metastasis_date"
+    )
 
 
 def distant_metastasis_free_survival(
@@ -425,7 +692,7 @@ def _dmfs_of_first(first: pd.DataFrame, dm: pd.Series, with_covariates: bool) ->
     out["event"] = event.to_numpy().astype(int)
     if not with_covariates:
         return out
-    return pd.concat([out, covariates(first.reset_index()).reset_index(drop=True)], axis=1)
+    return pd.concat([out, covariates(first.reset_index(), renumber=True)], axis=1)
 
 
 def distant_metastasis(frame: pd.DataFrame, with_covariates: bool = True) -> pd.DataFrame:
@@ -497,14 +764,20 @@ def amputation_free_survival(frame: pd.DataFrame) -> pd.DataFrame:
     amputated = frame["amputation_date"].notna().to_numpy()
     died = frame["death_date"].notna().to_numpy()
     end = frame["amputation_date"].where(amputated, frame["last_followup_date"])
-    out = pd.DataFrame(
-        {"patient_id": frame["patient_id"].to_numpy(), "ilp_date": frame["ilp_date"].to_numpy()}
+    days = _days(end, frame["ilp_date"])
+    return _dataset(
+        frame,
+        {
+            "patient_id": frame["patient_id"].to_numpy(),
+            "ilp_date": frame["ilp_date"].to_numpy(),
+            "time_days": days,
+            "time_years": days / DAYS_PER_YEAR,
+            "event": (amputated | died).astype(int),
+            "amputation": amputated.astype(int),
+            "limb_salvaged": ~amputated,
+        },
+        True,
     )
-    out = _with_time(out, _days(end, frame["ilp_date"]))
-    out["event"] = (amputated | died).astype(int)
-    out["amputation"] = amputated.astype(int)
-    out["limb_salvaged"] = ~amputated
-    return pd.concat([out, covariates(frame).reset_index(drop=True)], axis=1)
 
 
 def limb_salvage_per_patient(frame: pd.DataFrame) -> pd.DataFrame:
@@ -538,7 +811,7 @@ class ResponseData:
 
 def response(frame: pd.DataFrame) -> ResponseData:
     """Response dataset: NE and missing responses are excluded from the denominator and counted."""
-    cov = covariates(frame).reset_index(drop=True)
+    cov = covariates(frame, renumber=True)
     resp = frame["response"].reset_index(drop=True)
     keep = resp.notna() & (resp != "NE")
     evaluable = cov[keep.to_numpy()].copy()

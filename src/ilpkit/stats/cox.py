@@ -511,6 +511,12 @@ def _cluster_codes(cluster: npt.ArrayLike, n: int) -> npt.NDArray[np.intp]:
     """Integer codes 0..K-1 of the cluster of each row (R: any vector, no missing values)."""
     import pandas as pd
 
+    whole = np.asarray(cluster)
+    if whole.dtype.kind in "iu":  # integer codes (no missing value possible): no text to hash
+        if whole.size != n:
+            raise ValueError(f"cluster has {whole.size} values but time has {n}")
+        codes, _ = pd.factorize(whole.ravel(), sort=False)
+        return np.asarray(codes, dtype=np.intp)
     values = pd.Series(np.asarray(cluster, dtype=object).ravel())
     if values.shape[0] != n:
         raise ValueError(f"cluster has {values.shape[0]} values but time has {n}")

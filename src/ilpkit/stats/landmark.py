@@ -125,7 +125,8 @@ def landmark(data: pd.DataFrame, months: float = LANDMARK_MONTHS_DEFAULT) -> Lan
         raise ValueError(f"the landmark must be a positive number of months, not {months}")
     cut = landmark_days(months)
     keep = data["time_days"].to_numpy(dtype=float) > cut
-    out = data[keep].copy().reset_index(drop=True)
+    out = data.take(np.flatnonzero(keep))  # a new frame of its own (one copy)
+    out.index = pd.RangeIndex(len(out))
     out["time_days"] = out["time_days"].astype(float) - cut
     out["time_years"] = out["time_days"] / DAYS_PER_YEAR
     if "resection_days" in out.columns:

@@ -39,41 +39,53 @@ ROBUST: Variance = "robust, clustered on patient"
 MODEL_BASED: Variance = "model-based"
 
 
+LANDMARK_COLUMNS = ("resection_days",)
+"""Covariates the landmark itself needs besides the factors (resection on or before it)."""
+
+
 def repeat_patients(data: pd.DataFrame) -> int:
     """Patients with more than one row (perfusion) in ``data``."""
-    counts = data["patient_id"].value_counts()
+    counts = np.bincount(cohort.patient_codes(data)) if len(data) else np.zeros(0, dtype=int)
     return int((counts > 1).sum())
 
 
 def cause_specific_cox(
-    data: pd.DataFrame, term: str, ties: Ties, clustered: bool
+    data: pd.DataFrame,
+    term: str,
+    ties: Ties,
+    clustered: bool,
+    patients: np.ndarray | None = None,
 ) -> CoxModel | CoxModelNotEstimable:
     """Cox model of local recurrence (``status == 1``; death and end of follow-up censored) on
-    one term, with the robust variance clustered on ``patient_id`` when ``clustered``."""
-    # only the columns the model uses: copying every covariate for each term is the slow part
-    events = data[["patient_id", "time_years", "status", term]].assign(
-        event=(data["status"] == 1).astype(int)
-    )
-    keep = events[term].notna().to_numpy()
+    one term, with the robust variance clustered on ``patient_id`` when ``clustered``
+    (``patients``: :func:`ilpkit.stats.cohort.patient_codes` of ``data``, when known)."""
+    # arrays of the columns the model uses: copying the dataset's columns for each term was
+    # the slow part
+    event = (data["status"].to_numpy() == 1).astype(int)
+    keep = data[term].notna().to_numpy()
     reason: str | None = None
     if not keep.any():
         reason = f"no perfusion has {term} recorded"
-    elif int(events.loc[keep, "event"].sum()) == 0:
+    elif int(event[keep].sum()) == 0:
         reason = "no local recurrence"
     if reason is None:
         try:
-            design = cox_design(events, [term])
-            sub = events[design.keep]
+            design = cox_design(data[[term]], [term])
+            rows = design.keep
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 fit = fit_cox(
                     design.x,
-                    sub["time_years"].to_numpy(),
-                    sub["event"].to_numpy(),
+                    data["time_years"].to_numpy()[rows],
+                    event[rows],
                     names=design.names,
                     terms=design.terms,
                     ties=ties,
-                    cluster=sub["patient_id"].astype(str).to_numpy() if clustered else None,
+                    cluster=(
+                        (cohort.patient_codes(data) if patients is None else patients)[rows]
+                        if clustered
+                        else None
+                    ),
                 )
             infinite = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
             if not infinite:
@@ -87,7 +99,7 @@ def cause_specific_cox(
     return CoxModelNotEstimable(
         ties=ties,
         n=int(keep.sum()),
-        events=int(events.loc[keep, "event"].sum()),
+        events=int(event[keep].sum()),
         n_excluded=int((~keep).sum()),
         terms={},
         error=reason,
@@ -116,14 +128,16 @@ def landmark_recurrence_section(
 ) -> LandmarkRecurrence:
     """Local recurrence by the post-baseline ``factors`` from a landmark ``months`` after the
     perfusion (unit: perfusion)."""
-    lm = landmark(cohort.local_recurrence(frame), months)
-    data = lm.data
     usable, missing = _factors(frame, factors)
-    repeats = repeat_patients(data)
+    carried = [c for c in cohort.COVARIATE_COLUMNS if c in {*usable, *LANDMARK_COLUMNS}]
+    lm = landmark(cohort.local_recurrence(frame, carried), months)
+    data = lm.data
+    patients = cohort.patient_codes(data)
+    repeats = int((np.bincount(patients) > 1).sum()) if len(data) else 0
     clustered = repeats > 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cox = {f: cause_specific_cox(data, f, ties, clustered) for f in usable}
+        cox = {f: cause_specific_cox(data, f, ties, clustered, patients) for f in usable}
     return LandmarkRecurrence(
         unit="perfusion",
         landmark_months=lm.months,

@@ -65,6 +65,7 @@ def sarcoma_specific_section(
     )
 
 
+@cohort.shared_preparation()
 def distant_metastasis_section(frame: pd.DataFrame, years: Sequence[int]) -> DistantMetastasis:
     """Distant metastasis (cumulative incidence, death competing), metastasis-free survival
     and sarcoma-specific survival, per patient."""

@@ -11,18 +11,30 @@ figures and tests marked not testable with the reason.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from ilpkit.domain.response import Response
 from ilpkit.stats import cohort
 from ilpkit.stats.results import TnfDose, TnfDoseGroupResult
 from ilpkit.stats.toxicity import (
+    SECTION_COVARIATES,
     TNF_DOSE_CUT_MG,
     TNF_DOSE_SOURCE,
+    _group_test,
     _prop,
-    group_test,
+    level_codes,
     tnf_dose_grouping,
     toxicity_data,
 )
+
+RESPONSES: tuple[str, ...] = (
+    Response.CR.value,
+    Response.PR.value,
+    *(r.value for r in Response if r not in (Response.CR, Response.PR)),
+)
+"""WHO response categories, CR and PR (the objective responses) first
+(:class:`ilpkit.domain.response.Response`)."""
 
 
 @cohort.shared_preparation()
@@ -44,21 +56,23 @@ def tnf_dose_section(
 
     grouping = tnf_dose_grouping(cut_mg)
     levels = [label for label, _, _ in grouping.groups]
-    data = toxicity_data(frame, cut_mg)
-    group = data["tnf_dose_group"]
-    resp = data["response"]
-    evaluable = resp.notna() & (resp != "NE")
-    objective = pd.Series(resp.isin(["CR", "PR"]).astype(float).where(evaluable), index=data.index)
-    complete = pd.Series((resp == "CR").astype(float).where(evaluable), index=data.index)
+    data = toxicity_data(frame, cut_mg, SECTION_COVARIATES)
+    group = level_codes(data["tnf_dose_group"], levels)
+    response = level_codes(data["response"], RESPONSES)
+    evaluable = (response >= 0) & (response != RESPONSES.index("NE"))
+    objective = np.where(evaluable, np.isin(response, [0, 1]), np.nan)  # CR or PR
+    complete = np.where(evaluable, response == 0, np.nan)
+    severe_all = data["severe"].to_numpy(dtype=float)
     definitions = {
         levels[0]: f"TNF up to and including {cut_mg:g} mg",
         levels[1]: f"TNF more than {cut_mg:g} mg",
     }
     groups = {}
-    for lv in levels:
-        rows = (group == lv).to_numpy()
-        ev = evaluable.to_numpy() & rows
-        severe = data.loc[rows, "severe"].dropna()
+    for i, lv in enumerate(levels):
+        rows = group == i
+        ev = evaluable & rows
+        severe = severe_all[rows]
+        severe = severe[~np.isnan(severe)]
         groups[lv] = TnfDoseGroupResult(
             definition=definitions[lv],
             n=int(rows.sum()),
@@ -66,16 +80,16 @@ def tnf_dose_section(
             cr=_prop(int(complete[ev].sum()), int(ev.sum())),
             severe_toxicity=_prop(int(severe.sum()), len(severe)),
         )
-    lr = cohort.local_recurrence(frame).reset_index(drop=True)
-    lr["tnf_dose_group"] = group.to_numpy()
+    lr = cohort.local_recurrence(frame, ())
+    lr["tnf_dose_group"] = data["tnf_dose_group"].to_numpy()
     return TnfDose(
         unit="perfusion",
         cut_mg=float(cut_mg),
         source=TNF_DOSE_SOURCE,
-        n_missing=int(group.isna().sum()),
+        n_missing=int((group < 0).sum()),
         groups=groups,
-        orr_test=group_test(group, objective, levels),
-        cr_test=group_test(group, complete, levels),
-        severe_toxicity_test=group_test(group, data["severe"], levels),
+        orr_test=_group_test(group, objective, levels),
+        cr_test=_group_test(group, complete, levels),
+        severe_toxicity_test=_group_test(group, severe_all, levels),
         local_recurrence=_recurrence_comparison(lr, "tnf_dose_group", years),
     )

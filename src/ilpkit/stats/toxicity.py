@@ -142,28 +142,63 @@ def _prop(k: int, n: int) -> Proportion:
     )
 
 
+def level_codes(values: pd.Series, levels: Sequence[str]) -> np.ndarray:
+    """Position in ``levels`` of each value's text (``str(value)``): -1 where the value is
+    missing, ``len(levels)`` for a text that is not one of the levels.
+
+    Counting and testing by these integer codes replaces converting and comparing text once
+    per level, most of the section's time on a large registry (docs/performance.md).
+    """
+    codes, texts = cohort.text_codes(values)
+    wanted = list(levels)
+    lookup = [wanted.index(t) if t in wanted else len(wanted) for t in texts]
+    return np.array([*lookup, -1], dtype=np.intp)[codes]
+
+
 def _distribution(values: pd.Series, labels: Sequence[str]) -> GradeDistribution:
-    known = values.dropna().astype(str)
-    n = len(known)
-    counts = known.value_counts()
+    codes = level_codes(values, labels)
+    known = codes >= 0
+    n = int(known.sum())
+    counts = np.bincount(codes[known], minlength=len(labels) + 1)
     return GradeDistribution(
         n=n,
-        n_missing=int(values.isna().sum()),
-        grades={g: _prop(int(counts.get(g, 0)), n) for g in labels},
+        n_missing=int((~known).sum()),
+        grades={g: _prop(int(counts[i]), n) for i, g in enumerate(labels)},
     )
 
 
 def _at_least(values: pd.Series, labels: Sequence[str], lowest: str) -> Proportion:
-    known = values.dropna().astype(str)
-    high = set(labels[labels.index(lowest) :])
-    return _prop(int(known.isin(high).sum()), len(known))
+    codes = level_codes(values, labels)
+    high = (codes >= list(labels).index(lowest)) & (codes < len(labels))
+    return _prop(int(high.sum()), int((codes >= 0).sum()))
 
 
-def toxicity_data(frame: pd.DataFrame, cut_mg: float = TNF_DOSE_CUT_MG) -> pd.DataFrame:
+SECTION_COVARIATES: tuple[str, ...] = (
+    "limb",
+    "response",
+    "tnf_mg",
+    "melphalan_mg_per_l",
+    "max_leakage_pct",
+    "max_tissue_temp_c",
+    "wieberdink_grade",
+    "systemic_toxicity_grade",
+    "complication_clavien_dindo",
+)
+"""The covariates the toxicity and TNF-dose sections read (:func:`toxicity_data`)."""
+
+
+def toxicity_data(
+    frame: pd.DataFrame,
+    cut_mg: float = TNF_DOSE_CUT_MG,
+    covariates: Sequence[str] = cohort.COVARIATE_COLUMNS,
+) -> pd.DataFrame:
     """Per-perfusion covariates with ``tnf_dose_group`` (at ``cut_mg``), the grouped
     melphalan, leakage and temperature (``*_group``), ``wieberdink`` (I-V text) and ``severe``
-    (1 for grade IV-V, 0 below, NaN when no grade is recorded)."""
-    data = cohort.covariates(frame).reset_index(drop=True)
+    (1 for grade IV-V, 0 below, NaN when no grade is recorded).
+
+    ``covariates`` limits the covariates carried (default all; they must include ``tnf_mg``,
+    the grouped variables and ``wieberdink_grade``)."""
+    data = cohort.covariates(frame, covariates, renumber=True)
     data["tnf_dose_group"] = tnf_dose_grouping(cut_mg).assign(data["tnf_mg"])
     for grouping in (MELPHALAN_GROUPING, LEAKAGE_GROUPING, TEMPERATURE_GROUPING):
         data[f"{grouping.variable}_group"] = grouping.assign(data[grouping.variable])
@@ -178,21 +213,33 @@ def toxicity_data(frame: pd.DataFrame, cut_mg: float = TNF_DOSE_CUT_MG) -> pd.Da
 
 def group_test(labels: pd.Series, outcome: pd.Series, levels: Sequence[str]) -> GroupTest:
     """Chi-squared (every expected count >= 5) or Fisher test of a binary outcome by group."""
-    keep = labels.notna().to_numpy() & outcome.notna().to_numpy()
-    lab = labels[keep].astype(str)
+    return _group_test(level_codes(labels, levels), cohort._float_values(outcome), levels)
+
+
+def _group_test(codes: np.ndarray, outcome: np.ndarray, levels: Sequence[str]) -> GroupTest:
+    """:func:`group_test` from the :func:`level_codes` of the groups and the outcome (0/1,
+    NaN when unknown)."""
+    keep = (codes >= 0) & ~np.isnan(outcome)
+    c = codes[keep]
     y = outcome[keep].astype(int)
-    present = [lv for lv in levels if (lab == lv).any()]
+    if ((c == len(levels)) | ((y != 0) & (y != 1))).any():
+        raise ValueError("group_test needs groups among the levels and an outcome of 0 or 1")
+    table = np.bincount(c * 2 + y, minlength=2 * len(levels)).reshape(len(levels), 2)
+    present = [lv for i, lv in enumerate(levels) if table[i].sum() > 0]
     note = None
-    if len(lab) == 0:
+    if len(c) == 0:
         note = "no record with both values"
     elif len(present) < 2:
         note = f"only one level present ({present[0]})"
-    elif y.nunique() < 2:
-        note = "no event in any group" if y.sum() == 0 else "every record had the event"
+    elif table[:, 1].sum() == 0:
+        note = "no event in any group"
+    elif table[:, 0].sum() == 0:
+        note = "every record had the event"
     if note is not None:
         return GroupTest(test=None, statistic=None, df=None, p=None, note=note)
+    rows = [list(levels).index(lv) for lv in present]
     cmp = compare_groups(
-        lab.to_numpy(), y.to_numpy(), row_order=present, col_order=[0, 1], max_work=FISHER_WORK_CAP
+        pd.DataFrame(table[rows], index=present, columns=[0, 1]), max_work=FISHER_WORK_CAP
     )
     return GroupTest(
         test=cmp.test, statistic=_f(cmp.statistic), df=cmp.df, p=_f(cmp.p_value), note=None
@@ -204,18 +251,18 @@ def _association(
 ) -> ToxicityAssociation:
     severe_all = data["severe"].to_numpy(dtype=float)
     graded = ~np.isnan(severe_all)
-    labels = data[column].to_numpy(dtype=object)[graded]
+    codes = level_codes(data[column], levels)[graded]
     severe = severe_all[graded]
     groups = {}
-    for lv in levels:
-        rows = labels == lv
+    for i, lv in enumerate(levels):
+        rows = codes == i
         groups[lv] = _prop(int(severe[rows].sum()), int(rows.sum()))
     if not graded.any():
         test = GroupTest(
             test=None, statistic=None, df=None, p=None, note="no Wieberdink grade recorded"
         )
     else:
-        test = group_test(pd.Series(labels, dtype=object), pd.Series(severe), levels)
+        test = _group_test(codes, severe, levels)
     trend = None
     if ordered:
         present = [lv for lv in levels if groups[lv].n > 0]
@@ -237,7 +284,7 @@ def _association(
         ordered=ordered,
         definition=definition,
         groups=groups,
-        n_missing=int(pd.isna(labels).sum()),
+        n_missing=int((codes < 0).sum()),
         test=test.test,
         statistic=test.statistic,
         df=test.df,
@@ -389,14 +436,15 @@ def toxicity_section(frame: pd.DataFrame, cut_mg: float = TNF_DOSE_CUT_MG) -> To
     cut_mg : float
         TNF doses up to and including this form the low-dose group.
     """
-    data = toxicity_data(frame, cut_mg)
-    systemic = data["systemic_toxicity_grade"]
-    systemic_values = systemic.to_numpy(dtype=float)
+    data = toxicity_data(frame, cut_mg, SECTION_COVARIATES)
+    systemic_values = data["systemic_toxicity_grade"].to_numpy(dtype=float)
     systemic_known = ~np.isnan(systemic_values)
+    grades = systemic_values[systemic_known].astype(np.int64)
     systemic_labels = np.full(len(systemic_values), None, dtype=object)
-    systemic_labels[systemic_known] = [
-        str(g) for g in systemic_values[systemic_known].astype(np.int64).tolist()
-    ]
+    if grades.size:
+        values, positions = np.unique(grades, return_inverse=True)
+        text = np.array([str(g) for g in values.tolist()], dtype=object)
+        systemic_labels[systemic_known] = text[positions]
     systemic_text = pd.Series(systemic_labels, dtype=object)
     complications = data["complication_clavien_dindo"]
     graded = data["severe"].dropna()
