@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 MAX_ITERATIONS = 100
 """Fisher-scoring iterations at most (R's default is 25 with a looser tolerance)."""
@@ -183,8 +183,10 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, names: Sequence[str]) -> Logistic
     cov = np.linalg.inv(info)
     se = np.sqrt(np.diag(cov))
     zstat = beta / se
-    p = 2.0 * stats.norm.sf(np.abs(zstat))
-    q = float(stats.norm.ppf(0.975))
+    # scipy.stats.norm.sf / .ppf and chi2.sf are these special functions; importing
+    # scipy.stats itself took about 0.5 s of every `ilp analyze` (docs/performance.md)
+    p = 2.0 * special.ndtr(-np.abs(zstat))
+    q = float(special.ndtri(0.975))
     deviance = _deviance(ya, mu)
     p0 = events / n
     null_deviance = float(-2.0 * (events * np.log(p0) + (n - events) * np.log1p(-p0)))
@@ -203,7 +205,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, names: Sequence[str]) -> Logistic
         null_deviance=null_deviance,
         lr_statistic=lr,
         lr_df=k - 1,
-        lr_p=float(stats.chi2.sf(lr, k - 1)),
+        lr_p=float(special.chdtrc(k - 1, lr)),
         aic=deviance + 2.0 * k,
         iterations=iterations,
         converged=True,
