@@ -36,7 +36,7 @@ from ilpkit.stats.cox_prediction import predict_cox_survival
 from ilpkit.stats.design import YES_NO, Design, cox_design
 from ilpkit.stats.fine_gray import fit_fine_gray
 from ilpkit.stats.kaplan_meier import kaplan_meier
-from ilpkit.stats.results import (
+from ilpkit.stats.prediction_results import (
     PREDICTION_SCHEMA,
     Calibration,
     CalibrationGroup,
