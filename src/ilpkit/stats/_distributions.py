@@ -4,10 +4,11 @@ Why not SciPy
 -------------
 ``ilp predict`` must answer within 1 s, the whole process, on the demo registry. Importing
 ``scipy.special`` (which pulls in ``scipy._lib.array_api_compat``, ``numpy.testing`` and
-``numpy.f2py``) took 0.12 s with NumPy and pandas already loaded, and about 0.15 s of the 1 s
-budget in ``python -X importtime`` of ``ilp predict`` (2 cores, Python 3.11, SciPy 1.17); the
-fitting itself takes about 0.05 s. The survival statistics need only three functions of SciPy,
-which the standard library computes to within a few units in the last place:
+``numpy.f2py``) took 0.12 s with NumPy and pandas already imported (2 cores, Python 3.11,
+SciPy 1.17), an eighth of the budget; reading the registry and fitting both models take about
+0.04 s. Without it, and with the other imports trimmed, ``ilp predict`` ran 0.15-0.25 s faster
+(docs/performance.md). The survival statistics need only three functions of SciPy, which the
+standard library gives to within 1e-12 of SciPy:
 
 * :func:`normal_quantile` (``scipy.special.ndtri``, R ``qnorm``):
   :meth:`statistics.NormalDist.inv_cdf` (Wichura's algorithm AS 241, PPND16);

@@ -5,8 +5,9 @@ its ``model_dump(mode="json")``. docs/results-schema.md (section "Prediction sch
 the same object and a test checks that it names every field of these models.
 
 Apart from the outcome study's models (:mod:`ilpkit.stats.results`, which re-exports these
-names) so that ``ilp predict`` builds only its own ten models: building all the results models
-took about 0.06 s, the prediction models about 0.01 s (docs/performance.md).
+names) so that ``ilp predict`` builds only its own nine models: importing all the results
+models took about 0.03 s in ``ilp predict``, the prediction models about 0.01 s
+(``python -X importtime``, docs/performance.md).
 """
 
 from __future__ import annotations
