@@ -17,7 +17,7 @@ from ilpkit.cli.database import database_errors
 from ilpkit.cli.database import require_existing_sqlite as _require_existing_sqlite
 
 if TYPE_CHECKING:
-    from ilpkit.stats.results import Prognosis
+    from ilpkit.stats.prediction_results import Prognosis
 
 
 def _pct(x: float | None) -> str:

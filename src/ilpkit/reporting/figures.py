@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from ilpkit.stats.competing_risks import IncidenceCurve
     from ilpkit.stats.kaplan_meier import KaplanMeierResult
-    from ilpkit.stats.results import Calibration
+    from ilpkit.stats.prediction_results import Calibration
 
 PALETTE: tuple[str, ...] = (
     "#0072B2",  # blue

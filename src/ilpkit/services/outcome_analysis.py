@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ilpkit.adapters.db import registry_info
 from ilpkit.adapters.db.registry_frame import load_registry_frame
 from ilpkit.services.unit_of_work import UnitOfWork
-from ilpkit.stats.analysis import AnalysisOptions, analyze
-from ilpkit.stats.results import AnalysisResults
+
+if TYPE_CHECKING:
+    from ilpkit.stats.analysis import AnalysisOptions
+    from ilpkit.stats.results import AnalysisResults
 
 
 def load_frame(url: str) -> pd.DataFrame:
@@ -62,5 +65,8 @@ def load_registry(url: str) -> LoadedRegistry:
 def analyze_registry(url: str, options: AnalysisOptions | None = None) -> AnalysisResults:
     """Results (schema ``ilpkit.results/1``) of the registry at ``url``; ``synthetic`` is
     true for a registry made by ``ilp synth``."""
+    # imported here: reading the registry (``ilp predict``) needs none of the outcome study
+    from ilpkit.stats.analysis import analyze
+
     loaded = load_registry(url)
     return analyze(loaded.frame, options, synthetic=loaded.synthetic)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ilpkit.stats.prediction_results import Prognosis
 from ilpkit.stats.prognosis import DEFAULT_TERMS, PredictionError, calibration, predict
-from ilpkit.stats.results import Prognosis
 
 CALIBRATION_FORMATS = (".png", ".svg")
 

@@ -19,11 +19,21 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ilpkit.errors import IlpkitError
 from ilpkit.stats import cohort
 from ilpkit.stats._survival_arrays import finite_or_none
 from ilpkit.stats.competing_risks import cif_confidence_interval, cumulative_incidence
 from ilpkit.stats.cox import CoxResult, cox_concordance, cox_zph, fit_cox
+from ilpkit.stats.design import CATEGORICAL as CATEGORICAL  # re-exported
+from ilpkit.stats.design import CLINICAL_ORDER as CLINICAL_ORDER  # re-exported
+from ilpkit.stats.design import (
+    NUMERIC,
+    ORDERED,
+    AnalysisError,
+    Design,
+    cox_design,
+)
+from ilpkit.stats.design import YES_NO as YES_NO  # re-exported
+from ilpkit.stats.design import ordered_levels as _ordered_levels
 from ilpkit.stats.fine_gray import fit_fine_gray
 from ilpkit.stats.kaplan_meier import KaplanMeierResult, kaplan_meier, median_follow_up
 from ilpkit.stats.landmark import LANDMARK_MONTHS_DEFAULT, POST_BASELINE, refusal_message
@@ -88,37 +98,13 @@ DEFAULT_COX: tuple[str, ...] = (
     "presentation",
 )
 """Terms of the default Cox models of overall survival (univariable each, and together)."""
-ORDERED = {
-    "grade": ("1", "2", "3"),
-    "tumor_size_group": tuple(g for g, _, _ in cohort.TUMOR_SIZE_GROUPS),
-    "tnf_dose_group": tuple(g for g, _, _ in cohort.TNF_DOSE_GROUPS),
-}
-"""Ordered variables get the log-rank test for trend as well (scores 1, 2, ...)."""
-CLINICAL_ORDER = {
-    "response": ("CR", "PR", "NC", "PD", "NE"),
-    "resection_margin": ("R0", "R1", "R2"),
-    "sex": ("F", "M"),
-    "limb": ("arm", "leg"),
-    "presentation": ("primary", "recurrent"),
-    "necrosis_group": cohort.NECROSIS_GROUPS,
-    "histology_group": cohort.histology_groups().order,
-}
-"""Levels shown in clinical order (best response first, R0 first...), not alphabetically;
-no test for trend is implied."""
 AT_YEARS: tuple[int, ...] = (1, 2, 5)
-YES_NO = ("multifocal", "prior_radiotherapy", "leiomyosarcoma", "adjuvant_radiotherapy")
-NUMERIC = cohort.NUMERIC_COVARIATES
-CATEGORICAL = tuple(c for c in cohort.COVARIATES if c not in YES_NO)
 
 Ties = Literal["efron", "breslow"]
 
 FISHER_WORK_CAP = 300_000
 """Work cap of the exact r x c Fisher enumeration in a report (about 0.05 s); larger tables get
 the reproducible Monte Carlo p-value (stats.proportions.fisher_monte_carlo)."""
-
-
-class AnalysisError(IlpkitError, ValueError):
-    """The requested analysis cannot be done (unknown variable, empty registry...)."""
 
 
 @dataclass(frozen=True)
@@ -197,16 +183,6 @@ def check_variables(
         raise AnalysisError(
             f"--landmark-months must be more than 0 and less than 120, not {landmark_months:g}"
         )
-
-
-def _ordered_levels(texts: set[str] | list[str], name: str) -> list[str]:
-    present = sorted(texts)
-    order = ORDERED.get(name) or CLINICAL_ORDER.get(name)
-    if order:
-        return [lv for lv in order if lv in present] + [lv for lv in present if lv not in order]
-    if name in YES_NO:
-        return [lv for lv in ("no", "yes") if lv in present]
-    return present
 
 
 @dataclass(frozen=True)
@@ -425,55 +401,6 @@ def _survival_comparison(data: pd.DataFrame, var: str, years: Sequence[int]) -> 
 
 
 # ------------------------------------------------------------------------------- Cox
-
-
-@dataclass(frozen=True)
-class Design:
-    """A Cox design matrix built from named terms, with the rows it left out."""
-
-    x: np.ndarray
-    names: tuple[str, ...]
-    terms: dict[str, list[str]]
-    keep: np.ndarray
-    n_excluded: int
-    reference: dict[str, str]
-
-
-def cox_design(data: pd.DataFrame, terms: Sequence[str]) -> Design:
-    """Design matrix: numeric as is; yes/no as yes = 1; categorical as ``NAME[LEVEL]`` dummies
-    against the first level (treatment contrasts, as R). Rows missing any term are left out."""
-    keep = np.ones(len(data), dtype=bool)
-    for t in terms:
-        keep &= data[t].notna().to_numpy()
-    sub = data[keep]
-    columns: list[np.ndarray] = []
-    names: list[str] = []
-    term_map: dict[str, list[str]] = {}
-    reference: dict[str, str] = {}
-    for t in terms:
-        if t in NUMERIC:
-            columns.append(sub[t].to_numpy(dtype=float))
-            names.append(t)
-            term_map[t] = [t]
-        elif t in YES_NO:
-            columns.append((sub[t] == "yes").to_numpy(dtype=float))
-            names.append(t)
-            term_map[t] = [t]
-        else:
-            codes, texts = cohort.text_codes(sub[t])
-            levels = _ordered_levels(texts, t)
-            if len(levels) < 2:
-                present = f" ({levels[0]})" if levels else ""
-                raise AnalysisError(f"{t} has only one level present{present}")
-            reference[t] = levels[0]
-            cols = []
-            for lv in levels[1:]:
-                columns.append((codes == texts.index(lv)).astype(float))
-                cols.append(f"{t}[{lv}]")
-            names.extend(cols)
-            term_map[t] = cols
-    x = np.column_stack(columns) if columns else np.empty((int(keep.sum()), 0))
-    return Design(x, tuple(names), term_map, keep, int((~keep).sum()), reference)
 
 
 def cox_terms(fit: CoxResult) -> dict[str, CoxTerm]:

@@ -48,8 +48,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
+from ilpkit.stats._distributions import chisq_sf, normal_quantile
 from ilpkit.stats._survival_arrays import check_times, factorize
 from ilpkit.stats._survival_arrays import jsonable as _plain
 from ilpkit.stats._survival_arrays import python_scalar as _label
@@ -75,7 +75,7 @@ def cif_confidence_interval(
         raise ValueError(f"conf_level must be between 0 and 1; got {conf_level!r}")
     f = np.asarray(estimate, dtype=float)
     v = np.asarray(variance, dtype=float)
-    z = float(special.ndtri(0.5 + conf_level / 2))
+    z = normal_quantile(0.5 + conf_level / 2)
     lower = f.copy()
     upper = f.copy()
     ok = (f > 0) & (f < 1) & (v > 0)
@@ -734,7 +734,7 @@ def cumulative_incidence(
                 s_tot += s_k
                 v_tot += v_k
             stat = _gray_statistic(s_tot, v_tot)
-            p_value = float(special.chdtrc(ng - 1, stat)) if math.isfinite(stat) else math.nan
+            p_value = chisq_sf(stat, ng - 1) if math.isfinite(stat) else math.nan
             tests.append(
                 GrayTest(
                     cause=causes[k],

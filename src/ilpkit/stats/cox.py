@@ -57,9 +57,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
 from ilpkit.stats import _cox_engine as engine
+from ilpkit.stats._distributions import chisq_sf, chisq_sf_array, normal_quantile
 from ilpkit.stats._survival_arrays import check_time_event
 from ilpkit.stats._survival_arrays import jsonable as _plain
 from ilpkit.stats.concordance import ConcordanceResult, concordance_index
@@ -82,7 +82,7 @@ def _chisq_sf(stat: float, df: float) -> float:
     """Upper tail of chi-square (R: ``pchisq(stat, df, lower.tail = FALSE)``)."""
     if not math.isfinite(stat):
         return math.nan
-    return float(special.chdtrc(df, stat))
+    return chisq_sf(stat, df)
 
 
 @dataclass(frozen=True)
@@ -447,8 +447,8 @@ def fit_cox(
             wald = math.nan
     se = np.sqrt(np.diag(var))
     z = beta / se
-    pval = special.chdtrc(1, z * z)
-    zcrit = float(special.ndtri(0.5 + conf_level / 2))
+    pval = chisq_sf_array(z * z, 1)
+    zcrit = normal_quantile(0.5 + conf_level / 2)
     p = len(cols)
     lr = -2.0 * (fit.loglik0 - fit.loglik)
 
@@ -950,5 +950,5 @@ def cox_zph(
         rows=tuple(rows),
         chisq=c,
         df=d,
-        p_value=special.chdtrc(d, c),
+        p_value=chisq_sf_array(c, d),
     )

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
+from ilpkit.stats._distributions import normal_quantile
 from ilpkit.stats.cox import CoxResult
 
 __all__ = ["PredictedSurvival", "predict_cox_survival"]
@@ -168,7 +168,7 @@ def predict_cox_survival(
         quad = np.einsum("ij,jk,ik->i", a, vmat, a)
         surv[i] = np.exp(-h0 * risk2)
         se[i] = np.sqrt((varh[idx[i]] + quad) * risk2 * risk2)
-    zq = float(special.ndtri(0.5 + conf_level / 2))
+    zq = normal_quantile(0.5 + conf_level / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         pos = np.where(surv > 0, surv, np.nan)
         lower = np.exp(np.log(pos) - zq * se)

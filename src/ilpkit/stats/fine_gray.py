@@ -58,8 +58,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
+from ilpkit.stats._distributions import normal_quantile, normal_two_sided_p
 from ilpkit.stats._survival_arrays import check_times
 from ilpkit.stats._survival_arrays import jsonable as _plain
 
@@ -589,8 +589,8 @@ def fit_fine_gray(
     var = h @ meat @ h.T
     se = np.sqrt(np.diag(var))
     z = beta / se
-    pval = 2.0 * special.ndtr(-np.abs(z))
-    zcrit = float(special.ndtri(0.5 + conf_level / 2))
+    pval = normal_two_sided_p(z)
+    zcrit = normal_quantile(0.5 + conf_level / 2)
     # crr's bfitj for uncentred covariates: d / S0 with S0 of the raw covariates
     jumps = lay.d / sums.s0 * math.exp(-(float(mean @ beta) + sums.shift))
     lik0 = _f(lay, np.zeros(p))

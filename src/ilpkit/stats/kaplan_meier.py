@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 import numpy as np
-from scipy.special import ndtri
 
+from ilpkit.stats._distributions import normal_quantile
 from ilpkit.stats._survival_arrays import (
     TIMEFIX_TOLERANCE,
     check_time_event,
@@ -73,7 +73,7 @@ def confidence_band(
     * ``"log-log"``: ``exp(−exp(log(−log S) ∓ z σ / log S))`` (Kalbfleisch & Prentice 1980,
       Borgan & Liestøl 1990); undefined (NaN) where S = 0 or S = 1, exactly as R.
     """
-    z = float(ndtri(1.0 - (1.0 - conf_level) / 2.0))
+    z = normal_quantile(1.0 - (1.0 - conf_level) / 2.0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if conf_type == "plain":
             half = se_log * surv * z

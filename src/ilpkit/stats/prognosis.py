@@ -31,12 +31,12 @@ import pandas as pd
 from ilpkit.errors import IlpkitError
 from ilpkit.stats import cohort
 from ilpkit.stats._survival_arrays import finite_or_none as _f
-from ilpkit.stats.analysis import YES_NO, Design, cox_design
 from ilpkit.stats.cox import CoxResult, cox_concordance, fit_cox
 from ilpkit.stats.cox_prediction import predict_cox_survival
+from ilpkit.stats.design import YES_NO, Design, cox_design
 from ilpkit.stats.fine_gray import fit_fine_gray
 from ilpkit.stats.kaplan_meier import kaplan_meier
-from ilpkit.stats.results import (
+from ilpkit.stats.prediction_results import (
     PREDICTION_SCHEMA,
     Calibration,
     CalibrationGroup,

@@ -16,6 +16,9 @@ comparison of overall survival (ordered variables with three or more levels only
 ``univariable``, ``concordance`` and ``concordance_se`` of a Cox model (the multivariable model
 only); they are left out of the dump
 when ``None``, so the JSON keeps its shape.
+
+The models of ``ilp predict`` (schema ``ilpkit.prediction/1``) are in
+:mod:`ilpkit.stats.prediction_results` and re-exported here.
 """
 
 from __future__ import annotations
@@ -24,22 +27,29 @@ from datetime import date
 from typing import Annotated, Any, ClassVar, Final, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
-    SerializationInfo,
     SerializerFunctionWrapHandler,
     field_serializer,
     field_validator,
-    model_serializer,
 )
+
+from ilpkit.stats._results_base import CI95, ResultsModel
+from ilpkit.stats.prediction_results import (  # re-exported: schema ilpkit.prediction/1
+    PREDICTION_SCHEMA as PREDICTION_SCHEMA,
+)
+from ilpkit.stats.prediction_results import Calibration as Calibration
+from ilpkit.stats.prediction_results import CalibrationGroup as CalibrationGroup
+from ilpkit.stats.prediction_results import CovariateSeen as CovariateSeen
+from ilpkit.stats.prediction_results import PredictedIncidenceAt as PredictedIncidenceAt
+from ilpkit.stats.prediction_results import PredictedLocalRecurrence as PredictedLocalRecurrence
+from ilpkit.stats.prediction_results import PredictedOverallSurvival as PredictedOverallSurvival
+from ilpkit.stats.prediction_results import PredictedSurvivalAt as PredictedSurvivalAt
+from ilpkit.stats.prediction_results import PredictionModel as PredictionModel
+from ilpkit.stats.prediction_results import Prognosis as Prognosis
 
 SCHEMA: Final = "ilpkit.results/1"
 
-CI95 = Annotated[
-    tuple[float | None, float | None],
-    Field(description="95% confidence interval [lower, upper]; a limit is null where undefined."),
-]
 Estimate = Annotated[float | None, Field(description="Point estimate; null where undefined.")]
 PValue = Annotated[
     float | None, Field(description="Two-sided p-value; null when the test could not be made.")
@@ -58,31 +68,6 @@ TestNote = Annotated[
         "present (yes)'); null when the test was made."
     ),
 ]
-
-
-class ResultsModel(BaseModel):
-    """Base of the results models: unknown keys are refused; keys listed in
-    ``absent_when_none`` are left out of the dump when ``None``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    absent_when_none: ClassVar[tuple[str, ...]] = ()
-    #: Keys left out of the dump when they were never set (they may be set to ``None``).
-    absent_when_unset: ClassVar[tuple[str, ...]] = ()
-
-    @model_serializer(mode="wrap")
-    def _leave_out_absent(
-        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
-    ):  # no return annotation: the JSON schema of the dump stays the model's
-        data = handler(self)
-        if isinstance(data, dict):
-            for key in self.absent_when_none:
-                if data.get(key, 0) is None:
-                    del data[key]
-            for key in self.absent_when_unset:
-                if key not in self.model_fields_set:
-                    data.pop(key, None)
-        return data
 
 
 # ---------------------------------------------------------------------------- building blocks
@@ -829,130 +814,6 @@ class AnalysisResults(ResultsModel):
 
     def to_json_dict(self) -> dict[str, Any]:
         """The object as JSON types (what ``results.json`` and ``ilp analyze --json`` hold)."""
-        data: dict[str, Any] = self.model_dump(mode="json")
-        return data
-
-
-# -------------------------------------------------------------------- prognostic calculator
-
-PREDICTION_SCHEMA: Final = "ilpkit.prediction/1"
-
-
-class PredictedSurvivalAt(ResultsModel):
-    """Predicted overall survival at one time for the given covariates (R
-    ``summary(survfit(coxph, newdata), times)``, log-type 95% interval)."""
-
-    estimate: float | None = Field(
-        description="Predicted survival (0-1); null after the last follow-up of the registry."
-    )
-    ci95: CI95
-
-
-class PredictedIncidenceAt(ResultsModel):
-    """Predicted cumulative incidence at one time (R ``predict.crr``: the step value at or
-    before the time)."""
-
-    estimate: float | None = Field(
-        description="Predicted cumulative incidence (0-1); null after the last follow-up."
-    )
-
-
-class PredictedOverallSurvival(ResultsModel):
-    """Overall survival predicted by a Cox model (Efron ties) of the registry's patients."""
-
-    unit: Literal["patient"] = Field(description="What the model counts.")
-    at_years: dict[str, PredictedSurvivalAt] = Field(description="Prediction at each year.")
-    note: str | None = Field(description="Why there is no prediction; null when there is one.")
-
-
-class PredictedLocalRecurrence(ResultsModel):
-    """Cumulative incidence of local recurrence predicted by a Fine-Gray model (death without
-    local recurrence competing) of the registry's perfusions."""
-
-    unit: Literal["perfusion"] = Field(description="What the model counts.")
-    competing_risk: Literal["death"] = Field(description="The competing event.")
-    n: int = Field(description="Perfusions in the Fine-Gray model.")
-    events: int = Field(description="Local recurrences in the model.")
-    competing_events: int = Field(description="Deaths without local recurrence in the model.")
-    at_years: dict[str, PredictedIncidenceAt] = Field(description="Prediction at each year.")
-    note: str | None = Field(description="Why there is no prediction; null when there is one.")
-
-
-class CovariateSeen(ResultsModel):
-    """What the registry's model data hold for one input: the value given and the range or
-    levels seen (a prediction outside them is refused)."""
-
-    value: float | str = Field(description="The value given.")
-    minimum: float | None = Field(description="Smallest value seen (numeric inputs).")
-    maximum: float | None = Field(description="Largest value seen (numeric inputs).")
-    levels: list[str] | None = Field(description="Levels seen (categorical inputs).")
-
-
-class PredictionModel(ResultsModel):
-    """The Cox model of overall survival behind the prediction."""
-
-    n: int = Field(description="Patients in the Cox model (every term recorded).")
-    events: int = Field(description="Deaths in the Cox model.")
-    terms: list[str] = Field(description="Model terms.")
-    columns: list[str] = Field(description="Design-matrix columns (a factor's dummies).")
-    ties: Literal["efron"] = Field(description="Method for tied death times.")
-    concordance: float | None = Field(
-        description="Harrell's C of the Cox model (R ``concordance(coxph)``), in-sample."
-    )
-    concordance_se: float | None = Field(description="Standard error of ``concordance``.")
-
-
-class CalibrationGroup(ResultsModel):
-    """One group of patients by predicted 5-year risk."""
-
-    n: int = Field(description="Patients in the group.")
-    events: int = Field(description="Deaths in the group.")
-    predicted: float | None = Field(description="Mean predicted 5-year survival.")
-    observed: float | None = Field(
-        description="Kaplan-Meier 5-year survival; null when the group's follow-up is shorter."
-    )
-    observed_ci95: CI95
-
-
-class Calibration(ResultsModel):
-    """Apparent (in-sample) calibration of the predicted 5-year survival."""
-
-    years: int = Field(description="The time calibrated (years).")
-    grouping: Literal["quintiles", "tertiles"] = Field(
-        description="Groups of predicted risk: quintiles with at least 50 deaths, else tertiles."
-    )
-    groups: list[CalibrationGroup] = Field(description="From lowest to highest predicted risk.")
-
-
-class Prognosis(ResultsModel):
-    """``ilp predict``: overall survival and local recurrence predicted for one patient
-    (schema ``ilpkit.prediction/1``)."""
-
-    absent_when_none: ClassVar[tuple[str, ...]] = ("calibration",)
-
-    schema_: Literal["ilpkit.prediction/1"] = Field(
-        alias="schema", description="Schema name and version."
-    )
-    synthetic: bool = Field(description="True for a registry made by ``ilp synth``.")
-    covariates: dict[str, CovariateSeen] = Field(
-        description="Each input with the range or levels seen in the registry."
-    )
-    overall_survival: PredictedOverallSurvival = Field(description="Predicted survival.")
-    local_recurrence: PredictedLocalRecurrence = Field(
-        description="Predicted cumulative incidence of local recurrence."
-    )
-    model: PredictionModel | None = Field(
-        description="The Cox model; null when it could not be estimated."
-    )
-    limits: list[str] = Field(description="What the prediction does not account for.")
-    calibration: Calibration | None = Field(
-        default=None, description="Calibration of 5-year survival (with --calibration-plot)."
-    )
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
-
-    def to_json_dict(self) -> dict[str, Any]:
-        """The object as JSON types (what ``ilp predict --json`` prints)."""
         data: dict[str, Any] = self.model_dump(mode="json")
         return data
 
