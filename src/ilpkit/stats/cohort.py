@@ -530,13 +530,16 @@ def _patient_runs(frame: pd.DataFrame) -> np.ndarray | None:
     if np.isnat(dates).any():
         return None
     try:
-        same = np.asarray(ids[1:] == ids[:-1], dtype=bool)
         later = np.asarray(ids[1:] > ids[:-1], dtype=bool)
+        # rows not starting a later patient must repeat the patient (a few rows: one pass less)
+        repeat = np.flatnonzero(~later)
+        if not np.asarray(ids[1:][repeat] == ids[:-1][repeat], dtype=bool).all():
+            return None
     except TypeError:  # ids of different types (a frame built by hand): no order to check
         return None
-    if not (same | later).all() or not (dates[1:] >= dates[:-1])[same].all():
+    if not (dates[1:][repeat] >= dates[:-1][repeat]).all():
         return None
-    return np.concatenate([[True], ~same])
+    return np.concatenate([[True], later])
 
 
 def _first_perfusions_of(frame: pd.DataFrame) -> pd.DataFrame:
@@ -550,12 +553,6 @@ def _first_perfusions_of(frame: pd.DataFrame) -> pd.DataFrame:
     ordered = keys.sort_values(["patient_id", "ilp_date"], kind="stable")
     first = ordered.drop_duplicates("patient_id", keep="first")
     return frame.take(first.index.to_numpy())
-
-
-def _with_time(out: pd.DataFrame, days: np.ndarray) -> pd.DataFrame:
-    out.insert(1, "time_days", days)
-    out.insert(2, "time_years", days / DAYS_PER_YEAR)
-    return out
 
 
 def overall_survival(frame: pd.DataFrame, with_covariates: bool = True) -> pd.DataFrame:
@@ -634,9 +631,9 @@ def local_recurrence(
         frame,
         {
             "patient_id": frame["patient_id"].to_numpy(),
-            "ilp_date": frame["ilp_date"].to_numpy(),
             "time_days": days,
             "time_years": days / DAYS_PER_YEAR,
+            "ilp_date": frame["ilp_date"].to_numpy(),
             "status": status,
             "event": (status == 1).astype(int),
         },
@@ -644,14 +641,17 @@ def local_recurrence(
     )
 
 
-def _first_with_metastasis(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    """First perfusion of each patient (indexed by patient) and the patient's first distant
-    metastasis date (NaT without one), over all of the patient's perfusions."""
-    first = _first_perfusions(frame).set_index("patient_id")
+def _first_with_metastasis(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """First perfusion of each patient (as :func:`_first_perfusions`) and, row for row, the
+    patient's first distant metastasis date over all of the patient's perfusions
+    (``datetime64[ns]``, NaT without one)."""
+    first = _first_perfusions(frame)
     starts = patient_runs(frame)
     if starts is None:
         first_dm = frame.groupby("patient_id")["distant_metastasis_date"].min()
-        return first, first_dm.reindex(first.index)
+        return first, first_dm.reindex(first["patient_id"].to_numpy()).to_numpy(
+            dtype="datetime64[ns]"
+        )
     # rows in patient order: the earliest date of each run of rows (NaT when none)
     dm = frame["distant_metastasis_date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     never = np.iinfo(np.int64).max
@@ -659,9 +659,7 @@ def _first_with_metastasis(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series
         np.where(dm == np.iinfo(np.int64).min, never, dm), np.flatnonzero(starts)
     )
     earliest = np.where(earliest == never, np.iinfo(np.int64).min, earliest)
-    return first, pd.Series(
-        earliest.view("datetime64[ns]"), index=first.index, name="distant_metastasis_date"
-    )
+    return first, earliest.view("datetime64[ns]")
 
 
 def distant_metastasis_free_survival(
@@ -680,19 +678,22 @@ def distant_metastasis_free_survival(
     return _dmfs_of_first(*_first_with_metastasis(frame), with_covariates)
 
 
-def _dmfs_of_first(first: pd.DataFrame, dm: pd.Series, with_covariates: bool) -> pd.DataFrame:
+def _dmfs_of_first(first: pd.DataFrame, dm: np.ndarray, with_covariates: bool) -> pd.DataFrame:
     """:func:`distant_metastasis_free_survival` from ``_first_with_metastasis``."""
-    died = first["death_date"].notna()
-    event = dm.notna() | died
-    end = dm.where(dm.notna(), first["last_followup_date"])
-    out = pd.DataFrame({"patient_id": first.index.to_numpy()})
-    out = _with_time(
-        out, _days(end.reset_index(drop=True), first["ilp_date"].reset_index(drop=True))
+    has_dm = ~np.isnat(dm)
+    died = first["death_date"].notna().to_numpy()
+    end = np.where(has_dm, dm, first["last_followup_date"].to_numpy(dtype="datetime64[ns]"))
+    days = _days(pd.Series(end), first["ilp_date"].reset_index(drop=True))
+    return _dataset(
+        first,
+        {
+            "patient_id": first["patient_id"].to_numpy(),
+            "time_days": days,
+            "time_years": days / DAYS_PER_YEAR,
+            "event": (has_dm | died).astype(int),
+        },
+        with_covariates,
     )
-    out["event"] = event.to_numpy().astype(int)
-    if not with_covariates:
-        return out
-    return pd.concat([out, covariates(first.reset_index(), renumber=True)], axis=1)
 
 
 def distant_metastasis(frame: pd.DataFrame, with_covariates: bool = True) -> pd.DataFrame:
@@ -709,7 +710,7 @@ def distant_metastasis(frame: pd.DataFrame, with_covariates: bool = True) -> pd.
     """
     first, dm = _first_with_metastasis(frame)
     dmfs = _dmfs_of_first(first, dm, with_covariates)
-    has_dm = dm.notna().to_numpy()
+    has_dm = ~np.isnat(dm)
     died = first["death_date"].notna().to_numpy()
     out = dmfs.drop(columns="event")
     out.insert(3, "status", np.where(has_dm, 1, np.where(died, 2, 0)))
@@ -769,9 +770,9 @@ def amputation_free_survival(frame: pd.DataFrame) -> pd.DataFrame:
         frame,
         {
             "patient_id": frame["patient_id"].to_numpy(),
-            "ilp_date": frame["ilp_date"].to_numpy(),
             "time_days": days,
             "time_years": days / DAYS_PER_YEAR,
+            "ilp_date": frame["ilp_date"].to_numpy(),
             "event": (amputated | died).astype(int),
             "amputation": amputated.astype(int),
             "limb_salvaged": ~amputated,

@@ -330,12 +330,15 @@ def _design_column(
     """(column name, values) of one model term, or the reason it is left out."""
     values = data[term]
     if term in levels:  # two-level categorical: the second level against the first
-        order = [lv for lv in levels[term] if (values == lv).any()]
+        wanted = list(levels[term])
+        codes = level_codes(values, wanted)
+        counts = np.bincount(codes[codes >= 0], minlength=len(wanted) + 1)
+        order = [lv for i, lv in enumerate(wanted) if counts[i] > 0]
         if len(order) < 2:
             return f"only one level present ({order[0]})" if order else "no value recorded"
         if len(order) > 2:
             return "more than two levels"
-        return f"{term}[{order[1]}]", (values == order[1]).to_numpy(dtype=float)
+        return f"{term}[{order[1]}]", (codes == wanted.index(order[1])).astype(float)
     x = values.to_numpy(dtype=float)
     if np.nanmin(x) == np.nanmax(x):
         return f"the same value in every perfusion ({np.nanmin(x):g})"
