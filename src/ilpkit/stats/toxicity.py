@@ -77,15 +77,21 @@ class Grouping:
     source: str
     left_closed: bool = False
 
-    def assign(self, values: pd.Series) -> pd.Series:
-        """Label of each value's group; None for a missing value."""
+    def codes(self, values: pd.Series) -> np.ndarray:
+        """Position of each value's group in ``groups``; -1 for a missing value (or one in no
+        group)."""
         x = values.to_numpy(dtype=float)
-        out = np.full(len(x), None, dtype=object)
-        for label, low, high in self.groups:
+        out = np.full(len(x), -1, dtype=np.intp)
+        for i, (_, low, high) in enumerate(self.groups):
             closed_low = (x >= low) & (x < high)
             inside = closed_low if self.left_closed else (x > low) & (x <= high)
-            out[inside] = label
-        return pd.Series(out, index=values.index, dtype=object)
+            out[inside] = i
+        return out
+
+    def assign(self, values: pd.Series) -> pd.Series:
+        """Label of each value's group; None for a missing value."""
+        labels = np.array([*(label for label, _, _ in self.groups), None], dtype=object)
+        return pd.Series(labels[self.codes(values)], index=values.index, dtype=object)
 
     def describe(self) -> str:
         return f"{', '.join(label for label, _, _ in self.groups)} ({self.source})"
@@ -155,8 +161,8 @@ def level_codes(values: pd.Series, levels: Sequence[str]) -> np.ndarray:
     return np.array([*lookup, -1], dtype=np.intp)[codes]
 
 
-def _distribution(values: pd.Series, labels: Sequence[str]) -> GradeDistribution:
-    codes = level_codes(values, labels)
+def _distribution_of(codes: np.ndarray, labels: Sequence[str]) -> GradeDistribution:
+    """Grade distribution from :func:`level_codes`-style codes (-1 missing)."""
     known = codes >= 0
     n = int(known.sum())
     counts = np.bincount(codes[known], minlength=len(labels) + 1)
@@ -167,10 +173,18 @@ def _distribution(values: pd.Series, labels: Sequence[str]) -> GradeDistribution
     )
 
 
-def _at_least(values: pd.Series, labels: Sequence[str], lowest: str) -> Proportion:
-    codes = level_codes(values, labels)
+def _at_least_of(codes: np.ndarray, labels: Sequence[str], lowest: str) -> Proportion:
     high = (codes >= list(labels).index(lowest)) & (codes < len(labels))
     return _prop(int(high.sum()), int((codes >= 0).sum()))
+
+
+def _grade_codes(grades: np.ndarray, lowest: int, n_levels: int) -> np.ndarray:
+    """Codes of whole-number grades counted from ``lowest``: -1 missing (NaN), ``n_levels``
+    for a grade outside the scale."""
+    known = ~np.isnan(grades)
+    position = np.where(known, grades, lowest) - lowest
+    inside = known & (position >= 0) & (position < n_levels) & (position == np.floor(position))
+    return np.where(inside, position, np.where(known, n_levels, -1)).astype(np.intp)
 
 
 SECTION_COVARIATES: tuple[str, ...] = (
@@ -247,11 +261,20 @@ def _group_test(codes: np.ndarray, outcome: np.ndarray, levels: Sequence[str]) -
 
 
 def _association(
-    data: pd.DataFrame, column: str, levels: Sequence[str], ordered: bool, definition: str
+    data: pd.DataFrame,
+    column: str,
+    levels: Sequence[str],
+    ordered: bool,
+    definition: str,
+    codes_of_rows: np.ndarray | None = None,
 ) -> ToxicityAssociation:
+    """Severe toxicity by the levels of ``column`` (its :func:`level_codes`, when known, in
+    ``codes_of_rows``)."""
     severe_all = data["severe"].to_numpy(dtype=float)
     graded = ~np.isnan(severe_all)
-    codes = level_codes(data[column], levels)[graded]
+    if codes_of_rows is None:
+        codes_of_rows = level_codes(data[column], levels)
+    codes = codes_of_rows[graded]
     severe = severe_all[graded]
     groups = {}
     for i, lv in enumerate(levels):
@@ -297,17 +320,16 @@ def _association(
 def associations(data: pd.DataFrame, cut_mg: float) -> dict[str, ToxicityAssociation]:
     """Severe regional toxicity by each candidate factor (see the module docstring)."""
     out = {}
-    tnf = tnf_dose_grouping(cut_mg)
-    out["tnf_dose_group"] = _association(
-        data, "tnf_dose_group", [g for g, _, _ in tnf.groups], True, tnf.describe()
-    )
-    for grouping in (MELPHALAN_GROUPING, LEAKAGE_GROUPING, TEMPERATURE_GROUPING):
-        out[f"{grouping.variable}_group"] = _association(
+    for grouping in (tnf_dose_grouping(cut_mg), MELPHALAN_GROUPING, LEAKAGE_GROUPING,
+                     TEMPERATURE_GROUPING):  # fmt: skip
+        name = "tnf_dose_group" if grouping.variable == "tnf_mg" else f"{grouping.variable}_group"
+        out[name] = _association(
             data,
-            f"{grouping.variable}_group",
+            name,
             [g for g, _, _ in grouping.groups],
             True,
             grouping.describe(),
+            grouping.codes(data[grouping.variable]),  # the groups of the column, as codes
         )
     out["limb"] = _association(data, "limb", ["arm", "leg"], False, "arm, leg")
     return out
@@ -350,16 +372,18 @@ def logistic_model(
 ) -> LogisticModel:
     """Logistic model of severe regional toxicity, estimated where the data allow."""
     outcome = f"Wieberdink grade {WIEBERDINK_LABELS[SEVERE_WIEBERDINK_GRADE - 1]} or higher"
-    graded = data.loc[data["severe"].notna().to_numpy(), [*terms, "severe"]]
-    keep = np.ones(len(graded), dtype=bool)
+    severe = data["severe"].to_numpy(dtype=float)
+    graded = ~np.isnan(severe)
+    rows = graded.copy()  # graded, with every term recorded
     for t in terms:
-        keep &= graded[t].notna().to_numpy()
-    sub = graded[keep]
+        rows &= data[t].notna().to_numpy()
+    sub = data.loc[rows, list(terms)]  # one copy of the columns the model uses
+    n_excluded = int(graded.sum() - rows.sum())
     levels = {
         "tnf_dose_group": [g for g, _, _ in tnf_dose_grouping(cut_mg).groups],
         "limb": ["arm", "leg"],
     }
-    y = sub["severe"].to_numpy(dtype=float)
+    y = severe[rows]
     events = int(y.sum())
 
     def empty(reason: str, dropped: dict[str, str]) -> LogisticModel:
@@ -369,7 +393,7 @@ def logistic_model(
             terms_dropped=dropped,
             n=len(sub),
             events=events,
-            n_excluded=int((~keep).sum()),
+            n_excluded=n_excluded,
             min_events_per_term=MIN_EVENTS_PER_TERM,
             intercept=None,
             terms={},
@@ -380,7 +404,7 @@ def logistic_model(
             note=f"not estimable: {reason}",
         )
 
-    if len(graded) == 0:
+    if not graded.any():
         return empty("no Wieberdink grade recorded", {})
     if len(sub) == 0:
         return empty("no perfusion has every term recorded", {})
@@ -417,7 +441,7 @@ def logistic_model(
         terms_dropped=dropped,
         n=fit.n,
         events=fit.events,
-        n_excluded=int((~keep).sum()),
+        n_excluded=n_excluded,
         min_events_per_term=MIN_EVENTS_PER_TERM,
         intercept=parts[0],
         terms=dict(zip(names, parts[1:], strict=True)),
@@ -440,27 +464,22 @@ def toxicity_section(frame: pd.DataFrame, cut_mg: float = TNF_DOSE_CUT_MG) -> To
         TNF doses up to and including this form the low-dose group.
     """
     data = toxicity_data(frame, cut_mg, SECTION_COVARIATES)
-    systemic_values = data["systemic_toxicity_grade"].to_numpy(dtype=float)
-    systemic_known = ~np.isnan(systemic_values)
-    grades = systemic_values[systemic_known].astype(np.int64)
-    systemic_labels = np.full(len(systemic_values), None, dtype=object)
-    if grades.size:
-        values, positions = np.unique(grades, return_inverse=True)
-        text = np.array([str(g) for g in values.tolist()], dtype=object)
-        systemic_labels[systemic_known] = text[positions]
-    systemic_text = pd.Series(systemic_labels, dtype=object)
-    complications = data["complication_clavien_dindo"]
+    wieberdink = _grade_codes(data["wieberdink_grade"].to_numpy(dtype=float), 1, 5)
+    systemic = _grade_codes(
+        data["systemic_toxicity_grade"].to_numpy(dtype=float), 0, len(CTCAE_GRADES)
+    )
+    complications = level_codes(data["complication_clavien_dindo"], CLAVIEN_DINDO_GRADES)
     graded = data["severe"].dropna()
     return Toxicity(
         unit="perfusion",
-        wieberdink=_distribution(data["wieberdink"], WIEBERDINK_LABELS),
+        wieberdink=_distribution_of(wieberdink, WIEBERDINK_LABELS),
         severe_threshold=WIEBERDINK_LABELS[SEVERE_WIEBERDINK_GRADE - 1],
         severe=_prop(int(graded.sum()), len(graded)),
         associations=associations(data, cut_mg),
         model=logistic_model(data, DEFAULT_MODEL_TERMS, cut_mg),
         ctcae_version=CTCAE_VERSION,
-        systemic=_distribution(systemic_text, CTCAE_GRADES),
-        systemic_grade_3_or_more=_at_least(systemic_text, CTCAE_GRADES, "3"),
-        complications=_distribution(complications, CLAVIEN_DINDO_GRADES),
-        complications_grade_3_or_more=_at_least(complications, CLAVIEN_DINDO_GRADES, "IIIa"),
+        systemic=_distribution_of(systemic, CTCAE_GRADES),
+        systemic_grade_3_or_more=_at_least_of(systemic, CTCAE_GRADES, "3"),
+        complications=_distribution_of(complications, CLAVIEN_DINDO_GRADES),
+        complications_grade_3_or_more=_at_least_of(complications, CLAVIEN_DINDO_GRADES, "IIIa"),
     )
