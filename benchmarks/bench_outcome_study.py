@@ -15,9 +15,15 @@ process). The references:
 * ``CIF + Gray``: ``cumulative_incidence`` of local recurrence per perfusion (death
   competing) by grade (3 groups).
 
+The landmark comparison by one factor (response, from the 3-month landmark: cumulative
+incidence with Gray's test and the Cox model clustered on patient) is one of each, so its ratio
+is to the sum of the two references.
+
 R (``Rscript``, survival + cmprsk) is timed inside R (no start-up), one call each, on the same
 arrays written to CSV: ``coxph``, ``cuminc``, ``glm(binomial)``, ``table`` + ``prop.trend.test``,
-``survfit``; ``crr`` only at ``--crr-size`` rows (its time grows faster than n^2).
+``survfit``, and ``cuminc`` + ``coxph(cluster = patient)`` for the landmark comparison (only up
+to ``--r-landmark-max`` rows); ``crr`` only at ``--crr-size`` rows (its time grows faster than
+n^2).
 
 Run from the repository root::
 
