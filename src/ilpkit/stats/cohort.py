@@ -302,41 +302,6 @@ def _share(kind: str, frame: pd.DataFrame, value: Any) -> None:
         cache_[(kind, id(frame))] = (frame, value)
 
 
-COVARIATE_COLUMNS: tuple[str, ...] = (
-    "multifocal",
-    "prior_radiotherapy",
-    "presentation",
-    "histology",
-    "leiomyosarcoma",
-    "grade",
-    "tumor_size_group",
-    "sex",
-    "limb",
-    "response",
-    "resection_margin",
-    "histology_group",
-    "necrosis_group",
-    "age_years",
-    "tumor_size_cm",
-    "limb_volume_l",
-    "tnf_mg",
-    "melphalan_mg",
-    "melphalan_mg_per_l",
-    "tnf_dose_group",
-    "adjuvant_radiotherapy",
-    "complication_clavien_dindo",
-    "amputation_reason",
-    "cause_of_death",
-    "pathological_necrosis_pct",
-    "wieberdink_grade",
-    "systemic_toxicity_grade",
-    "max_leakage_pct",
-    "max_tissue_temp_c",
-    "resection_days",
-)
-"""The columns of :func:`covariates`, in order."""
-
-
 def _covariate_columns(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, Any]:
     """The covariate columns ``names`` of ``frame`` (arrays), each derived once per frame inside
     :func:`shared_preparation` (and kept read-only there)."""
@@ -479,6 +444,9 @@ _COVARIATE: dict[str, Callable[[pd.DataFrame], Any]] = {
 per label, numpy comparisons), only the columns an analysis asks for, assembled into one frame
 once; the same values as the column-by-column pandas operations they replaced, several times
 faster on a large registry (docs/performance.md)."""
+
+COVARIATE_COLUMNS: tuple[str, ...] = tuple(_COVARIATE)
+"""The columns of :func:`covariates`, in order."""
 
 
 def _as_is(values: pd.Series) -> Any:
