@@ -590,23 +590,27 @@ def local_recurrence(
         ``status`` (1 local recurrence, 2 death without local recurrence, 0 censored), ``event``
         (1 for local recurrence) and the covariates of the perfusion.
     """
-    has_lr = frame["local_recurrence_date"].notna().to_numpy()
+    has_lr, first = _perfusion_times(frame, "local_recurrence_date")
     died = frame["death_date"].notna().to_numpy()
-    end = frame["local_recurrence_date"].where(has_lr, frame["last_followup_date"])
     status = np.where(has_lr, 1, np.where(died, 2, 0))
-    days = _days(end, frame["ilp_date"])
     return _dataset(
-        frame,
-        {
-            "patient_id": frame["patient_id"].to_numpy(),
-            "time_days": days,
-            "time_years": days / DAYS_PER_YEAR,
-            "ilp_date": frame["ilp_date"].to_numpy(),
-            "status": status,
-            "event": (status == 1).astype(int),
-        },
-        covariates,
+        frame, {**first, "status": status, "event": (status == 1).astype(int)}, covariates
     )
+
+
+def _perfusion_times(frame: pd.DataFrame, end_column: str) -> tuple[np.ndarray, dict[str, Any]]:
+    """Whether each perfusion has ``end_column`` recorded, and the first columns of a
+    per-perfusion dataset: ``patient_id``, the time from the perfusion to that date (to the last
+    follow-up without it) in days and years, and ``ilp_date``."""
+    has_end = frame[end_column].notna().to_numpy()
+    end = frame[end_column].where(has_end, frame["last_followup_date"])
+    days = _days(end, frame["ilp_date"])
+    return has_end, {
+        "patient_id": frame["patient_id"].to_numpy(),
+        "time_days": days,
+        "time_years": days / DAYS_PER_YEAR,
+        "ilp_date": frame["ilp_date"].to_numpy(),
+    }
 
 
 def _first_with_metastasis(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -730,17 +734,12 @@ def amputation_free_survival(frame: pd.DataFrame) -> pd.DataFrame:
         amputated after this perfusion), ``limb_salvaged`` (True without amputation) and the
         covariates.
     """
-    amputated = frame["amputation_date"].notna().to_numpy()
+    amputated, first = _perfusion_times(frame, "amputation_date")
     died = frame["death_date"].notna().to_numpy()
-    end = frame["amputation_date"].where(amputated, frame["last_followup_date"])
-    days = _days(end, frame["ilp_date"])
     return _dataset(
         frame,
         {
-            "patient_id": frame["patient_id"].to_numpy(),
-            "time_days": days,
-            "time_years": days / DAYS_PER_YEAR,
-            "ilp_date": frame["ilp_date"].to_numpy(),
+            **first,
             "event": (amputated | died).astype(int),
             "amputation": amputated.astype(int),
             "limb_salvaged": ~amputated,
