@@ -113,8 +113,8 @@ def _ilp() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("ilp") or "ilp")
 
 
-def registry(folder: Path, perfusions: int) -> pd.DataFrame:
-    """The synthetic registry of about ``perfusions`` rows (made once), as the analysis frame."""
+def registry_file(folder: Path, perfusions: int) -> Path:
+    """The SQLite file of the synthetic registry of about ``perfusions`` rows (made once)."""
     db = folder / f"registry-{perfusions}.sqlite3"
     if not db.exists():
         patients = max(1, round(perfusions / PERFUSIONS_PER_PATIENT))
@@ -123,6 +123,12 @@ def registry(folder: Path, perfusions: int) -> pd.DataFrame:
             check=True,
             capture_output=True,
         )
+    return db
+
+
+def registry(folder: Path, perfusions: int) -> pd.DataFrame:
+    """The synthetic registry of about ``perfusions`` rows (made once), as the analysis frame."""
+    db = registry_file(folder, perfusions)
     with UnitOfWork(f"sqlite:///{db}", migrate=False) as uow:
         return load_registry_frame(uow.connection)
 
