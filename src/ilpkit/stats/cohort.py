@@ -652,19 +652,28 @@ def distant_metastasis_free_survival(
 
 def _dmfs_of_first(first: pd.DataFrame, dm: np.ndarray, with_covariates: bool) -> pd.DataFrame:
     """:func:`distant_metastasis_free_survival` from ``_first_with_metastasis``."""
+    has_dm, died, times = _metastasis_times(first, dm)
+    return _dataset(first, {**times, "event": (has_dm | died).astype(int)}, with_covariates)
+
+
+def _metastasis_times(
+    first: pd.DataFrame, dm: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Whether each patient had a distant metastasis and died, and the first columns of a
+    per-patient metastasis dataset: ``patient_id`` and the time from the first perfusion to the
+    first metastasis (to the last follow-up without one) in days and years."""
     has_dm = ~np.isnat(dm)
     died = first["death_date"].notna().to_numpy()
     end = np.where(has_dm, dm, first["last_followup_date"].to_numpy(dtype="datetime64[ns]"))
     days = _days(pd.Series(end), first["ilp_date"].reset_index(drop=True))
-    return _dataset(
-        first,
+    return (
+        has_dm,
+        died,
         {
             "patient_id": first["patient_id"].to_numpy(),
             "time_days": days,
             "time_years": days / DAYS_PER_YEAR,
-            "event": (has_dm | died).astype(int),
         },
-        with_covariates,
     )
 
 
@@ -681,12 +690,9 @@ def distant_metastasis(frame: pd.DataFrame, with_covariates: bool = True) -> pd.
         covariates of the first perfusion.
     """
     first, dm = _first_with_metastasis(frame)
-    dmfs = _dmfs_of_first(first, dm, with_covariates)
-    has_dm = ~np.isnat(dm)
-    died = first["death_date"].notna().to_numpy()
-    out = dmfs.drop(columns="event")
-    out.insert(3, "status", np.where(has_dm, 1, np.where(died, 2, 0)))
-    return out
+    has_dm, died, times = _metastasis_times(first, dm)
+    status = np.where(has_dm, 1, np.where(died, 2, 0))
+    return _dataset(first, {**times, "status": status}, with_covariates)
 
 
 CAUSES_OF_DEATH = ("sarcoma", "other", "unknown")
@@ -709,18 +715,29 @@ def sarcoma_specific_survival(frame: pd.DataFrame, with_covariates: bool = True)
         cause (``cause == "unknown"``).
     """
     first = _first_perfusions(frame)
-    os_data = _overall_survival_of_first(first, with_covariates)
-    cause = _column(first, "cause_of_death").astype(object).to_numpy()
-    died = os_data["event"].to_numpy() == 1
-    known = np.isin(cause, CAUSES_OF_DEATH)
-    cause_text = np.where(died, np.where(known, cause, "unknown"), np.array(None, dtype=object))
-    out = os_data.drop(columns="event")
-    out.insert(3, "cause", cause_text)
-    out.insert(4, "event", (cause_text == "sarcoma").astype(int))
-    out.insert(
-        5, "event_unknown_as_sarcoma", np.isin(cause_text, ["sarcoma", "unknown"]).astype(int)
+    died = first["death_date"].notna().to_numpy()
+    # each recorded cause once (a cause not among CAUSES_OF_DEATH, or none, is "unknown")
+    codes, causes = pd.factorize(_column(first, "cause_of_death").to_numpy(dtype=object))
+    unknown = CAUSES_OF_DEATH.index("unknown")
+    of_cause = np.array(
+        [CAUSES_OF_DEATH.index(c) if c in CAUSES_OF_DEATH else unknown for c in causes] + [unknown],
+        dtype=np.intp,
     )
-    return out
+    cause = np.where(died, of_cause[codes], len(CAUSES_OF_DEATH))  # alive: None
+    days = _days(first["last_followup_date"], first["ilp_date"])
+    sarcoma = cause == CAUSES_OF_DEATH.index("sarcoma")
+    return _dataset(
+        first,
+        {
+            "patient_id": first["patient_id"].to_numpy(),
+            "time_days": days,
+            "time_years": days / DAYS_PER_YEAR,
+            "cause": np.array([*CAUSES_OF_DEATH, None], dtype=object)[cause],
+            "event": sarcoma.astype(int),
+            "event_unknown_as_sarcoma": (sarcoma | (cause == unknown)).astype(int),
+        },
+        with_covariates,
+    )
 
 
 def amputation_free_survival(frame: pd.DataFrame) -> pd.DataFrame:

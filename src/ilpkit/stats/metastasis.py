@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from ilpkit.stats import cohort
@@ -40,19 +41,21 @@ def sarcoma_specific_section(
     if "cause_of_death" not in frame.columns:
         return NotRecorded(not_recorded="the registry has no cause_of_death field")
     data = cohort.sarcoma_specific_survival(frame, with_covariates=False)
-    cause = data["cause"]
-    dead = cause.notna()
-    if dead.any() and not cause[dead].isin(["sarcoma", "other"]).any():
+    codes, causes = cohort.text_codes(data["cause"])  # -1 while alive
+    counts = np.bincount(codes[codes >= 0], minlength=len(causes)).tolist()
+    deaths = dict(zip(causes, counts, strict=True))
+    if deaths and not (deaths.get("sarcoma", 0) or deaths.get("other", 0)):
         return NotRecorded(not_recorded="no death has its cause recorded (sarcoma or other)")
-    main = data[(cause != "unknown").to_numpy()]
+    unknown = causes.index("unknown") if "unknown" in causes else -2
+    main = data[codes != unknown]
     km = kaplan_meier(main["time_years"], main["event"], conf_type="log-log")
     km_all = kaplan_meier(data["time_years"], data["event_unknown_as_sarcoma"], conf_type="log-log")
     return SarcomaSpecificSurvival(
         unit="patient",
         n=len(main),
         events=int(main["event"].sum()),
-        deaths_other_cause=int((cause == "other").sum()),
-        deaths_unknown_cause=int((cause == "unknown").sum()),
+        deaths_other_cause=deaths.get("other", 0),
+        deaths_unknown_cause=deaths.get("unknown", 0),
         unknown_cause="excluded",
         at_years=_survival_at(km, years),
         median_years=_median(km),
