@@ -66,26 +66,37 @@ TNF_DOSE_SOURCE = (
 
 @dataclass(frozen=True, slots=True)
 class Grouping:
-    """An ordered grouping of a numeric variable: ``(label, above, up to)`` per group.
+    """An ordered grouping of a numeric variable: ``(label, above, up to)`` per group, the groups
+    adjoining in order.
 
     A value ``v`` belongs to the group with ``above < v <= up_to`` (``left_closed`` groups take
-    ``above <= v < up_to`` instead).
+    ``above <= v < up_to`` instead). ``upper_closed``, when given, says for each group whether it
+    includes its upper bound (and so the next group excludes it), for groupings closed on
+    different sides (``< 39``, ``39-40``, ``> 40``).
     """
 
     variable: str
     groups: tuple[tuple[str, float, float], ...]
     source: str
     left_closed: bool = False
+    upper_closed: tuple[bool, ...] | None = None
+
+    def _upper_closed(self) -> tuple[bool, ...]:
+        if self.upper_closed is not None:
+            return self.upper_closed
+        return (not self.left_closed,) * len(self.groups)
 
     def codes(self, values: pd.Series) -> np.ndarray:
         """Position of each value's group in ``groups``; -1 for a missing value (or one in no
         group)."""
         x = values.to_numpy(dtype=float)
         out = np.full(len(x), -1, dtype=np.intp)
+        closed = self._upper_closed()
         for i, (_, low, high) in enumerate(self.groups):
-            closed_low = (x >= low) & (x < high)
-            inside = closed_low if self.left_closed else (x > low) & (x <= high)
-            out[inside] = i
+            low_closed = not closed[i - 1] if i > 0 else not closed[0]
+            above = (x >= low) if low_closed else (x > low)
+            below = (x <= high) if closed[i] else (x < high)
+            out[above & below] = i
         return out
 
     def assign(self, values: pd.Series) -> pd.Series:
@@ -125,7 +136,7 @@ TEMPERATURE_GROUPING = Grouping(
     (("<39 °C", -np.inf, 39.0), ("39-40 °C", 39.0, 40.0), (">40 °C", 40.0, np.inf)),
     "tissue 39-40 °C during melphalan was linked to more limb toxicity (Vrouenraets 2001; "
     "Deroose 2012); above 40 °C beyond mild hyperthermia",
-    left_closed=True,
+    upper_closed=(False, True, True),
 )
 """Highest tissue temperature; a value of exactly 40 °C is in the 39-40 °C group."""
 

@@ -15,7 +15,15 @@ import pytest
 from ilpkit.stats import cohort
 from ilpkit.stats.cox import fit_cox
 from ilpkit.stats.proportions import compare_groups
-from ilpkit.stats.toxicity import _group_test, group_test, level_codes
+from ilpkit.stats.toxicity import (
+    LEAKAGE_GROUPING,
+    MELPHALAN_GROUPING,
+    TEMPERATURE_GROUPING,
+    _group_test,
+    group_test,
+    level_codes,
+    tnf_dose_grouping,
+)
 
 
 def synthetic_frame(n_patients: int = 400, seed: int = 11) -> pd.DataFrame:
@@ -225,3 +233,27 @@ def test_integer_cluster_codes_give_the_same_robust_variance_as_the_ids():
     by_code = fit_cox(x, time, event, cluster=codes)
     np.testing.assert_array_equal(by_text.se, by_code.se)
     assert by_text.n_clusters == by_code.n_clusters == n // 2
+
+
+@pytest.mark.parametrize(
+    ("grouping", "value", "label"),
+    [
+        # the documented groups (docs/methods.md), at and either side of each bound
+        (MELPHALAN_GROUPING, 10.0, "<=10 mg/L"),
+        (MELPHALAN_GROUPING, 10.01, ">10-13 mg/L"),
+        (MELPHALAN_GROUPING, 13.0, ">10-13 mg/L"),
+        (MELPHALAN_GROUPING, 13.01, ">13 mg/L"),
+        (LEAKAGE_GROUPING, 1.99, "<2%"),
+        (LEAKAGE_GROUPING, 2.0, "2-<10%"),
+        (LEAKAGE_GROUPING, 10.0, ">=10%"),
+        (TEMPERATURE_GROUPING, 38.9, "<39 °C"),
+        (TEMPERATURE_GROUPING, 39.0, "39-40 °C"),
+        (TEMPERATURE_GROUPING, 40.0, "39-40 °C"),  # "> 40 °C" is strictly above (as R's script)
+        (TEMPERATURE_GROUPING, 40.1, ">40 °C"),
+        (tnf_dose_grouping(2.0), 2.0, "<=2 mg"),
+        (tnf_dose_grouping(2.0), 3.0, ">2 mg"),
+        (TEMPERATURE_GROUPING, np.nan, None),
+    ],
+)
+def test_grouping_bounds_are_those_of_the_labels(grouping, value, label):
+    assert grouping.assign(pd.Series([value])).iloc[0] == label
