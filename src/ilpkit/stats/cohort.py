@@ -152,7 +152,7 @@ def necrosis_group(necrosis_pct: pd.Series) -> pd.Series:
     if necrosis_pct.dtype == object:
         pct = pd.to_numeric(necrosis_pct, errors="coerce").to_numpy(dtype=float)
     else:
-        pct = _float_values(necrosis_pct)
+        pct = float_values(necrosis_pct)
     out = np.array(NECROSIS_GROUPS, dtype=object)[(pct > NECROSIS_THRESHOLD_PCT).astype(np.intp)]
     out[np.isnan(pct)] = None
     return pd.Series(out, index=necrosis_pct.index, dtype=object)
@@ -203,7 +203,7 @@ def _optional_yes_no(values: pd.Series) -> pd.Series:
     return pd.Series(out, index=values.index, dtype=object)
 
 
-def _float_values(values: pd.Series) -> np.ndarray:
+def float_values(values: pd.Series) -> np.ndarray:
     """A numeric column as a new float array (NaN for missing, pandas <NA> included)."""
     if values.dtype == np.float64:
         return values.to_numpy(dtype=float, copy=True)
@@ -216,7 +216,7 @@ def _optional_number(frame: pd.DataFrame, name: str) -> pd.Series:
     """A numeric column as float (NaN when missing; Int64 <NA> too); all NaN when absent."""
     if name not in frame.columns:
         return pd.Series(np.nan, index=frame.index, dtype=float)
-    return pd.Series(_float_values(frame[name]), index=frame.index, dtype=float)
+    return pd.Series(float_values(frame[name]), index=frame.index, dtype=float)
 
 
 def _text_values(values: pd.Series) -> np.ndarray:
@@ -377,7 +377,7 @@ def _grade_text(grade: pd.Series) -> np.ndarray:
 
 
 def _tnf_dose_group(frame: pd.DataFrame) -> np.ndarray:
-    tnf = _float_values(frame["tnf_mg"])
+    tnf = float_values(frame["tnf_mg"])
     labels = np.array([g for g, _, _ in TNF_DOSE_GROUPS], dtype=object)
     group = _labels_of(tnf > TNF_DOSE_CUT_MG, labels)
     group[np.isnan(tnf)] = None
@@ -405,7 +405,7 @@ _COVARIATE: dict[str, Callable[[pd.DataFrame], Any]] = {
     ),
     "grade": lambda f: _grade_text(f["grade"]),
     "tumor_size_group": lambda f: _interval_labels(
-        _float_values(f["tumor_size_cm"]),
+        float_values(f["tumor_size_cm"]),
         [hi for _, _, hi in TUMOR_SIZE_GROUPS],
         [g for g, _, _ in TUMOR_SIZE_GROUPS],
         0.0,
@@ -417,12 +417,12 @@ _COVARIATE: dict[str, Callable[[pd.DataFrame], Any]] = {
     "histology_group": lambda f: histology_group(f["histology"]).to_numpy(),
     "necrosis_group": lambda f: necrosis_group(_column(f, "pathological_necrosis_pct")).to_numpy(),
     "age_years": lambda f: ((f["ilp_date"] - f["birth_date"]).dt.days / DAYS_PER_YEAR).to_numpy(),
-    "tumor_size_cm": lambda f: _float_values(f["tumor_size_cm"]),
-    "limb_volume_l": lambda f: _float_values(f["limb_volume_l"]),
-    "tnf_mg": lambda f: _float_values(f["tnf_mg"]),
-    "melphalan_mg": lambda f: _float_values(f["melphalan_mg"]),
+    "tumor_size_cm": lambda f: float_values(f["tumor_size_cm"]),
+    "limb_volume_l": lambda f: float_values(f["limb_volume_l"]),
+    "tnf_mg": lambda f: float_values(f["tnf_mg"]),
+    "melphalan_mg": lambda f: float_values(f["melphalan_mg"]),
     "melphalan_mg_per_l": lambda f: (
-        _float_values(f["melphalan_mg"]) / _float_values(f["limb_volume_l"])
+        float_values(f["melphalan_mg"]) / float_values(f["limb_volume_l"])
     ),
     "tnf_dose_group": _tnf_dose_group,
     "adjuvant_radiotherapy": _adjuvant_radiotherapy,

@@ -238,7 +238,7 @@ def toxicity_data(
 
 def group_test(labels: pd.Series, outcome: pd.Series, levels: Sequence[str]) -> GroupTest:
     """Chi-squared (every expected count >= 5) or Fisher test of a binary outcome by group."""
-    return _group_test(level_codes(labels, levels), cohort._float_values(outcome), levels)
+    return _group_test(level_codes(labels, levels), cohort.float_values(outcome), levels)
 
 
 def _group_test(codes: np.ndarray, outcome: np.ndarray, levels: Sequence[str]) -> GroupTest:
